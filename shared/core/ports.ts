@@ -150,3 +150,31 @@ export const systemClock: Clock = {
   now: () => new Date(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
+
+// ---------------------------------------------------------------------------
+// Cluster authentication (the plug-in point for eks / aks / gke / token / kubeconfig)
+// ---------------------------------------------------------------------------
+
+/** How to reach and authenticate to one cluster. Tokens are secrets: never log them. */
+export interface ClusterCredentials {
+  /** API server URL; overrides the registry's (eks DescribeCluster, kubeconfig). */
+  server?: string;
+  /** Base64 PEM CA; overrides the registry's. */
+  caData?: string;
+  /** Bearer token. */
+  token?: string;
+  /** Base64 PEM client certificate and key (kubeconfig client-cert auth). */
+  clientCertData?: string;
+  clientKeyData?: string;
+  /** When the token stops being valid; the gateway asks again shortly before. */
+  expiresAt?: Date;
+}
+
+/**
+ * Produces credentials for clusters whose `auth.type` equals `type`. One instance per
+ * cold start; implementations cache tokens until shortly before they expire.
+ */
+export interface ClusterAuthenticator<Spec = unknown> {
+  readonly type: string;
+  credentials(cluster: { name: string; server?: string; caData?: string; auth: Spec }): Promise<ClusterCredentials>;
+}

@@ -1,0 +1,104 @@
+import type { SecretChange } from '../core/change.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { WorkloadKind } from '../core/ports.js';
+
+/** What happened to one target Secret. */
+export const Outcome = {
+  Created: 'created',
+  Updated: 'updated',
+  Unchanged: 'unchanged',
+  Skipped: 'skipped',
+  Failed: 'failed',
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/** One (binding, cluster) pair: a Secret in one namespace of one cluster. */
+export interface TargetRef {
+  binding: string;
+  cluster: string;
+  namespace: string;
+  secret: string;
+}
+
+export interface RestartResult {
+  kind: WorkloadKind;
+  name: string;
+  namespace: string;
+  outcome: 'restarted' | 'failed';
+  errorCode?: ErrorCode | 'Internal';
+}
+
+export interface TargetResult extends TargetRef {
+  outcome: Outcome;
+  /** Why a target was skipped (foreign Secret, older version, namespace not allowed...). */
+  reason?: string;
+  errorCode?: ErrorCode | 'Internal';
+  retryable?: boolean;
+  /** The store version now in the target. */
+  version?: string;
+  /** Content hash now in the target. */
+  hash?: string;
+  restarts: RestartResult[];
+  attempts: number;
+  durationMs: number;
+}
+
+/** The report of one change (or one work item, or one binding's reconcile). */
+export interface ChangeReport {
+  changeId: string;
+  kind: SecretChange['kind'];
+  binding: string;
+  source: string;
+  secretRef: string;
+  version?: string;
+  targets: TargetResult[];
+  counts: Record<Outcome, number>;
+  restarts: number;
+  /** Targets handed to the fan-out queue instead of being applied here. */
+  enqueued: number;
+  durationMs: number;
+  /** A binding-level failure (secret not found, render error, gate refused). */
+  error?: { code: ErrorCode | 'Internal'; message: string; retryable: boolean };
+}
+
+/**
+ * A slice of one change's targets, applied by a queue worker. Carries identifiers only:
+ * the worker reads the value from the store itself, so queues never hold secrets.
+ */
+export interface WorkItem {
+  changeId: string;
+  kind: SecretChange['kind'];
+  binding: string;
+  /** The version the coordinator planned; the worker still converges to the current one. */
+  version?: string;
+  clusters: string[];
+  /** Fan-out attempt counter, for logs. */
+  attempt?: number;
+}
+
+/** Where a coordinator sends work items when a change has more targets than one invocation handles. */
+export interface WorkQueue {
+  enqueue(items: readonly WorkItem[]): Promise<void>;
+}
+
+export interface PlannedTarget extends TargetRef {
+  /** What a sync would do: create, update, unchanged, skip. */
+  action: 'create' | 'update' | 'unchanged' | 'skip';
+  reason?: string;
+  /** Keys that would change (names only, never values). */
+  changedKeys: string[];
+  dependents: { kind: WorkloadKind; name: string }[];
+}
+
+export interface Propagator {
+  /** Applies one normalised change to every target of every binding it touches. */
+  propagate(change: SecretChange): Promise<ChangeReport[]>;
+  /** Applies a work item produced by fan-out. */
+  applyWorkItem(item: WorkItem): Promise<ChangeReport>;
+  /** Converges the named bindings (default: all) to their sources' current values. */
+  reconcile(options?: { bindings?: readonly string[] }): Promise<ChangeReport[]>;
+  /** What `reconcile` would do, without writing. */
+  plan(options?: { bindings?: readonly string[] }): Promise<PlannedTarget[]>;
+  /** `kubectl rollout restart` of a binding's dependents in every target cluster. */
+  restart(binding: string): Promise<ChangeReport>;
+}
