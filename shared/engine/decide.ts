@@ -1,0 +1,149 @@
+import type { KubeSecret } from '../core/ports.js';
+import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './annotations.js';
+
+/** `creationPolicy` of a binding's target, as in ESO. */
+export type CreationPolicy = 'Owner' | 'Merge' | 'Orphan';
+
+/** Why a target is left alone. Stable strings: they appear in reports and logs. */
+export const SkipReason = {
+  /** The Secret exists and is not ours (no managed-by label) under `creationPolicy: Owner`. */
+  ForeignSecret: 'foreign-secret',
+  /** The Secret is ours but written by another binding. */
+  OtherBinding: 'owned-by-other-binding',
+  /** The target holds a newer version than the one we read. */
+  OlderVersion: 'older-version',
+  /** `creationPolicy: Merge` never creates a Secret. */
+  MergeTargetMissing: 'merge-target-missing',
+  /** The namespace is outside the cluster's allowlist (or kube-system without listing). */
+  NamespaceNotAllowed: 'namespace-not-allowed',
+  /** An earlier rollout wave had failures and `haltOnFailure` is set. */
+  HaltedAfterFailedWave: 'halted-after-failed-wave',
+  /** The cluster is no longer selected by the binding (work item from an older registry). */
+  ClusterNotSelected: 'cluster-not-selected',
+} as const;
+export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
+
+/** What one binding wants every target to hold; computed once per binding per invocation. */
+export interface Desired {
+  binding: string;
+  source: string;
+  type: string;
+  /** base64 values, as on the wire. */
+  data: Readonly<Record<string, string>>;
+  /** Labels / annotations from the binding's template. */
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+  hash: string;
+  version: string;
+  /** ISO time the store created the version, when the store says. */
+  versionCreated?: string;
+}
+
+export type Decision =
+  | { action: 'create' | 'update'; secret: KubeSecret; changedKeys: string[] }
+  | { action: 'unchanged'; changedKeys: [] }
+  | { action: 'skip'; reason: SkipReason; changedKeys: string[] };
+
+function ourAnnotations(desired: Desired): Record<string, string> {
+  return {
+    [Annotation.Source]: desired.source,
+    [Annotation.Binding]: desired.binding,
+    [Annotation.Version]: desired.version,
+    ...(desired.versionCreated === undefined ? {} : { [Annotation.VersionCreated]: desired.versionCreated }),
+    [Annotation.ContentHash]: desired.hash,
+  };
+}
+
+/** Keys whose value would change (added, changed, or removed when we replace the data). */
+function changedKeys(existing: Readonly<Record<string, string>>, desired: Readonly<Record<string, string>>, replaces: boolean): string[] {
+  const keys: string[] = [];
+  for (const key in desired) if (existing[key] !== desired[key]) keys.push(key);
+  if (replaces) for (const key in existing) if (!(key in desired)) keys.push(key);
+  return keys.sort();
+}
+
+function labelsPresent(existing: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>): boolean {
+  for (const key in wanted) if (existing[key] !== wanted[key]) return false;
+  return true;
+}
+
+function isOlder(desired: Desired, existing: KubeSecret): boolean {
+  if (desired.versionCreated === undefined) return false;
+  if (existing.annotations[Annotation.Source] !== desired.source) return false;
+  const theirs = existing.annotations[Annotation.VersionCreated];
+  if (theirs === undefined) return false;
+  const a = Date.parse(desired.versionCreated);
+  const b = Date.parse(theirs);
+  return Number.isFinite(a) && Number.isFinite(b) && a < b;
+}
+
+/**
+ * Decides what to do with one target, given what the cluster holds. Pure.
+ *
+ * - Owner: creates the Secret with our managed-by label; updates only a Secret carrying
+ *   that label and our binding annotation (otherwise `foreign-secret` / `owned-by-other-binding`);
+ *   replaces the whole data.
+ * - Merge: never creates; writes only our keys into the existing Secret and keeps every
+ *   other key, label and its type; does not take ownership (no managed-by label added).
+ * - Orphan (our reading of ESO): creates or updates regardless of the managed-by label and
+ *   replaces the data, but never adds the label, so the Secret is not ours: a `Delete`
+ *   deletion policy leaves it in place and Owner-style checks do not apply.
+ *
+ * A target whose hash annotation, type, data and template labels already match is
+ * `unchanged`, so a drifted value is repaired while a repeated delivery writes nothing. A
+ * target holding a newer version of the same source (`version-created`) is `older-version`.
+ */
+export function decide(
+  existing: KubeSecret | undefined,
+  desired: Desired,
+  target: { namespace: string; name: string; creationPolicy: CreationPolicy },
+): Decision {
+  const policy = target.creationPolicy;
+  if (existing === undefined) {
+    if (policy === 'Merge') return { action: 'skip', reason: SkipReason.MergeTargetMissing, changedKeys: [] };
+    return {
+      action: 'create',
+      changedKeys: Object.keys(desired.data).sort(),
+      secret: {
+        namespace: target.namespace,
+        name: target.name,
+        type: desired.type,
+        data: { ...desired.data },
+        labels: policy === 'Owner' ? { ...desired.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } : { ...desired.labels },
+        annotations: { ...desired.annotations, ...ourAnnotations(desired) },
+      },
+    };
+  }
+
+  if (policy === 'Owner') {
+    if (existing.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
+      return { action: 'skip', reason: SkipReason.ForeignSecret, changedKeys: [] };
+    }
+    const owner = existing.annotations[Annotation.Binding];
+    if (owner !== undefined && owner !== desired.binding) {
+      return { action: 'skip', reason: SkipReason.OtherBinding, changedKeys: [] };
+    }
+  }
+
+  const replaces = policy !== 'Merge';
+  const keys = changedKeys(existing.data, desired.data, replaces);
+  const sameHash = existing.annotations[Annotation.ContentHash] === desired.hash;
+  const sameType = !replaces || existing.type === desired.type;
+  if (sameHash && sameType && keys.length === 0 && labelsPresent(existing.labels, desired.labels) && labelsPresent(existing.annotations, desired.annotations)) {
+    return { action: 'unchanged', changedKeys: [] };
+  }
+  if (isOlder(desired, existing)) return { action: 'skip', reason: SkipReason.OlderVersion, changedKeys: keys };
+
+  const labels = { ...existing.labels, ...desired.labels };
+  if (policy === 'Owner') labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE;
+  const secret: KubeSecret = {
+    namespace: target.namespace,
+    name: target.name,
+    type: replaces ? desired.type : existing.type,
+    data: replaces ? { ...desired.data } : { ...existing.data, ...desired.data },
+    labels,
+    annotations: { ...existing.annotations, ...desired.annotations, ...ourAnnotations(desired) },
+  };
+  if (existing.resourceVersion !== undefined) secret.resourceVersion = existing.resourceVersion;
+  return { action: 'update', secret, changedKeys: keys };
+}

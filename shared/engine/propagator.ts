@@ -1,0 +1,717 @@
+import { randomUUID } from 'node:crypto';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { ChangeKind, type SecretChange } from '../core/change.js';
+import {
+  ConfigError,
+  SecretNotFoundError,
+  ValidationGateError,
+  errorCodeOf,
+  isPropagatorError,
+  isRetryable,
+} from '../core/errors.js';
+import {
+  WORKLOAD_KINDS,
+  systemClock,
+  type ClusterGateway,
+  type Clock,
+  type KubeSecret,
+  type Logger,
+  type Metrics,
+  type SecretSource,
+  type SecretValue,
+  type Workload,
+} from '../core/ports.js';
+import { namespaceRefusal } from '../registry/cross-check.js';
+import type { BindingSpec, ClusterSpec, Registry, RestartSpec } from '../registry/schema.js';
+import { matchesLabels, selectClusters } from '../registry/select.js';
+import { readKey, requiredReads, renderSecret, type ReadRequest } from '../template/index.js';
+import { validateSecret } from '../template/validate.js';
+import { MetricName } from '../telemetry/metrics.js';
+import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, RestartAnnotation } from './annotations.js';
+import { SkipReason, decide, type Desired } from './decide.js';
+import { referencesSecret } from './discovery.js';
+import { contentHash } from './hash.js';
+import { parseDuration, withRetry, withTimeout, type RetryPolicy } from './retry.js';
+import {
+  Outcome,
+  type ChangeReport,
+  type PlannedTarget,
+  type Propagator,
+  type RestartResult,
+  type TargetResult,
+  type WorkItem,
+  type WorkQueue,
+} from './types.js';
+import { toWaves } from './waves.js';
+
+export interface PropagatorOptions {
+  registry: Registry;
+  /** One adapter per registry source, by source name. */
+  sources: Map<string, SecretSource>;
+  /** The gateway of a cluster; called once per cluster, the result is cached. */
+  gateways: (cluster: ClusterSpec) => ClusterGateway;
+  logger: Logger;
+  /** @default no metrics */
+  metrics?: Metrics;
+  /** @default the system clock */
+  clock?: Clock;
+  /** When given, changes with more targets than `settings.fanOut.batchSize` are enqueued instead of applied. */
+  workQueue?: WorkQueue;
+  /** Backoff between retries. @default { baseMs: 200, maxMs: 5000, random: Math.random } */
+  backoff?: { baseMs?: number; maxMs?: number; random?: () => number };
+}
+
+/** The engine's Propagator plus what the runtime needs for rotation. */
+export interface EnginePropagator extends Propagator {
+  /** Names of the bindings whose source secret `change` names. Pure. */
+  bindingsFor(change: SecretChange): string[];
+  /** The clusters a binding targets, in registry order. */
+  clustersOf(binding: string): readonly ClusterSpec[];
+}
+
+interface BindingInfo {
+  spec: BindingSpec;
+  source: SecretSource;
+  reads: ReadRequest[];
+  clusters: ClusterSpec[];
+  clusterByName: Map<string, ClusterSpec>;
+  waves: ClusterSpec[][];
+}
+
+/** State shared by everything one invocation does: the read cache and the concurrency limit. */
+interface Invocation {
+  changeId: string;
+  kind: ChangeKind;
+  limit: LimitFunction;
+  reads: Map<string, Promise<SecretValue>>;
+  desired: Map<string, Promise<Desired>>;
+  /** Managed Secrets per cluster, listed once (reconcile of several bindings). */
+  listed: Map<string, Promise<Map<string, KubeSecret> | undefined>> | undefined;
+}
+
+function emptyCounts(): Record<Outcome, number> {
+  return { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
+}
+
+function toSelector(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+function safeMessage(error: unknown): string {
+  // Our errors never carry values; anything else is reduced to its class name.
+  return isPropagatorError(error) ? error.message : `unexpected ${error instanceof Error ? error.name : 'error'}`;
+}
+
+/**
+ * Builds the engine. Semantics (DESIGN.md "Core semantics"):
+ * - every change converges each touched binding to the source's *current* value, read once
+ *   per (source, key, version) per invocation however many bindings and targets need it;
+ * - a binding is rendered, validated and hashed once per invocation; a read, render or gate
+ *   failure writes nothing anywhere for that binding and is reported on the binding;
+ * - each target gets exactly one outcome; transient cluster errors are retried with
+ *   backoff; one slow or failing cluster never holds up the others beyond its own timeout;
+ * - workloads restart only when a target's content actually changed (never on create: pods
+ *   waiting for a missing Secret start by themselves once it exists).
+ */
+export function createPropagator(options: PropagatorOptions): EnginePropagator {
+  const { registry, sources, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const metrics = options.metrics;
+  const settings = registry.settings;
+  const timeoutMs = parseDuration(settings.targetTimeout);
+  const retry: RetryPolicy = {
+    retries: settings.retries,
+    baseMs: options.backoff?.baseMs ?? 200,
+    maxMs: options.backoff?.maxMs ?? 5000,
+    random: options.backoff?.random ?? Math.random,
+    clock,
+  };
+
+  const gatewayCache = new Map<string, ClusterGateway>();
+  const gatewayOf = (cluster: ClusterSpec): ClusterGateway => {
+    let gateway = gatewayCache.get(cluster.name);
+    if (gateway === undefined) {
+      gateway = options.gateways(cluster);
+      gatewayCache.set(cluster.name, gateway);
+    }
+    return gateway;
+  };
+
+  const bindings = new Map<string, BindingInfo>();
+  for (const spec of registry.bindings) {
+    const source = sources.get(spec.source);
+    if (source === undefined) {
+      throw new ConfigError(`binding "${spec.name}" uses source "${spec.source}", which has no adapter in this runtime`);
+    }
+    const clusters = selectClusters(registry.clusters, spec.target.clusters);
+    bindings.set(spec.name, {
+      spec,
+      source,
+      reads: requiredReads(spec),
+      clusters,
+      clusterByName: new Map(clusters.map((c) => [c.name, c])),
+      waves: toWaves(clusters, spec.rollout?.waves),
+    });
+  }
+
+  const newInvocation = (changeId: string, kind: ChangeKind, listOnce = false): Invocation => ({
+    changeId,
+    kind,
+    limit: pLimit(settings.concurrency),
+    reads: new Map(),
+    desired: new Map(),
+    listed: listOnce ? new Map() : undefined,
+  });
+
+  const infoOf = (name: string): BindingInfo => {
+    const info = bindings.get(name);
+    if (info === undefined) {
+      throw new ConfigError(`unknown binding "${name}" (known: ${[...bindings.keys()].join(', ') || 'none'})`);
+    }
+    return info;
+  };
+
+  const selectInfos = (names: readonly string[] | undefined): BindingInfo[] =>
+    names === undefined ? [...bindings.values()] : names.map(infoOf);
+
+  // ------------------------------------------------------------------ reading and rendering
+
+  const readOnce = (source: SecretSource, request: ReadRequest, inv: Invocation): Promise<SecretValue> => {
+    const key = `${source.name}\u0000${request.key}\u0000${request.version ?? ''}`;
+    let pending = inv.reads.get(key);
+    if (pending === undefined) {
+      metrics?.count(MetricName.StoreReads, 1, { source: source.name });
+      pending = source.read(request.key, request.version === undefined ? undefined : { version: request.version });
+      inv.reads.set(key, pending);
+    }
+    return pending;
+  };
+
+  const computeDesired = async (info: BindingInfo, inv: Invocation): Promise<Desired> => {
+    const fetched = new Map<string, SecretValue>();
+    await Promise.all(
+      info.reads.map(async (request) => {
+        fetched.set(readKey(request), await readOnce(info.source, request, inv));
+      }),
+    );
+    const rendered = renderSecret(info.spec, fetched);
+    validateSecret(info.spec, rendered, clock.now());
+    const data: Record<string, string> = {};
+    for (const [key, bytes] of Object.entries(rendered.data)) data[key] = Buffer.from(bytes).toString('base64');
+    const values = info.reads.map((r) => ({ request: r, value: fetched.get(readKey(r)) }));
+    const version =
+      values.length === 1
+        ? (values[0]?.value?.versionId ?? '')
+        : values.map(({ request, value }) => `${readKey(request)}=${value?.versionId ?? ''}`).join(',');
+    // The newest creation time among the inputs: a later write of any input is newer content.
+    let created: number | undefined;
+    for (const { value } of values) {
+      const t = value?.createdAt?.getTime();
+      if (t !== undefined && (created === undefined || t > created)) created = t;
+    }
+    return {
+      binding: info.spec.name,
+      source: info.source.name,
+      type: rendered.type,
+      data,
+      labels: rendered.labels,
+      annotations: rendered.annotations,
+      hash: contentHash(rendered),
+      version,
+      ...(created === undefined ? {} : { versionCreated: new Date(created).toISOString() }),
+    };
+  };
+
+  const desiredOf = (info: BindingInfo, inv: Invocation): Promise<Desired> => {
+    let pending = inv.desired.get(info.spec.name);
+    if (pending === undefined) {
+      pending = computeDesired(info, inv);
+      inv.desired.set(info.spec.name, pending);
+    }
+    return pending;
+  };
+
+  // ------------------------------------------------------------------ one target
+
+  const attempt = <T>(what: string, operation: () => Promise<T>, attempts?: { count: number }): Promise<T> =>
+    withRetry(() => withTimeout(operation(), timeoutMs, what), retry, attempts);
+
+  const existingSecret = async (gateway: ClusterGateway, cluster: string, ns: string, name: string, inv: Invocation, first: boolean) => {
+    if (first && inv.listed !== undefined) {
+      let listing = inv.listed.get(cluster);
+      if (listing === undefined) {
+        listing = gateway.listSecrets(MANAGED_SELECTOR).then(
+          (items) => new Map(items.map((s) => [`${s.namespace}/${s.name}`, s])),
+          () => undefined, // fall back to one GET per target
+        );
+        inv.listed.set(cluster, listing);
+      }
+      const found = (await listing)?.get(`${ns}/${name}`);
+      if (found !== undefined) return found;
+    }
+    return gateway.getSecret(ns, name);
+  };
+
+  const findDependents = async (gateway: ClusterGateway, restart: RestartSpec, ns: string, secretName: string): Promise<Workload[]> => {
+    const found = new Map<string, Workload>();
+    const add = (w: Workload) => found.set(`${w.kind}/${w.name}`, w);
+    for (const ref of restart.workloads ?? []) {
+      const workload = await gateway.getWorkload(ref.kind, ns, ref.name);
+      if (workload !== undefined) add(workload);
+    }
+    const selector = restart.selector?.matchLabels;
+    if (restart.auto === true || selector !== undefined) {
+      // With auto, list the namespace once per kind and apply the selector locally.
+      const listSelector = restart.auto === true || selector === undefined ? undefined : toSelector(selector);
+      for (const kind of restart.kinds ?? WORKLOAD_KINDS) {
+        for (const w of await gateway.listWorkloads(kind, ns, listSelector)) {
+          if ((selector !== undefined && matchesLabels(w.labels, selector)) || (restart.auto === true && referencesSecret(w.podSpec, secretName))) add(w);
+        }
+      }
+    }
+    return [...found.values()];
+  };
+
+  /** Restarts dependents; with `hash`, skips workloads already restarted for it. */
+  const restartDependents = async (gateway: ClusterGateway, spec: BindingSpec, hash: string | undefined): Promise<RestartResult[]> => {
+    const restart = spec.restart;
+    if (restart === undefined || restart === false) return [];
+    const ns = spec.target.namespace;
+    const dependents = await attempt(`cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`, () =>
+      findDependents(gateway, restart, ns, spec.target.name),
+    );
+    const results: RestartResult[] = [];
+    for (const workload of dependents) {
+      if (hash !== undefined && workload.templateAnnotations[RestartAnnotation.RestartedForHash] === hash) continue;
+      const annotations: Record<string, string> = { [RestartAnnotation.RestartedAt]: clock.now().toISOString() };
+      if (hash !== undefined) annotations[RestartAnnotation.RestartedForHash] = hash;
+      try {
+        await attempt(`cluster "${gateway.cluster}" restart of ${workload.kind} ${ns}/${workload.name}`, () =>
+          gateway.patchTemplateAnnotations(workload.kind, ns, workload.name, annotations),
+        );
+        results.push({ kind: workload.kind, name: workload.name, namespace: ns, outcome: 'restarted' });
+      } catch (error) {
+        results.push({ kind: workload.kind, name: workload.name, namespace: ns, outcome: 'failed', errorCode: errorCodeOf(error) });
+      }
+    }
+    return results;
+  };
+
+  const baseResult = (info: BindingInfo, cluster: string): TargetResult => ({
+    binding: info.spec.name,
+    cluster,
+    namespace: info.spec.target.namespace,
+    secret: info.spec.target.name,
+    outcome: Outcome.Unchanged,
+    restarts: [],
+    attempts: 0,
+    durationMs: 0,
+  });
+
+  const skipped = (info: BindingInfo, cluster: string, reason: string): TargetResult => ({
+    ...baseResult(info, cluster),
+    outcome: Outcome.Skipped,
+    reason,
+  });
+
+  const failedWith = (result: TargetResult, error: unknown, reason?: string): TargetResult => {
+    result.outcome = Outcome.Failed;
+    result.errorCode = errorCodeOf(error);
+    result.retryable = isRetryable(error);
+    if (reason !== undefined) result.reason = reason;
+    return result;
+  };
+
+  const applyTarget = async (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation): Promise<TargetResult> => {
+    const started = performance.now();
+    const result = baseResult(info, cluster.name);
+    const { namespace, name } = info.spec.target;
+    if (namespaceRefusal(cluster, namespace) !== undefined) return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
+    const attempts = { count: 0 };
+    try {
+      const gateway = gatewayOf(cluster);
+      const decision = await attempt(
+        `cluster "${cluster.name}" Secret ${namespace}/${name}`,
+        async () => {
+          const existing = await existingSecret(gateway, cluster.name, namespace, name, inv, attempts.count === 1);
+          const decision = decide(existing, desired, { namespace, name, creationPolicy: info.spec.target.creationPolicy });
+          if (decision.action === 'create') await gateway.createSecret(decision.secret);
+          else if (decision.action === 'update') await gateway.replaceSecret(decision.secret);
+          return decision;
+        },
+        attempts,
+      );
+      result.attempts = attempts.count;
+      switch (decision.action) {
+        case 'skip':
+          result.outcome = Outcome.Skipped;
+          result.reason = decision.reason;
+          break;
+        case 'unchanged':
+          result.outcome = Outcome.Unchanged;
+          result.version = desired.version;
+          result.hash = desired.hash;
+          break;
+        case 'create':
+        case 'update': {
+          result.outcome = decision.action === 'create' ? Outcome.Created : Outcome.Updated;
+          result.version = desired.version;
+          result.hash = desired.hash;
+          if (decision.action === 'update') {
+            try {
+              result.restarts = await restartDependents(gateway, info.spec, desired.hash);
+            } catch (error) {
+              failedWith(result, error, 'dependents-lookup-failed');
+              break;
+            }
+            const failedRestart = result.restarts.find((r) => r.outcome === 'failed');
+            if (failedRestart !== undefined) {
+              result.outcome = Outcome.Failed;
+              result.errorCode = failedRestart.errorCode ?? 'Internal';
+              result.retryable = true;
+              result.reason = 'restart-failed';
+            }
+          }
+          break;
+        }
+      }
+    } catch (error) {
+      result.attempts = attempts.count;
+      failedWith(result, error);
+    }
+    result.durationMs = Math.round(performance.now() - started);
+    return result;
+  };
+
+  // ------------------------------------------------------------------ one binding
+
+  const newReport = (info: BindingInfo, inv: Invocation, secretRef: string): ChangeReport => ({
+    changeId: inv.changeId,
+    kind: inv.kind,
+    binding: info.spec.name,
+    source: info.source.name,
+    secretRef,
+    targets: [],
+    counts: emptyCounts(),
+    restarts: 0,
+    enqueued: 0,
+    durationMs: 0,
+  });
+
+  const finish = (report: ChangeReport, started: number): ChangeReport => {
+    report.durationMs = Math.round(performance.now() - started);
+    const log = logger.child({ changeId: report.changeId, binding: report.binding, source: report.source, secretRef: report.secretRef, ...(report.version === undefined ? {} : { version: report.version }) });
+    for (const target of report.targets) {
+      report.counts[target.outcome]++;
+      for (const r of target.restarts) if (r.outcome === 'restarted') report.restarts++;
+      if (target.outcome === Outcome.Unchanged && target.restarts.length === 0) continue;
+      const fields = {
+        cluster: target.cluster,
+        namespace: target.namespace,
+        secret: target.secret,
+        outcome: target.outcome,
+        ...(target.reason === undefined ? {} : { reason: target.reason }),
+        ...(target.errorCode === undefined ? {} : { errorCode: target.errorCode, retryable: target.retryable }),
+        attempts: target.attempts,
+        durationMs: target.durationMs,
+        ...(target.restarts.length === 0 ? {} : { restarts: target.restarts.map((r) => `${r.kind}/${r.name}:${r.outcome}`) }),
+      };
+      if (target.outcome === Outcome.Failed) log.warn(`target ${target.outcome}`, fields);
+      else log.info(`target ${target.outcome}`, fields);
+    }
+    for (const [outcome, n] of Object.entries(report.counts)) if (n > 0) metrics?.count(MetricName.Targets, n, { outcome });
+    if (report.restarts > 0) metrics?.count(MetricName.Restarts, report.restarts);
+    const restartFailures = report.targets.reduce((n, t) => n + t.restarts.filter((r) => r.outcome === 'failed').length, 0);
+    if (restartFailures > 0) metrics?.count(MetricName.RestartFailures, restartFailures);
+    metrics?.timing(MetricName.ChangeDuration, report.durationMs, { kind: report.kind });
+    const failed = report.error !== undefined || report.counts.failed > 0;
+    const summary = {
+      outcome: failed ? 'failed' : report.enqueued > 0 ? 'enqueued' : 'ok',
+      ...(report.error === undefined ? {} : { errorCode: report.error.code, retryable: report.error.retryable }),
+      durationMs: report.durationMs,
+      targets: report.targets.length,
+      ...report.counts,
+      restarts: report.restarts,
+      enqueued: report.enqueued,
+    };
+    if (failed) log.warn(report.error === undefined ? 'binding finished with failed targets' : `binding failed: ${report.error.message}`, summary);
+    else log.info('binding finished', summary);
+    return report;
+  };
+
+  const applyWaves = async (info: BindingInfo, waves: ClusterSpec[][], desired: Desired, inv: Invocation): Promise<TargetResult[]> => {
+    const results: TargetResult[] = [];
+    const halt = info.spec.rollout?.haltOnFailure ?? true;
+    let halted = false;
+    for (const wave of waves) {
+      if (halted) {
+        for (const cluster of wave) results.push(skipped(info, cluster.name, SkipReason.HaltedAfterFailedWave));
+        continue;
+      }
+      const done = await Promise.all(wave.map((cluster) => inv.limit(() => applyTarget(info, cluster, desired, inv))));
+      results.push(...done);
+      if (halt && done.some((r) => r.outcome === Outcome.Failed)) halted = true;
+    }
+    return results;
+  };
+
+  const deleteTargets = async (info: BindingInfo, clusters: readonly ClusterSpec[], inv: Invocation): Promise<TargetResult[]> => {
+    const { namespace, name, creationPolicy } = info.spec.target;
+    return Promise.all(
+      clusters.map((cluster) =>
+        inv.limit(async () => {
+          const started = performance.now();
+          const result = baseResult(info, cluster.name);
+          if (namespaceRefusal(cluster, namespace) !== undefined) return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
+          const attempts = { count: 0 };
+          try {
+            const gateway = gatewayOf(cluster);
+            const existing = await attempt(`cluster "${cluster.name}" Secret ${namespace}/${name}`, () => gateway.getSecret(namespace, name), attempts);
+            if (existing === undefined) {
+              result.outcome = Outcome.Unchanged;
+            } else if (
+              creationPolicy !== 'Owner' ||
+              existing.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE ||
+              (existing.annotations[Annotation.Binding] ?? info.spec.name) !== info.spec.name
+            ) {
+              result.outcome = Outcome.Skipped;
+              result.reason = SkipReason.ForeignSecret;
+            } else {
+              await attempt(`cluster "${cluster.name}" delete of Secret ${namespace}/${name}`, () => gateway.deleteSecret(namespace, name), attempts);
+              result.outcome = Outcome.Updated;
+              result.reason = 'deleted';
+            }
+          } catch (error) {
+            failedWith(result, error);
+          }
+          result.attempts = attempts.count;
+          result.durationMs = Math.round(performance.now() - started);
+          return result;
+        }),
+      ),
+    );
+  };
+
+  const enqueue = async (info: BindingInfo, waves: ClusterSpec[][], desired: Desired, inv: Invocation, report: ChangeReport, queue: WorkQueue) => {
+    // Chunks follow wave order; halting between waves is not enforced across work items.
+    const ordered = waves.flat();
+    const size = settings.fanOut.batchSize;
+    const items: WorkItem[] = [];
+    for (let i = 0; i < ordered.length; i += size) {
+      items.push({
+        changeId: inv.changeId,
+        kind: inv.kind,
+        binding: info.spec.name,
+        version: desired.version,
+        clusters: ordered.slice(i, i + size).map((c) => c.name),
+        attempt: 1,
+      });
+    }
+    await queue.enqueue(items);
+    metrics?.count(MetricName.WorkItems, items.length);
+    report.enqueued = ordered.length;
+  };
+
+  const runBinding = async (
+    info: BindingInfo,
+    inv: Invocation,
+    secretRef: string,
+    clusters: readonly ClusterSpec[] = info.clusters,
+    allowFanOut = true,
+  ): Promise<ChangeReport> => {
+    const started = performance.now();
+    const report = newReport(info, inv, secretRef);
+
+    if (inv.kind === ChangeKind.NearExpiry || inv.kind === ChangeKind.Expired || inv.kind === ChangeKind.RotateRequested) {
+      // Warnings only: rotation (if configured) runs through the runtime's rotate path.
+      metrics?.count(MetricName.ExpiryWarnings, 1, { kind: inv.kind });
+      logger.warn(`secret ${inv.kind}: nothing written`, { changeId: inv.changeId, binding: info.spec.name, source: info.source.name, secretRef, outcome: inv.kind });
+      report.durationMs = Math.round(performance.now() - started);
+      return report;
+    }
+
+    let desired: Desired;
+    try {
+      desired = await desiredOf(info, inv);
+    } catch (error) {
+      if (inv.kind === ChangeKind.Deleted && error instanceof SecretNotFoundError) {
+        if (info.spec.target.deletionPolicy === 'Delete') report.targets = await deleteTargets(info, clusters, inv);
+        else logger.info('source secret deleted: target Secrets retained (deletionPolicy Retain)', { changeId: inv.changeId, binding: info.spec.name, secretRef });
+        return finish(report, started);
+      }
+      if (error instanceof ValidationGateError) metrics?.count(MetricName.GateFailures, 1, { binding: info.spec.name });
+      metrics?.count(MetricName.BindingErrors, 1, { errorCode: errorCodeOf(error) });
+      report.error = { code: errorCodeOf(error), message: safeMessage(error), retryable: isRetryable(error) };
+      return finish(report, started);
+    }
+    report.version = desired.version;
+
+    const waves = clusters === info.clusters ? info.waves : toWaves(clusters, info.spec.rollout?.waves);
+    const queue = options.workQueue;
+    if (allowFanOut && queue !== undefined && clusters.length > settings.fanOut.batchSize) {
+      try {
+        await enqueue(info, waves, desired, inv, report, queue);
+      } catch (error) {
+        report.error = { code: errorCodeOf(error), message: `enqueueing work items failed: ${safeMessage(error)}`, retryable: true };
+      }
+      return finish(report, started);
+    }
+    report.targets = await applyWaves(info, waves, desired, inv);
+    return finish(report, started);
+  };
+
+  // ------------------------------------------------------------------ entry points
+
+  const byProvider = new Map<string, BindingInfo[]>();
+  for (const info of bindings.values()) {
+    const list = byProvider.get(info.source.provider) ?? [];
+    list.push(info);
+    byProvider.set(info.source.provider, list);
+  }
+
+  const touched = (change: SecretChange): BindingInfo[] =>
+    (byProvider.get(change.provider) ?? []).filter((info) => info.reads.some((r) => info.source.refersTo(r.key, change.secretRef)));
+
+  const primaryRef = (info: BindingInfo): string => info.reads[0]?.key ?? info.spec.remoteRef?.key ?? '';
+
+  const propagator: EnginePropagator = {
+    bindingsFor: (change) => touched(change).map((info) => info.spec.name),
+
+    clustersOf: (binding) => infoOf(binding).clusters,
+
+    async propagate(change) {
+      const infos = touched(change);
+      if (infos.length === 0) {
+        logger.info('no binding refers to this secret: nothing to do', { changeId: change.eventId, secretRef: change.secretRef, outcome: 'ignored' });
+        return [];
+      }
+      const inv = newInvocation(change.eventId, change.kind);
+      return Promise.all(infos.map((info) => runBinding(info, inv, change.secretRef)));
+    },
+
+    async applyWorkItem(item) {
+      const inv = newInvocation(item.changeId, item.kind);
+      const info = bindings.get(item.binding);
+      if (info === undefined) {
+        const error = new ConfigError(`work item names unknown binding "${item.binding}" (the registry changed since it was enqueued)`);
+        logger.warn(error.message, { changeId: item.changeId, binding: item.binding, errorCode: error.code });
+        return {
+          changeId: item.changeId,
+          kind: item.kind,
+          binding: item.binding,
+          source: '',
+          secretRef: '',
+          targets: [],
+          counts: emptyCounts(),
+          restarts: 0,
+          enqueued: 0,
+          durationMs: 0,
+          error: { code: error.code, message: error.message, retryable: false },
+        };
+      }
+      const clusters: ClusterSpec[] = [];
+      const missing: string[] = [];
+      for (const name of item.clusters) {
+        const cluster = info.clusterByName.get(name);
+        if (cluster === undefined) missing.push(name);
+        else clusters.push(cluster);
+      }
+      const report = await runBinding(info, inv, primaryRef(info), clusters, false);
+      for (const name of missing) {
+        report.targets.push(skipped(info, name, SkipReason.ClusterNotSelected));
+        report.counts.skipped++;
+      }
+      return report;
+    },
+
+    async reconcile(opts = {}) {
+      const infos = selectInfos(opts.bindings);
+      const inv = newInvocation(`reconcile-${randomUUID()}`, ChangeKind.Reconcile, infos.length > 1);
+      return Promise.all(infos.map((info) => runBinding(info, inv, primaryRef(info))));
+    },
+
+    async plan(opts = {}) {
+      const infos = selectInfos(opts.bindings);
+      const inv = newInvocation(`plan-${randomUUID()}`, ChangeKind.Reconcile);
+      const planned = await Promise.all(
+        infos.map(async (info): Promise<PlannedTarget[]> => {
+          const { namespace, name, creationPolicy } = info.spec.target;
+          const ref = (cluster: string) => ({ binding: info.spec.name, cluster, namespace, secret: name });
+          let desired: Desired;
+          try {
+            desired = await desiredOf(info, inv);
+          } catch (error) {
+            const reason = `${errorCodeOf(error)}: ${safeMessage(error)}`;
+            return info.clusters.map((c) => ({ ...ref(c.name), action: 'skip', reason, changedKeys: [], dependents: [] }));
+          }
+          return Promise.all(
+            info.clusters.map((cluster) =>
+              inv.limit(async (): Promise<PlannedTarget> => {
+                if (namespaceRefusal(cluster, namespace) !== undefined) {
+                  return { ...ref(cluster.name), action: 'skip', reason: SkipReason.NamespaceNotAllowed, changedKeys: [], dependents: [] };
+                }
+                try {
+                  const gateway = gatewayOf(cluster);
+                  const existing = await attempt(`cluster "${cluster.name}" Secret ${namespace}/${name}`, () => gateway.getSecret(namespace, name));
+                  const decision = decide(existing, desired, { namespace, name, creationPolicy });
+                  const restart = info.spec.restart;
+                  const dependents =
+                    decision.action === 'update' && restart !== undefined && restart !== false
+                      ? (await attempt(`cluster "${cluster.name}" dependents`, () => findDependents(gateway, restart, namespace, name)))
+                          .filter((w) => w.templateAnnotations[RestartAnnotation.RestartedForHash] !== desired.hash)
+                          .map((w) => ({ kind: w.kind, name: w.name }))
+                      : [];
+                  return {
+                    ...ref(cluster.name),
+                    action: decision.action,
+                    ...(decision.action === 'skip' ? { reason: decision.reason } : {}),
+                    changedKeys: decision.changedKeys,
+                    dependents,
+                  };
+                } catch (error) {
+                  return { ...ref(cluster.name), action: 'skip', reason: `error: ${errorCodeOf(error)}`, changedKeys: [], dependents: [] };
+                }
+              }),
+            ),
+          );
+        }),
+      );
+      return planned.flat();
+    },
+
+    async restart(binding) {
+      const info = infoOf(binding);
+      const started = performance.now();
+      const inv = newInvocation(`restart-${randomUUID()}`, ChangeKind.Reconcile);
+      const report = newReport(info, inv, primaryRef(info));
+      report.targets = await Promise.all(
+        info.clusters.map((cluster) =>
+          inv.limit(async () => {
+            const t0 = performance.now();
+            if (namespaceRefusal(cluster, info.spec.target.namespace) !== undefined) return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
+            const result = baseResult(info, cluster.name);
+            try {
+              result.restarts = await restartDependents(gatewayOf(cluster), info.spec, undefined);
+              const failedRestart = result.restarts.find((r) => r.outcome === 'failed');
+              if (failedRestart !== undefined) {
+                result.outcome = Outcome.Failed;
+                result.errorCode = failedRestart.errorCode ?? 'Internal';
+                result.retryable = true;
+                result.reason = 'restart-failed';
+              }
+            } catch (error) {
+              failedWith(result, error, 'dependents-lookup-failed');
+            }
+            result.attempts = 1;
+            result.durationMs = Math.round(performance.now() - t0);
+            return result;
+          }),
+        ),
+      );
+      return finish(report, started);
+    },
+  };
+  return propagator;
+}

@@ -1,0 +1,83 @@
+import {
+  ClusterUnavailableError,
+  ConflictError,
+  ThrottledError,
+  TimeoutError,
+} from '../core/errors.js';
+import type { Clock } from '../core/ports.js';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** First backoff ceiling in ms; doubles per retry up to `maxMs`. @default 200 */
+  baseMs: number;
+  /** @default 5000 */
+  maxMs: number;
+  clock: Clock;
+  /** [0, 1) source for jitter. @default Math.random */
+  random: () => number;
+}
+
+/** Errors worth another attempt against a cluster: 409, 429, 5xx / network, timeouts. */
+export function isTransient(error: unknown): boolean {
+  return (
+    error instanceof ConflictError ||
+    error instanceof ThrottledError ||
+    error instanceof ClusterUnavailableError ||
+    error instanceof TimeoutError
+  );
+}
+
+/** "Full jitter" exponential backoff: uniform in [0, min(max, base * 2^retry)). */
+export function backoffMs(retry: number, policy: Pick<RetryPolicy, 'baseMs' | 'maxMs' | 'random'>): number {
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** retry);
+  return Math.floor(policy.random() * ceiling);
+}
+
+/** Runs `operation` until it succeeds, fails with a non-transient error, or retries run out. */
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  policy: RetryPolicy,
+  attempts: { count: number } = { count: 0 },
+): Promise<T> {
+  for (let retry = 0; ; retry++) {
+    attempts.count++;
+    try {
+      return await operation(attempts.count);
+    } catch (error) {
+      if (retry >= policy.retries || !isTransient(error)) throw error;
+      await policy.clock.sleep(backoffMs(retry, policy));
+    }
+  }
+}
+
+/**
+ * Rejects with `TimeoutError` when `promise` has not settled within `ms`. The underlying
+ * request is abandoned (the gateway port has no cancellation); its late result is ignored.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(`${what} did not finish within ${ms}ms`)), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/** Parses the registry's Go-style durations (`20s`, `1m30s`, `500ms`, `7d`) to ms. */
+export function parseDuration(text: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  for (const match of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) {
+    total += Number(match[1]) * (units[match[2] ?? 's'] ?? 0);
+  }
+  return total;
+}
