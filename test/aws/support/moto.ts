@@ -4,7 +4,7 @@ import { createServer as createNetServer } from 'node:net';
 
 /** One AWS API call that passed through the counting proxy. */
 export interface MotoCall {
-  /** `secretsmanager.GetSecretValue`, `AmazonSQS.SendMessage`, or the query `Action`. */
+  /** `secretsmanager.GetSecretValue`, `AmazonSQS.SendMessage`, the query `Action`, or `GET /clusters/x` for REST. */
   operation: string;
   /** The JSON body, when the protocol is JSON. */
   body: Record<string, unknown> | undefined;
@@ -46,11 +46,12 @@ async function waitUntilUp(url: string, child: ChildProcess, deadlineMs: number)
   }
 }
 
-function operationOf(headers: Record<string, string | string[] | undefined>, url: string, body: string): string {
+function operationOf(method: string, headers: Record<string, string | string[] | undefined>, url: string, body: string): string {
   const target = headers['x-amz-target'];
   if (typeof target === 'string') return target;
   const params = new URLSearchParams(body.includes('Action=') ? body : (url.split('?')[1] ?? ''));
-  return params.get('Action') ?? `${String(headers[':method'] ?? '')}${url}`;
+  // REST protocols (EKS): the method and path name the operation.
+  return params.get('Action') ?? `${method} ${url.split('?')[0] ?? url}`;
 }
 
 /**
@@ -89,7 +90,7 @@ export async function startMoto(options: { region?: string } = {}): Promise<Moto
       } catch {
         body = undefined;
       }
-      if (!(req.url ?? '').startsWith('/moto-api')) calls.push({ operation: operationOf(req.headers, req.url ?? '/', text), body });
+      if (!(req.url ?? '').startsWith('/moto-api')) calls.push({ operation: operationOf(req.method ?? 'GET', req.headers, req.url ?? '/', text), body });
       const forward = httpRequest(
         { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
         (upstreamRes) => {
