@@ -1,8 +1,12 @@
 import type { SecretValue } from '../core/ports.js';
 import type { BindingSpec } from '../registry/schema.js';
-import { renderSecret } from './render.js';
+import { checkTemplates, decodeValue, fetchData, renderSecret } from './render.js';
+import { certificatesExpiringWithin, parseDuration, requiredKeysByType, validateSecret, type ExpiringCertificate } from './validate.js';
 
-export { renderSecret };
+export { checkTemplates, decodeValue, fetchData, renderSecret };
+export { certificatesExpiringWithin, parseDuration, requiredKeysByType, validateSecret, type ExpiringCertificate };
+export { isSupportedFunction } from './go/functions.js';
+export { functionNames, parseTemplate } from './go/parse.js';
 
 /** One store read a binding needs. `version` undefined means "the current version". */
 export interface ReadRequest {
