@@ -39,7 +39,7 @@ export function createMemoryCluster(name: string): MemoryCluster {
 
   const enter = async (op: string) => {
     calls.push(op);
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs).unref());
     const fault = faults.get(op) ?? faults.get('*');
     if (fault !== undefined && fault.times > 0) {
       fault.times--;

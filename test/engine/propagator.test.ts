@@ -1,0 +1,381 @@
+import type { SecretChange } from '../../shared/core/change.js';
+import { ClusterRejectedError, ClusterUnavailableError, ConflictError, StoreError } from '../../shared/core/errors.js';
+import { Annotation, MANAGED_BY_LABEL, RestartAnnotation } from '../../shared/engine/annotations.js';
+import { createPropagator } from '../../shared/engine/propagator.js';
+import type { WorkItem } from '../../shared/engine/types.js';
+import type { Registry } from '../../shared/registry/schema.js';
+import { createJsonLogger, createMemoryMetrics } from '../../shared/telemetry/index.js';
+import { createMemorySource } from '../support/memory-source.js';
+import { aBinding, aCluster, aRegistry } from './support/builders.js';
+import { createMemoryCluster, type MemoryCluster } from './support/memory-cluster.js';
+
+const CANARY = 'CANARY-7f3a9c-do-not-log';
+
+function harness(registry: Registry, options: { queue?: WorkItem[][] } = {}) {
+  const source = createMemorySource({ name: 'mem' });
+  const clusters = new Map<string, MemoryCluster>(registry.clusters.map((c) => [c.name, createMemoryCluster(c.name)]));
+  const lines: string[] = [];
+  const metrics = createMemoryMetrics();
+  const queue = options.queue;
+  const propagator = createPropagator({
+    registry,
+    sources: new Map([['mem', source]]),
+    gateways: (c) => {
+      const cluster = clusters.get(c.name);
+      if (cluster === undefined) throw new Error(`no cluster ${c.name}`);
+      return cluster;
+    },
+    logger: createJsonLogger({ write: (l) => lines.push(l), level: 'debug' }),
+    metrics,
+    backoff: { baseMs: 1, maxMs: 2 },
+    ...(queue === undefined ? {} : { workQueue: { enqueue: (items: readonly WorkItem[]) => {
+      queue.push([...items]);
+      return Promise.resolve();
+    } } }),
+  });
+  const cluster = (name: string) => {
+    const c = clusters.get(name);
+    if (c === undefined) throw new Error(name);
+    return c;
+  };
+  const secretIn = (name: string, ns = 'payments', secret = 'db-credentials') => cluster(name).secrets.get(`${ns}/${secret}`);
+  const decoded = (name: string, key: string) => Buffer.from(secretIn(name)?.data[key] ?? '', 'base64').toString();
+  return { source, clusters, cluster, secretIn, decoded, lines, metrics, propagator };
+}
+
+function aChange(tweak: Partial<SecretChange> = {}): SecretChange {
+  return { provider: 'local', secretRef: 'prod/database', kind: 'version-current', eventId: 'evt-1', time: '2026-01-01T00:00:00Z', ...tweak };
+}
+
+const podUsing = (secret: string) => ({ containers: [{ name: 'app', envFrom: [{ secretRef: { name: secret } }] }] });
+
+describe('propagate', () => {
+  it('creates the target in every selected cluster with labels and annotations, reading the store once', async () => {
+    // given
+    const h = harness(aRegistry({ clusters: [aCluster('c1'), aCluster('c2'), aCluster('dev', { labels: { env: 'dev' } })] }));
+    h.source.put('prod/database', { username: 'app', password: CANARY });
+    // when
+    const [report] = await h.propagator.propagate(aChange());
+    // then
+    expect(report?.counts).toMatchObject({ created: 2, failed: 0 });
+    expect(h.decoded('c1', 'password')).toBe(CANARY);
+    expect(h.secretIn('c2')?.labels[MANAGED_BY_LABEL]).toBe('secret-propagator');
+    expect(h.secretIn('c2')?.annotations).toMatchObject({ [Annotation.Binding]: 'payments-db', [Annotation.Source]: 'mem', [Annotation.Version]: 'v1' });
+    expect(h.cluster('dev').calls).toEqual([]);
+    expect(h.source.reads).toHaveLength(1);
+  });
+
+  it('reads a shared secret once for several bindings and targets', async () => {
+    // given two bindings on the same store key
+    const h = harness(aRegistry({ bindings: [aBinding(), aBinding({ name: 'second', target: { name: 'other' } })] }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    // when
+    const reports = await h.propagator.propagate(aChange());
+    // then
+    expect(reports.map((r) => r.counts.created)).toEqual([2, 2]);
+    expect(h.source.reads).toHaveLength(1);
+  });
+
+  it('writes nothing and restarts nothing when the content is unchanged', async () => {
+    // given an applied value and a dependent
+    const h = harness(aRegistry({ bindings: [aBinding({ restart: { auto: true } })] }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    h.cluster('c1').seedWorkload('Deployment', 'payments', 'api', podUsing('db-credentials'));
+    await h.propagator.propagate(aChange());
+    h.cluster('c1').calls.length = 0;
+    // when the same event is delivered again
+    const [report] = await h.propagator.propagate(aChange());
+    // then
+    expect(report?.counts).toMatchObject({ unchanged: 2, created: 0, updated: 0 });
+    expect(h.cluster('c1').calls).toEqual(['getSecret']);
+  });
+
+  it('updates on a real change and restarts explicit, selected and discovered dependents once', async () => {
+    // given
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        bindings: [aBinding({ restart: { auto: true, workloads: [{ kind: 'StatefulSet', name: 'db-migrator' }], selector: { matchLabels: { tier: 'web' } } } })],
+      }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p1' });
+    const c1 = h.cluster('c1');
+    c1.seedWorkload('Deployment', 'payments', 'api', podUsing('db-credentials'));
+    c1.seedWorkload('StatefulSet', 'payments', 'db-migrator', {});
+    c1.seedWorkload('DaemonSet', 'payments', 'web', {}, { tier: 'web' });
+    c1.seedWorkload('Deployment', 'payments', 'unrelated', podUsing('other'));
+    await h.propagator.propagate(aChange());
+    // when
+    h.source.put('prod/database', { username: 'u', password: 'p2' });
+    const [report] = await h.propagator.propagate(aChange({ eventId: 'evt-2' }));
+    const [again] = await h.propagator.propagate(aChange({ eventId: 'evt-2' }));
+    // then
+    expect(report?.counts.updated).toBe(1);
+    expect(report?.targets[0]?.restarts.map((r) => `${r.kind}/${r.name}`).sort()).toEqual(['DaemonSet/web', 'Deployment/api', 'StatefulSet/db-migrator']);
+    expect(c1.workloads.get('Deployment/payments/api')?.templateAnnotations[RestartAnnotation.RestartedForHash]).toBe(report?.targets[0]?.hash);
+    expect(c1.workloads.get('Deployment/payments/unrelated')?.templateAnnotations).toEqual({});
+    expect(again?.restarts).toBe(0);
+    expect(h.metrics.counter('restarts')).toBe(3);
+  });
+
+  it('retries a 409 and converges', async () => {
+    // given
+    const h = harness(aRegistry({ clusters: [aCluster('c1')] }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    h.cluster('c1').fail('createSecret', new ConflictError('conflict', { status: 409 }), 2);
+    // when
+    const [report] = await h.propagator.propagate(aChange());
+    // then
+    expect(report?.targets[0]).toMatchObject({ outcome: 'created', attempts: 3 });
+  });
+
+  it('isolates a failing cluster and reports it with its code', async () => {
+    // given c2 answers 503 forever and c3 refuses
+    const h = harness(aRegistry({ clusters: [aCluster('c1'), aCluster('c2'), aCluster('c3')] }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    h.cluster('c2').fail('*', new ClusterUnavailableError('503', { status: 503 }), 100);
+    h.cluster('c3').fail('*', new ClusterRejectedError('403', { status: 403 }), 100);
+    // when
+    const [report] = await h.propagator.propagate(aChange());
+    // then
+    const byCluster = Object.fromEntries((report?.targets ?? []).map((t) => [t.cluster, t]));
+    expect(byCluster['c1']?.outcome).toBe('created');
+    expect(byCluster['c2']).toMatchObject({ outcome: 'failed', errorCode: 'ClusterUnavailable', retryable: true, attempts: 4 });
+    expect(byCluster['c3']).toMatchObject({ outcome: 'failed', errorCode: 'ClusterRejected', retryable: false, attempts: 1 });
+  });
+
+  it('times out a hanging cluster without holding up the others', async () => {
+    // given
+    const h = harness(aRegistry({ clusters: [aCluster('c1'), aCluster('slow')], settings: { targetTimeout: '100ms', retries: 0 } }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    h.cluster('slow').delay(5_000);
+    // when
+    const started = Date.now();
+    const [report] = await h.propagator.propagate(aChange());
+    // then
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(report?.targets.find((t) => t.cluster === 'slow')).toMatchObject({ outcome: 'failed', errorCode: 'Timeout' });
+    expect(report?.targets.find((t) => t.cluster === 'c1')?.outcome).toBe('created');
+  });
+
+  it('never writes an older version over a newer one', async () => {
+    // given the target holds a version created later than the one the store now calls current
+    const h = harness(aRegistry({ clusters: [aCluster('c1')] }));
+    const older = h.source.put('prod/database', { username: 'u', password: 'old' }, { createdAt: new Date('2026-01-01T00:00:00Z') });
+    h.source.put('prod/database', { username: 'u', password: 'new' }, { createdAt: new Date('2026-01-02T00:00:00Z') });
+    await h.propagator.propagate(aChange());
+    h.source.promote('prod/database', older);
+    // when
+    const [report] = await h.propagator.propagate(aChange({ eventId: 'late' }));
+    // then
+    expect(report?.targets[0]).toMatchObject({ outcome: 'skipped', reason: 'older-version' });
+    expect(h.decoded('c1', 'password')).toBe('new');
+  });
+
+  it('leaves a foreign Secret untouched under Owner and keeps foreign keys under Merge', async () => {
+    // given
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        bindings: [aBinding(), aBinding({ name: 'merged', target: { name: 'shared', creationPolicy: 'Merge' } })],
+      }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    const foreign = { namespace: 'payments', type: 'Opaque', labels: {}, annotations: {} };
+    h.cluster('c1').seedSecret({ ...foreign, name: 'db-credentials', data: { password: 'bWluZQ==' } });
+    h.cluster('c1').seedSecret({ ...foreign, name: 'shared', data: { keep: 'a2VlcA==' } });
+    // when
+    const reports = await h.propagator.propagate(aChange());
+    // then
+    expect(reports[0]?.targets[0]).toMatchObject({ outcome: 'skipped', reason: 'foreign-secret' });
+    expect(h.secretIn('c1')?.data).toEqual({ password: 'bWluZQ==' });
+    expect(reports[1]?.targets[0]?.outcome).toBe('updated');
+    expect(Object.keys(h.secretIn('c1', 'payments', 'shared')?.data ?? {}).sort()).toEqual(['keep', 'password', 'username']);
+    expect(h.secretIn('c1', 'payments', 'shared')?.labels[MANAGED_BY_LABEL]).toBeUndefined();
+  });
+
+  it('writes nothing anywhere when the value cannot be rendered', async () => {
+    // given the store value lacks a property the binding needs
+    const h = harness(aRegistry());
+    h.source.put('prod/database', { username: 'u' });
+    // when
+    const [report] = await h.propagator.propagate(aChange());
+    // then
+    expect(report?.error).toMatchObject({ code: 'RenderError', retryable: false });
+    expect(report?.targets).toEqual([]);
+    expect(h.cluster('c1').calls).toEqual([]);
+  });
+
+  it('reports a store failure on the binding as retryable', async () => {
+    const h = harness(aRegistry());
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    h.source.failReads('prod/database', new StoreError('503 from store'));
+    const [report] = await h.propagator.propagate(aChange());
+    expect(report?.error).toMatchObject({ code: 'StoreError', retryable: true });
+  });
+
+  it('skips a namespace outside the cluster allowlist', async () => {
+    const h = harness(aRegistry({ clusters: [aCluster('c1', { namespaces: ['jenkins'] }), aCluster('c2')] }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    const [report] = await h.propagator.propagate(aChange());
+    expect(report?.targets.find((t) => t.cluster === 'c1')).toMatchObject({ outcome: 'skipped', reason: 'namespace-not-allowed' });
+  });
+
+  it('ignores a change for a secret no binding uses', async () => {
+    const h = harness(aRegistry());
+    expect(await h.propagator.propagate(aChange({ secretRef: 'unknown' }))).toEqual([]);
+    expect(await h.propagator.propagate(aChange({ provider: 'aws' }))).toEqual([]);
+  });
+
+  it('only warns on near-expiry and expired', async () => {
+    const h = harness(aRegistry());
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    const [report] = await h.propagator.propagate(aChange({ kind: 'near-expiry' }));
+    expect(report?.targets).toEqual([]);
+    expect(h.source.reads).toHaveLength(0);
+    expect(h.metrics.counter('expiry.warnings')).toBe(1);
+  });
+
+  it('follows the deletion policy when the source secret is gone', async () => {
+    // given
+    const h = harness(aRegistry({ bindings: [aBinding(), aBinding({ name: 'kept', target: { name: 'kept', deletionPolicy: 'Retain' } })] }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    await h.propagator.propagate(aChange());
+    h.source.remove('prod/database');
+    const registryDelete = harness(aRegistry({ bindings: [aBinding({ target: { deletionPolicy: 'Delete' } })] }));
+    registryDelete.source.put('prod/database', { username: 'u', password: 'p' });
+    await registryDelete.propagator.propagate(aChange());
+    registryDelete.source.remove('prod/database');
+    // when
+    await h.propagator.propagate(aChange({ kind: 'deleted' }));
+    const [deleted] = await registryDelete.propagator.propagate(aChange({ kind: 'deleted' }));
+    // then
+    expect(h.secretIn('c1')).toBeDefined();
+    expect(h.secretIn('c1', 'payments', 'kept')).toBeDefined();
+    expect(deleted?.targets.map((t) => t.reason)).toEqual(['deleted', 'deleted']);
+    expect(registryDelete.secretIn('c1')).toBeUndefined();
+  });
+});
+
+describe('rollout waves and fan-out', () => {
+  it('halts later waves after a failed wave', async () => {
+    // given
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('stage', { labels: { env: 'prod', stage: 'yes' } }), aCluster('p1'), aCluster('p2')],
+        bindings: [aBinding({ rollout: { waves: [{ matchLabels: { stage: 'yes' } }] } })],
+        settings: { retries: 0 },
+      }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    h.cluster('stage').fail('*', new ClusterRejectedError('403'), 10);
+    // when
+    const [report] = await h.propagator.propagate(aChange());
+    // then
+    expect(report?.targets.map((t) => [t.cluster, t.outcome, t.reason ?? ''])).toEqual([
+      ['stage', 'failed', ''],
+      ['p1', 'skipped', 'halted-after-failed-wave'],
+      ['p2', 'skipped', 'halted-after-failed-wave'],
+    ]);
+    expect(h.cluster('p1').calls).toEqual([]);
+  });
+
+  it('enqueues work items of batchSize clusters and a worker applies one', async () => {
+    // given
+    const queue: WorkItem[][] = [];
+    const h = harness(aRegistry({ clusters: ['a', 'b', 'c', 'd', 'e'].map((n) => aCluster(n)), settings: { fanOut: { batchSize: 2 } } }), { queue });
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    // when
+    const [report] = await h.propagator.propagate(aChange());
+    // then
+    expect(report?.enqueued).toBe(5);
+    expect(queue[0]?.map((i) => i.clusters)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(h.cluster('a').calls).toEqual([]);
+    // when a worker applies the first item
+    const first = queue[0]?.[0];
+    if (first === undefined) throw new Error('no item');
+    const applied = await h.propagator.applyWorkItem(first);
+    // then
+    expect(applied.counts.created).toBe(2);
+    expect(h.secretIn('b')).toBeDefined();
+    expect(h.secretIn('c')).toBeUndefined();
+  });
+});
+
+describe('reconcile, plan and restart', () => {
+  it('reconciles several bindings with one Secret listing per cluster', async () => {
+    // given
+    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: ['a', 'b', 'c'].map((n) => aBinding({ name: n, target: { name: n } })) }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    await h.propagator.reconcile();
+    h.cluster('c1').calls.length = 0;
+    // when
+    const reports = await h.propagator.reconcile();
+    // then
+    expect(reports.map((r) => r.counts.unchanged)).toEqual([1, 1, 1]);
+    expect(h.cluster('c1').calls).toEqual(['listSecrets']);
+  });
+
+  it('repairs drift on reconcile', async () => {
+    const h = harness(aRegistry({ clusters: [aCluster('c1')] }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    await h.propagator.reconcile();
+    const secret = h.secretIn('c1');
+    if (secret === undefined) throw new Error('missing');
+    secret.data['password'] = 'ZHJpZnQ=';
+    const [report] = await h.propagator.reconcile();
+    expect(report?.counts.updated).toBe(1);
+    expect(h.decoded('c1', 'password')).toBe('p');
+  });
+
+  it('plans without writing, naming changed keys and dependents', async () => {
+    // given
+    const h = harness(aRegistry({ clusters: [aCluster('c1'), aCluster('c2')], bindings: [aBinding({ restart: { auto: true } })] }));
+    h.source.put('prod/database', { username: 'u', password: 'p1' });
+    await h.propagator.propagate(aChange());
+    h.source.put('prod/database', { username: 'u', password: 'p2' });
+    h.cluster('c1').seedWorkload('Deployment', 'payments', 'api', podUsing('db-credentials'));
+    h.cluster('c2').secrets.clear();
+    // when
+    const plan = await h.propagator.plan();
+    // then
+    expect(plan.map((p) => [p.cluster, p.action, p.changedKeys, p.dependents])).toEqual([
+      ['c1', 'update', ['password'], [{ kind: 'Deployment', name: 'api' }]],
+      ['c2', 'create', ['password', 'username'], []],
+    ]);
+    expect(h.decoded('c1', 'password')).toBe('p1');
+    expect(h.cluster('c2').secrets.size).toBe(0);
+  });
+
+  it('restarts dependents on demand', async () => {
+    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ restart: { workloads: [{ kind: 'Deployment', name: 'api' }] } })] }));
+    h.cluster('c1').seedWorkload('Deployment', 'payments', 'api', {});
+    const report = await h.propagator.restart('payments-db');
+    expect(report.restarts).toBe(1);
+    expect(h.cluster('c1').workloads.get('Deployment/payments/api')?.templateAnnotations[RestartAnnotation.RestartedAt]).toBeDefined();
+  });
+
+  it('rejects an unknown binding name', async () => {
+    const h = harness(aRegistry());
+    await expect(h.propagator.reconcile({ bindings: ['nope'] })).rejects.toThrow(/unknown binding "nope"/);
+  });
+});
+
+describe('logging', () => {
+  it('logs one line per non-unchanged target plus a summary, and never a value', async () => {
+    // given
+    const h = harness(aRegistry({ clusters: [aCluster('c1'), aCluster('c2')] }));
+    h.source.put('prod/database', { username: 'u', password: CANARY });
+    h.cluster('c2').fail('*', new ClusterRejectedError('403'), 10);
+    // when
+    await h.propagator.propagate(aChange());
+    await h.propagator.propagate(aChange());
+    // then
+    const parsed = h.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.filter((l) => l['cluster'] === 'c1')).toHaveLength(1);
+    expect(parsed.filter((l) => l['cluster'] === 'c2')).toHaveLength(2);
+    expect(parsed.filter((l) => String(l['message']).startsWith('binding'))).toHaveLength(2);
+    expect(h.lines.join('\n')).not.toContain(CANARY);
+    expect(h.lines.join('\n')).not.toContain(Buffer.from(CANARY).toString('base64'));
+  });
+});
