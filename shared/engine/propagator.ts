@@ -24,8 +24,7 @@ import {
 import { namespaceRefusal } from '../registry/cross-check.js';
 import type { BindingSpec, ClusterSpec, Registry, RestartSpec } from '../registry/schema.js';
 import { matchesLabels, selectClusters } from '../registry/select.js';
-import { readKey, requiredReads, renderSecret, type ReadRequest } from '../template/index.js';
-import { validateSecret } from '../template/validate.js';
+import { readKey, requiredReads, renderSecret, validateSecret, type ReadRequest } from '../template/index.js';
 import { MetricName } from '../telemetry/metrics.js';
 import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, RestartAnnotation } from './annotations.js';
 import { SkipReason, decide, type Desired } from './decide.js';
