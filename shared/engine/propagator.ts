@@ -586,7 +586,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         logger.info('no binding refers to this secret: nothing to do', { changeId: change.eventId, secretRef: change.secretRef, outcome: 'ignored' });
         return [];
       }
-      const inv = newInvocation(change.eventId, change.kind);
+      // Several bindings on one secret: list each cluster's managed Secrets once instead of one GET per target.
+      const inv = newInvocation(change.eventId, change.kind, infos.length > 1);
       return Promise.all(infos.map((info) => runBinding(info, inv, change.secretRef)));
     },
 
