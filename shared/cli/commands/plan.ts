@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { PlannedTarget } from '../../engine/types.js';
-import { checkBindings, loadRegistryOrExit, processIo, type CliIo, type GlobalOptions } from '../context.js';
+import { CliExit, ExitCode, checkBindings, loadRegistryOrExit, processIo, type CliIo, type GlobalOptions } from '../context.js';
 import { collect, withCommonOptions } from '../options.js';
 import { createCliRuntime } from '../runtime.js';
 import { renderTable } from '../table.js';
@@ -27,8 +27,14 @@ export function register(program: Command, io: CliIo = processIo): void {
       checkBindings(loaded, bindings);
       const runtime = await createCliRuntime(loaded, options, io);
       const planned = (await runtime.propagator.plan(bindings.length > 0 ? { bindings } : {})).sort(byLocation);
+      // Skip reasons are kebab-case words; a planning failure reads `<code>: <message>`.
+      const unplanned = planned.filter((t) => t.action === 'skip' && t.reason?.includes(': ') === true).length;
+      const fail = () => {
+        if (unplanned > 0) throw new CliExit(ExitCode.Failed, `plan incomplete: ${unplanned} target(s) could not be planned`);
+      };
       if (options.output === 'json') {
         io.out(JSON.stringify({ targets: planned }, null, 2));
+        fail();
         return;
       }
       if (planned.length === 0) {
@@ -51,5 +57,6 @@ export function register(program: Command, io: CliIo = processIo): void {
       );
       const count = (action: PlannedTarget['action']) => planned.filter((t) => t.action === action).length;
       io.out(`\n${planned.length} target(s): ${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('skip')} skipped`);
+      fail();
     });
 }
