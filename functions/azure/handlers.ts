@@ -1,10 +1,9 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { ChangeKind, type SecretChange } from '../../shared/core/change.js';
 import { errorCodeOf, isPropagatorError, isRetryable } from '../../shared/core/errors.js';
-import type { LogFields, Logger, Metrics, SecretSource } from '../../shared/core/ports.js';
+import type { LogFields, Logger, Metrics } from '../../shared/core/ports.js';
 import type { ChangeReport, TargetResult, WorkItem } from '../../shared/engine/types.js';
 import { normalizeEvent } from '../../shared/events/index.js';
-import type { BindingSpec } from '../../shared/registry/schema.js';
 import { withInvocation } from './telemetry.js';
 import { parseWorkItem } from './work-queue.js';
 
@@ -16,12 +15,10 @@ import { parseWorkItem } from './work-queue.js';
 
 /** What the handlers need from shared/runtime's `Runtime` (structural, so tests can use the real one). */
 export interface AzureRuntime {
-  registry: { bindings: readonly BindingSpec[] };
-  sources: ReadonlyMap<string, SecretSource>;
   propagator: { applyWorkItem(item: WorkItem): Promise<ChangeReport> };
   handle(change: SecretChange): Promise<ChangeReport[]>;
   scheduled(kind: 'reconcile' | 'rotate', bindings?: string[]): Promise<ChangeReport[]>;
-  summarize(reports: ChangeReport[]): { ok: boolean; retryable: boolean; counts: Record<string, number>; failed: TargetResult[] };
+  summarize(reports: readonly ChangeReport[]): { ok: boolean; retryable: boolean; counts: Record<string, number>; failed: TargetResult[] };
 }
 
 export interface AzureHandlerDeps {
@@ -45,14 +42,6 @@ export const MetricNames = {
   NearExpiry: 'KeyVaultSecretNearExpiry',
   Expired: 'KeyVaultSecretExpired',
 } as const;
-
-/** Bindings whose source secret `change` names and that schedule rotation. */
-function rotationBindingsFor(runtime: AzureRuntime, change: SecretChange): string[] {
-  return runtime.registry.bindings
-    .filter((b) => b.schedule?.rotate !== undefined && b.remoteRef !== undefined)
-    .filter((b) => runtime.sources.get(b.source)?.refersTo(b.remoteRef?.key ?? '', change.secretRef) === true)
-    .map((b) => b.name);
-}
 
 export function createAzureHandlers(deps: AzureHandlerDeps) {
   const { logger, metrics } = deps;
@@ -124,14 +113,8 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
             logger.info('secretChanged: no binding uses this secret; acknowledged', { ...fields, outcome: 'unbound' });
             continue;
           }
+          // The runtime also writes a generated version for bindings that rotate (near expiry / expired).
           reports.push(...changeReports);
-          if (change.kind === ChangeKind.NearExpiry) {
-            const rotate = rotationBindingsFor(runtime, change);
-            if (rotate.length > 0) {
-              logger.info('secretChanged: near expiry, writing a new generated version', { ...fields, bindings: rotate });
-              reports.push(...(await runtime.scheduled('rotate', rotate)));
-            }
-          }
         }
         if (reports.length === 0) return;
         const first = normalized.changes[0];
@@ -153,12 +136,7 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
       return guard(context, 'scheduledRotate', async () => {
         const started = Date.now();
         const runtime = deps.runtime();
-        const bindings = runtime.registry.bindings.filter((b) => b.schedule?.rotate !== undefined).map((b) => b.name);
-        if (bindings.length === 0) {
-          logger.info('scheduledRotate: no binding schedules rotation', { outcome: 'ignored' });
-          return;
-        }
-        report(runtime, 'scheduled rotate', await runtime.scheduled('rotate', bindings), started, { kind: 'rotate' });
+        report(runtime, 'scheduled rotate', await runtime.scheduled('rotate'), started, { kind: 'rotate' });
       });
     },
 
