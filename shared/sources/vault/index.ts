@@ -20,6 +20,7 @@ export interface VaultSource extends SecretSource {
   readonly provider: 'vault';
   readonly mount: string;
   currentVersion(key: string): Promise<string>;
+  writeVersion(key: string, bytes: Uint8Array): Promise<{ versionId: string }>;
 }
 
 const encoder = new TextEncoder();
