@@ -31,7 +31,7 @@ function statements(template: Template): Statement[] {
   );
 }
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? (s.Resource as unknown[]) : [s.Resource]);
 const resolveArn = (r: unknown) => JSON.stringify(r);
 
 let base: Template;
