@@ -20,7 +20,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerSync(program, io);
   registerRestart(program, io);
   registerRbac(program, io);
-  registerImportEso(program);
+  registerImportEso(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   }
