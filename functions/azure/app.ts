@@ -9,7 +9,9 @@ import { createAzureSourceFactory } from '../../shared/sources/azure/index.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createAzureHandlers, type AzureHandlers } from './handlers.js';
 import { createInvocationLogger, createLogMetrics } from './telemetry.js';
-import { createStorageWorkQueue } from './work-queue.js';
+import { createStorageWorkQueue, DEFAULT_WORK_QUEUE } from './work-queue.js';
+
+export { DEFAULT_WORK_QUEUE };
 
 /** App settings the function reads (set by infra/azure). */
 export const Setting = {
@@ -20,7 +22,6 @@ export const Setting = {
   StorageQueueUri: 'AzureWebJobsStorage__queueServiceUri',
 } as const;
 
-export const DEFAULT_WORK_QUEUE = 'secret-propagator-work';
 
 /** The work queue from app settings: a connection string (Azurite, classic) or the identity-based queue URI. */
 export function workQueueFromEnv(env: NodeJS.ProcessEnv, credential: () => TokenCredential): WorkQueue | undefined {

@@ -1,5 +1,6 @@
 import { app } from '@azure/functions';
-import { createAzureApp, DEFAULT_WORK_QUEUE } from './app.js';
+import { createAzureApp } from './app.js';
+import { DEFAULT_WORK_QUEUE } from './work-queue.js';
 
 /**
  * Azure Functions entry point (v4 programming model). Registers:

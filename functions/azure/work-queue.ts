@@ -3,6 +3,9 @@ import { InvalidEventError } from '../../shared/core/errors.js';
 import { ChangeKind } from '../../shared/core/change.js';
 import type { WorkItem, WorkQueue } from '../../shared/engine/types.js';
 
+/** The fan-out queue's name unless app setting WORK_QUEUE_NAME says otherwise (infra/azure creates it). */
+export const DEFAULT_WORK_QUEUE = 'secret-propagator-work';
+
 /**
  * Fan-out over an Azure Storage queue. Messages are base64 JSON, the encoding the
  * Functions queue trigger decodes by default (host.json `extensions.queues.messageEncoding`).
