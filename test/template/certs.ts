@@ -1,0 +1,51 @@
+import { generateKeyPairSync } from 'node:crypto';
+import forge from 'node-forge';
+import sshpk from 'sshpk';
+
+/** Test certificates: a CA and leaves signed by it, made with node-forge over node:crypto keys (fast). */
+export interface TestCert {
+  cert: string;
+  key: string;
+}
+
+function rsaKey(): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const forgeKey = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  return { forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), pem };
+}
+
+const lf = (pem: string) => pem.replace(/\r\n/g, '\n');
+
+export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date; issuer?: TestCert & { forgeKey?: forge.pki.rsa.PrivateKey }; ca?: boolean }): TestCert & { forgeKey: forge.pki.rsa.PrivateKey } {
+  const key = rsaKey();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = key.publicKey;
+  cert.serialNumber = String(10 + Math.floor(Math.random() * 1e6));
+  cert.validity.notBefore = options.notBefore;
+  cert.validity.notAfter = options.notAfter;
+  const subject = [{ name: 'commonName', value: options.cn }];
+  cert.setSubject(subject);
+  const issuer = options.issuer;
+  cert.setIssuer(issuer === undefined ? subject : forge.pki.certificateFromPem(issuer.cert).subject.attributes);
+  cert.setExtensions(options.ca === true ? [{ name: 'basicConstraints', cA: true }] : [{ name: 'subjectAltName', altNames: [{ type: 2, value: options.cn }] }]);
+  const signer = issuer?.forgeKey ?? key.forgeKey;
+  cert.sign(signer, forge.md.sha256.create());
+  return { cert: lf(forge.pki.certificateToPem(cert)), key: key.pem, forgeKey: key.forgeKey };
+}
+
+const DAY = 86_400_000;
+
+/** A CA and a leaf valid from yesterday for `days` days. */
+export function makeChain(now: Date, days = 90): { ca: TestCert; leaf: TestCert } {
+  const ca = makeCert({ cn: 'Test CA', notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + 365 * DAY), ca: true });
+  const leaf = makeCert({ cn: 'web.example', notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + days * DAY), issuer: ca });
+  return { ca, leaf };
+}
+
+/** An ed25519 key in OpenSSH format, as `ssh-keygen` writes it. */
+export function makeSshKey(): string {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return sshpk.parsePrivateKey(pem, 'pem').toString('ssh');
+}
