@@ -141,8 +141,10 @@ export class SecretPropagatorStack extends Stack {
       NODE_OPTIONS: '--enable-source-maps',
     };
 
-    const makeFunction = (id: string, entry: string, description: string) => {
+    const makeFunction = (id: string, entry: string, description: string, asyncInvoked: boolean) => {
       const fn = new nodejs.NodejsFunction(this, id, {
+        // Async invocations (EventBridge) that still fail after Lambda's retries land in the event DLQ.
+        ...(asyncInvoked ? { deadLetterQueue: this.eventDlq, retryAttempts: 2 } : {}),
         entry: join(PROJECT_ROOT, 'functions', 'aws', entry),
         handler: 'handler',
         projectRoot: PROJECT_ROOT,
@@ -178,9 +180,9 @@ export class SecretPropagatorStack extends Stack {
       });
       return fn;
     };
-    this.secretChanged = makeFunction('SecretChangedFunction', 'secret-changed.ts', 'Propagates Secrets Manager changes to the clusters in the registry');
-    this.scheduled = makeFunction('ScheduledFunction', 'scheduled.ts', 'Scheduled reconcile and rotation of registry bindings');
-    this.applyWorker = makeFunction('ApplyWorkerFunction', 'apply-worker.ts', 'Applies fan-out work items from the work queue');
+    this.secretChanged = makeFunction('SecretChangedFunction', 'secret-changed.ts', 'Propagates Secrets Manager changes to the clusters in the registry', true);
+    this.scheduled = makeFunction('ScheduledFunction', 'scheduled.ts', 'Scheduled reconcile and rotation of registry bindings', true);
+    this.applyWorker = makeFunction('ApplyWorkerFunction', 'apply-worker.ts', 'Applies fan-out work items from the work queue', false);
     this.workQueue.grantSendMessages(this.secretChanged);
     this.workQueue.grantSendMessages(this.scheduled);
     this.applyWorker.addEventSource(

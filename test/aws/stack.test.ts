@@ -200,3 +200,22 @@ describe('AWS stack (example registry)', () => {
     base.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 });
+
+describe('AWS stack failure paths', () => {
+  it('sends events that failed every retry to the event DLQ (rule targets and async invocations)', () => {
+    // given
+    const functions = Object.values(base.findResources('AWS::Lambda::Function')).map(
+      (f) => (f as { Properties: { DeadLetterConfig?: unknown; Description?: string } }).Properties,
+    );
+
+    // when
+    const withDlq = functions.filter((f) => f.DeadLetterConfig !== undefined).map((f) => f.Description);
+
+    // then
+    expect(withDlq.sort()).toEqual(['Propagates Secrets Manager changes to the clusters in the registry', 'Scheduled reconcile and rotation of registry bindings']);
+    base.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': ['Secret Label Updated'] },
+      Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 4 }) })],
+    });
+  });
+});
