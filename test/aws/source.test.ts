@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import {
   CreateSecretCommand,
+  DeleteSecretCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -122,6 +123,20 @@ describe('aws source over Secrets Manager (moto)', () => {
 
     // then
     expect((await source.read(name)).versionId).toBe(pending.VersionId);
+  });
+
+  it('treats a secret scheduled for deletion as not found', async () => {
+    // given
+    const name = uniqueName('deleted');
+    await client.send(new CreateSecretCommand({ Name: name, SecretString: 'bye' }));
+    await client.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
+    const source = createAwsSource({ name: 'aws-main', client });
+
+    // when
+    const failure = source.read(name);
+
+    // then
+    await expect(failure).rejects.toBeInstanceOf(SecretNotFoundError);
   });
 
   it('throws SecretNotFoundError for an unknown secret, naming it and nothing else', async () => {

@@ -21,10 +21,12 @@ interface SdkErrorShape {
   $retryable?: unknown;
 }
 
-function shapeOf(error: unknown): { name: string; status: number | undefined } {
-  const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
+function shapeOf(error: unknown): { name: string; status: number | undefined; scheduledForDeletion: boolean } {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape & { message?: unknown };
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  return { name: typeof e.name === 'string' ? e.name : 'UnknownError', status };
+  // The message is only inspected, never forwarded.
+  const scheduledForDeletion = typeof e.message === 'string' && /marked (for )?delet|scheduled for deletion/i.test(e.message);
+  return { name: typeof e.name === 'string' ? e.name : 'UnknownError', status, scheduledForDeletion };
 }
 
 const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'Throttling']);
@@ -37,11 +39,15 @@ const DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedCl
  */
 export function toStoreError(error: unknown, operation: string, secretId: string): PropagatorError {
   if (isPropagatorError(error)) return error;
-  const { name, status } = shapeOf(error);
+  const { name, status, scheduledForDeletion } = shapeOf(error);
   const where = `Secrets Manager ${operation} on "${secretId}"`;
   const options = status === undefined ? { cause: error } : { cause: error, status };
   if (name === 'ResourceNotFoundException') {
     return new SecretNotFoundError(`${where}: no such secret or version (ResourceNotFoundException); check remoteRef.key and the source region`, options);
+  }
+  if (name === 'InvalidRequestException' && scheduledForDeletion) {
+    // A deleted secret in its recovery window: gone for every reader, so "not found" (deletion policies apply).
+    return new SecretNotFoundError(`${where}: the secret is scheduled for deletion (InvalidRequestException)`, options);
   }
   if (DENIED.has(name) || status === 403) {
     return new AccessDeniedError(`${where}: access denied (${name}); grant secretsmanager:${operation} (and kms:Decrypt on a customer managed key) to the function role`, options);
