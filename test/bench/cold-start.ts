@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+/**
+ * Cold start of each function bundle: size of the minified esbuild bundle (what the
+ * platforms load) and the time to import it in a fresh Node process (module init:
+ * SDK clients constructed, registry parsed). Both the way the deploy tooling builds them.
+ */
+
+export interface ColdStartResult {
+  name: string;
+  entry: string;
+  bundleBytes: number;
+  initMs: number;
+}
+
+export const FUNCTION_ENTRIES: readonly { name: string; entry: string }[] = [
+  { name: 'aws/secret-changed', entry: 'functions/aws/secret-changed.ts' },
+  { name: 'aws/scheduled', entry: 'functions/aws/scheduled.ts' },
+  { name: 'aws/apply-worker', entry: 'functions/aws/apply-worker.ts' },
+  { name: 'azure/index', entry: 'functions/azure/index.ts' },
+  { name: 'gcp/index', entry: 'functions/gcp/index.ts' },
+];
+
+const REGISTRY = `apiVersion: secret-propagator/v1
+clusters:
+  - name: c1
+    server: https://127.0.0.1:1
+    auth: { type: token, tokenFrom: { source: store, key: token } }
+sources:
+  - { name: store, provider: local, path: ./store.json }
+bindings:
+  - name: app
+    source: store
+    remoteRef: { key: app }
+    target: { name: app, namespace: app, clusters: { names: [c1] } }
+`;
+
+/** Median of `runs` fresh-process imports of `file`, in ms. */
+function importTime(file: string, cwd: string, runs: number): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '', REGISTRY_FILE: join(cwd, 'registry.yaml'), AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    times.push(Number(out));
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? Number.NaN;
+}
+
+export async function measureColdStarts(root: string, runs = 5): Promise<ColdStartResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-cold-'));
+  writeFileSync(join(dir, 'registry.yaml'), REGISTRY);
+  writeFileSync(join(dir, 'store.json'), JSON.stringify({ app: 'v', token: 't' }));
+  const results: ColdStartResult[] = [];
+  try {
+    for (const { name, entry } of FUNCTION_ENTRIES) {
+      const source = resolve(root, entry);
+      if (!existsSync(source)) continue;
+      const outfile = join(dir, `${name.replace('/', '-')}.mjs`);
+      await build({
+        entryPoints: [source],
+        outfile,
+        bundle: true,
+        minify: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        // Bundled CommonJS dependencies still call require() for Node built-ins.
+        banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+        logLevel: 'silent',
+        legalComments: 'none',
+      });
+      results.push({ name, entry, bundleBytes: statSync(outfile).size, initMs: importTime(outfile, dir, runs) });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}

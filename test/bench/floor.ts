@@ -1,0 +1,109 @@
+import https from 'node:https';
+import tls from 'node:tls';
+import pLimit from 'p-limit';
+
+/**
+ * The floor: the least a single Node process can spend doing exactly the requests the
+ * engine made, with nothing but node:https. One keep-alive agent (so one TLS handshake)
+ * per cluster, the same concurrency as the engine, no parsing beyond draining bodies.
+ */
+
+export interface FloorEndpoint {
+  name: string;
+  server: string;
+  caData: string;
+  token: string;
+}
+
+export interface FloorRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  body?: string;
+  contentType?: string;
+}
+
+export interface FloorResult {
+  wallMs: number;
+  cpuMs: number;
+  requests: number;
+  failures: number;
+}
+
+function send(agent: https.Agent, endpoint: FloorEndpoint, secureContext: tls.SecureContext, request: FloorRequest): Promise<number> {
+  const url = new URL(request.path, endpoint.server);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${endpoint.token}`, accept: 'application/json' };
+    if (request.body !== undefined) {
+      headers['content-type'] = request.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(request.body));
+    }
+    // secureContext is a tls.connect option that https passes through; its types omit it.
+    const options: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      method: request.method,
+      agent,
+      secureContext,
+      headers,
+    };
+    const req = https.request(
+      options,
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(request.body);
+  });
+}
+
+// One TLS context per distinct CA: building a context parses the CA bundle, which is
+// pure waste to repeat per cluster when a fleet shares a CA.
+const contexts = new Map<string, tls.SecureContext>();
+function contextFor(caData: string): tls.SecureContext {
+  let context = contexts.get(caData);
+  if (context === undefined) {
+    context = tls.createSecureContext({ ca: Buffer.from(caData, 'base64').toString('utf8') });
+    contexts.set(caData, context);
+  }
+  return context;
+}
+
+/**
+ * Runs `requestsFor(endpoint)` against every endpoint, sequentially within a cluster and
+ * `concurrency` clusters at a time, and measures wall time and this process's CPU.
+ */
+export async function runFloor(
+  endpoints: readonly FloorEndpoint[],
+  requestsFor: (endpoint: FloorEndpoint) => FloorRequest[],
+  concurrency: number,
+): Promise<FloorResult> {
+  const limit = pLimit(concurrency);
+  let requests = 0;
+  let failures = 0;
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all(
+    endpoints.map((endpoint) =>
+      limit(async () => {
+        const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+        const secureContext = contextFor(endpoint.caData);
+        try {
+          for (const request of requestsFor(endpoint)) {
+            const status = await send(agent, endpoint, secureContext, request);
+            requests += 1;
+            if (status >= 400) failures += 1;
+          }
+        } finally {
+          agent.destroy();
+        }
+      }),
+    ),
+  );
+  const wallMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, requests, failures };
+}
