@@ -145,15 +145,32 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
           const mark = vars.length;
           const decl = node.pipe.decl;
           const value = evalPipeline({ ...node.pipe, decl: [] }, dot);
-          const items: [GoValue, GoValue][] = [];
-          if (Array.isArray(value)) value.forEach((v, i) => items.push([i, v]));
-          else if (typeof value === 'number') for (let i = 0; i < value; i++) items.push([i, i]);
-          else if (value !== null && value !== undefined && isMap(value)) for (const k of Object.keys(value).sort()) items.push([k, value[k]]);
-          else if (value !== null && value !== undefined) throw new TemplateExecError(`range can't iterate over ${typeName(value)}`);
-          if (items.length === 0) {
+          let items: Iterable<[GoValue, GoValue]>;
+          let count: number;
+          if (Array.isArray(value)) {
+            items = value.map((v, i): [GoValue, GoValue] => [i, v]);
+            count = value.length;
+          } else if (typeof value === 'number') {
+            // Lazily: `range 100000000` must hit the step budget, not allocate.
+            items = (function* ints(): Generator<[GoValue, GoValue]> {
+              for (let i = 0; i < value; i++) yield [i, i];
+            })();
+            count = Math.max(0, value);
+          } else if (value !== null && value !== undefined && isMap(value)) {
+            const keys = Object.keys(value).sort();
+            items = keys.map((k): [GoValue, GoValue] => [k, value[k]]);
+            count = keys.length;
+          } else if (value === null || value === undefined) {
+            items = [];
+            count = 0;
+          } else {
+            throw new TemplateExecError(`range can't iterate over ${typeName(value)}`);
+          }
+          if (count === 0) {
             if (node.elseList) walk(node.elseList, dot);
           } else {
             for (const [key, element] of items) {
+              step();
               const inner = vars.length;
               if (decl.length === 1 && decl[0] !== undefined) vars.push({ name: decl[0], value: element });
               if (decl.length === 2 && decl[0] !== undefined && decl[1] !== undefined) vars.push({ name: decl[0], value: key }, { name: decl[1], value: element });
