@@ -250,7 +250,13 @@ export async function writeEntry(file: string, entry: LocalEntry): Promise<void>
   const isJson = extname(file).toLowerCase() === '.json';
   let out: string;
   if (isJson) {
-    const parsed: unknown = text.trim() === '' ? {} : JSON.parse(text);
+    let parsed: unknown = {};
+    try {
+      if (text.trim() !== '') parsed = JSON.parse(text);
+    } catch {
+      // JSON.parse messages quote the text, which may hold values.
+      throw new StoreError(`local store file ${file} is not valid JSON; not written`, { retryable: false });
+    }
     const obj = isRecord(parsed) ? parsed : {};
     obj[entry.name] = toFileEntry(entry);
     out = `${JSON.stringify(obj, null, 2)}\n`;
