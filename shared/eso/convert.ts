@@ -97,7 +97,12 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
       continue;
     }
     if (kind === 'SecretStore' || kind === 'ClusterSecretStore') {
-      stores.set(storeId(kind, namespace, name), { kind, namespace, name, file, spec: obj(doc['spec']) });
+      const id = storeId(kind, namespace, name);
+      const known = stores.get(id);
+      if (known === undefined) stores.set(id, { kind, namespace, name, file, spec: obj(doc['spec']) });
+      else if (JSON.stringify(known.spec) !== JSON.stringify(obj(doc['spec']))) {
+        problems.push({ severity: 'note', resource, file, message: `defined more than once with different specs; the first definition (${known.file}) is used` });
+      }
     } else if (kind === 'ExternalSecret' || kind === 'ClusterExternalSecret') {
       externalSecrets.push({ kind, meta, spec: obj(doc['spec']), file });
     } else {
@@ -155,7 +160,9 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
     }
   }
 
-  const registry = { apiVersion: 'secret-propagator/v1' as const, sources: [...sources.values()], bindings };
+  // Only the sources some converted binding uses.
+  const used = new Set(bindings.map((b) => b.source));
+  const registry = { apiVersion: 'secret-propagator/v1' as const, sources: [...sources.values()].filter((s) => used.has(s.name)), bindings };
   const check = registrySchema.safeParse(registry);
   if (!check.success) {
     // A converter bug, not a user error: say where, without values.
