@@ -108,13 +108,9 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
             logger.error('Key Vault secret has expired', { ...fields, outcome: 'expired' });
             metrics.count(MetricNames.Expired, 1, { secretRef: change.secretRef });
           }
-          const changeReports = await runtime.handle(change);
-          if (changeReports.length === 0) {
-            logger.info('secretChanged: no binding uses this secret; acknowledged', { ...fields, outcome: 'unbound' });
-            continue;
-          }
-          // The runtime also writes a generated version for bindings that rotate (near expiry / expired).
-          reports.push(...changeReports);
+          // Unbound secrets: the engine acknowledges them with one log line and returns no report.
+          // Near expiry / expired: the runtime also writes a generated version for bindings that rotate.
+          reports.push(...(await runtime.handle(change)));
         }
         if (reports.length === 0) return;
         const first = normalized.changes[0];
