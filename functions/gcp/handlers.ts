@@ -19,7 +19,12 @@ export interface GcpRuntime {
   propagator: { applyWorkItem(item: WorkItem): Promise<ChangeReport> };
   handle(change: SecretChange): Promise<ChangeReport[]>;
   scheduled(kind: 'reconcile' | 'rotate', bindings?: string[]): Promise<ChangeReport[]>;
-  summarize(reports: ChangeReport[]): { ok: boolean; retryable: boolean; counts: Record<string, number>; failed: TargetResult[] };
+  summarize(reports: ChangeReport[]): {
+    ok: boolean;
+    retryable: boolean;
+    counts: Record<string, number>;
+    failed: TargetResult[];
+  };
 }
 
 export interface GcpHandlerDeps {
@@ -49,10 +54,15 @@ export interface ScheduledRequest {
 
 export function parseScheduledRequest(value: unknown): ScheduledRequest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidEventError('scheduled message data must be JSON {"kind": "reconcile"|"rotate", "bindings"?: [...]}');
+    throw new InvalidEventError(
+      'scheduled message data must be JSON {"kind": "reconcile"|"rotate", "bindings"?: [...]}',
+    );
   }
   const { kind, bindings } = value as Record<string, unknown>;
-  if (kind !== 'reconcile' && kind !== 'rotate') throw new InvalidEventError(`scheduled message kind ${JSON.stringify(kind)} is not "reconcile" or "rotate"`);
+  if (kind !== 'reconcile' && kind !== 'rotate')
+    throw new InvalidEventError(
+      `scheduled message kind ${JSON.stringify(kind)} is not "reconcile" or "rotate"`,
+    );
   if (bindings === undefined) return { kind };
   if (!Array.isArray(bindings) || !bindings.every((b): b is string => typeof b === 'string' && b !== '')) {
     throw new InvalidEventError('scheduled message bindings must be a list of binding names');
@@ -73,7 +83,13 @@ export function createGcpHandlers(deps: GcpHandlerDeps) {
   const { logger } = deps;
 
   /** One summary line; one line per failed binding or target; throws when a retry can help. */
-  const report = (runtime: GcpRuntime, what: string, reports: ChangeReport[], started: number, fields: Record<string, unknown>) => {
+  const report = (
+    runtime: GcpRuntime,
+    what: string,
+    reports: ChangeReport[],
+    started: number,
+    fields: Record<string, unknown>,
+  ) => {
     const summary = runtime.summarize(reports);
     for (const r of reports.filter((x) => x.error !== undefined)) {
       logger.error(`${what}: binding failed`, {
@@ -105,33 +121,40 @@ export function createGcpHandlers(deps: GcpHandlerDeps) {
       durationMs: Date.now() - started,
     });
     if (!summary.ok && summary.retryable) {
-      throw new RetryableInvocationError(`${what}: ${summary.failed.length} target(s) or binding(s) failed with retryable errors; Pub/Sub will redeliver`);
+      throw new RetryableInvocationError(
+        `${what}: ${summary.failed.length} target(s) or binding(s) failed with retryable errors; Pub/Sub will redeliver`,
+      );
     }
   };
 
   /** Runs `fn` in the invocation's log scope; acknowledges non-retryable failures, rethrows the rest. */
   const guard = (event: IncomingCloudEvent, what: string, fn: () => Promise<void>): Promise<void> => {
     const traceId = traceIdOf(event['traceparent']);
-    return withInvocation({ eventId: eventIdOf(event), function: what, ...(traceId === undefined ? {} : { traceId }) }, async () => {
-      try {
-        await fn();
-      } catch (error) {
-        if (error instanceof RetryableInvocationError) throw error;
-        const fields = { errorCode: errorCodeOf(error), outcome: 'failed' };
-        const reason = isPropagatorError(error) ? error.message : `unexpected ${error instanceof Error ? error.name : 'error'}`;
-        if (isRetryable(error)) {
-          logger.error(`${what}: retryable failure`, { ...fields, reason });
-          throw new RetryableInvocationError(`${what}: ${fields.errorCode}; Pub/Sub will redeliver`);
+    return withInvocation(
+      { eventId: eventIdOf(event), function: what, ...(traceId === undefined ? {} : { traceId }) },
+      async () => {
+        try {
+          await fn();
+        } catch (error) {
+          if (error instanceof RetryableInvocationError) throw error;
+          const fields = { errorCode: errorCodeOf(error), outcome: 'failed' };
+          const reason = isPropagatorError(error)
+            ? error.message
+            : `unexpected ${error instanceof Error ? error.name : 'error'}`;
+          if (isRetryable(error)) {
+            logger.error(`${what}: retryable failure`, { ...fields, reason });
+            throw new RetryableInvocationError(`${what}: ${fields.errorCode}; Pub/Sub will redeliver`);
+          }
+          logger.error(`${what}: rejected and acknowledged`, { ...fields, reason });
         }
-        logger.error(`${what}: rejected and acknowledged`, { ...fields, reason });
-      }
-    });
+      },
+    );
   };
 
   return {
     /** Secret Manager notification (Eventarc Pub/Sub CloudEvent, or a converted push). */
-    secretChanged(event: IncomingCloudEvent): Promise<void> {
-      return guard(event, 'secretChanged', async () => {
+    secretChanged: (event: IncomingCloudEvent): Promise<void> =>
+      guard(event, 'secretChanged', async () => {
         const started = Date.now();
         const normalized = normalizeEvent('gcp', event);
         if ('ignored' in normalized) {
@@ -163,29 +186,33 @@ export function createGcpHandlers(deps: GcpHandlerDeps) {
           kind: first?.kind,
           origin: first?.origin,
         });
-      });
-    },
+      }),
 
     /** Cloud Scheduler -> Pub/Sub: `{ "kind": "reconcile" | "rotate", "bindings"?: [...] }`. */
-    scheduled(event: IncomingCloudEvent): Promise<void> {
-      return guard(event, 'scheduled', async () => {
+    scheduled: (event: IncomingCloudEvent): Promise<void> =>
+      guard(event, 'scheduled', async () => {
         const started = Date.now();
         const request = parseScheduledRequest(decodeMessageJson(extractPubsubMessage(event)));
         const runtime = deps.runtime();
         const reports = await runtime.scheduled(request.kind, request.bindings);
-        report(runtime, `scheduled ${request.kind}`, reports, started, { kind: request.kind, requested: request.bindings });
-      });
-    },
+        report(runtime, `scheduled ${request.kind}`, reports, started, {
+          kind: request.kind,
+          requested: request.bindings,
+        });
+      }),
 
     /** Fan-out worker: one WorkItem per message from the work topic. */
-    applyWork(event: IncomingCloudEvent): Promise<void> {
-      return guard(event, 'applyWork', async () => {
+    applyWork: (event: IncomingCloudEvent): Promise<void> =>
+      guard(event, 'applyWork', async () => {
         const started = Date.now();
         const item = parseWorkItem(decodeMessageJson(extractPubsubMessage(event)));
         const runtime = deps.runtime();
         const result = await runtime.propagator.applyWorkItem(item);
-        report(runtime, 'applyWork', [result], started, { changeId: item.changeId, binding: item.binding, clusters: item.clusters.length });
-      });
-    },
+        report(runtime, 'applyWork', [result], started, {
+          changeId: item.changeId,
+          binding: item.binding,
+          clusters: item.clusters.length,
+        });
+      }),
   };
 }

@@ -19,7 +19,12 @@ import { createGcpHandlers } from './handlers.js';
 import { createCloudLogger } from './logging.js';
 import { createPubsubWorkQueue } from './work-queue.js';
 
-export { createGcpHandlers, parseScheduledRequest, RetryableInvocationError, type GcpRuntime } from './handlers.js';
+export {
+  createGcpHandlers,
+  parseScheduledRequest,
+  RetryableInvocationError,
+  type GcpRuntime,
+} from './handlers.js';
 export { createCloudLogger, traceIdOf, withInvocation } from './logging.js';
 export { createPubsubWorkQueue, parseWorkItem } from './work-queue.js';
 
@@ -35,7 +40,9 @@ function runtimeFromEnv(): Runtime {
     sources: { gcp: gcpSourceFactory, local: localSourceFactory },
     authenticators: [createGkeAuthenticator()],
     logger,
-    ...(workTopic === undefined || workTopic === '' ? {} : { workQueue: createPubsubWorkQueue(new PubSub().topic(workTopic)) }),
+    ...(workTopic === undefined || workTopic === ''
+      ? {}
+      : { workQueue: createPubsubWorkQueue(new PubSub().topic(workTopic)) }),
   });
   return runtime;
 }

@@ -27,19 +27,26 @@ const KINDS: readonly string[] = Object.values(ChangeKind);
 
 /** Validates a WorkItem decoded from a work message; throws InvalidEventError naming the field. */
 export function parseWorkItem(value: unknown): WorkItem {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidEventError('work message is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidEventError('work message is not a JSON object');
   const v = value as Record<string, unknown>;
   const str = (key: string): string => {
     const s = v[key];
-    if (typeof s !== 'string' || s === '') throw new InvalidEventError(`work message field ${key} must be a non-empty string`);
+    if (typeof s !== 'string' || s === '')
+      throw new InvalidEventError(`work message field ${key} must be a non-empty string`);
     return s;
   };
   const changeId = str('changeId');
   const binding = str('binding');
   const kind = str('kind');
-  if (!KINDS.includes(kind)) throw new InvalidEventError(`work message kind "${kind}" is not one of ${KINDS.join(', ')}`);
+  if (!KINDS.includes(kind))
+    throw new InvalidEventError(`work message kind "${kind}" is not one of ${KINDS.join(', ')}`);
   const clusters = v['clusters'];
-  if (!Array.isArray(clusters) || clusters.length === 0 || !clusters.every((c): c is string => typeof c === 'string' && c !== '')) {
+  if (
+    !Array.isArray(clusters) ||
+    clusters.length === 0 ||
+    !clusters.every((c): c is string => typeof c === 'string' && c !== '')
+  ) {
     throw new InvalidEventError('work message field clusters must be a non-empty list of cluster names');
   }
   const version = v['version'];

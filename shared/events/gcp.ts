@@ -70,9 +70,11 @@ function toMessage(raw: Record<string, unknown>, where: string): PubsubMessage {
   }
   // Push bodies carry both spellings (messageId / message_id); Eventarc the camelCase one.
   const messageId = stringField(raw, 'messageId', 'message_id');
-  if (messageId === undefined) throw new InvalidEventError(`${where}.messageId is missing: not a Pub/Sub message`);
+  if (messageId === undefined)
+    throw new InvalidEventError(`${where}.messageId is missing: not a Pub/Sub message`);
   const data = raw['data'];
-  if (data !== undefined && data !== null && typeof data !== 'string') throw new InvalidEventError(`${where}.data must be a base64 string`);
+  if (data !== undefined && data !== null && typeof data !== 'string')
+    throw new InvalidEventError(`${where}.data must be a base64 string`);
   const publishTime = stringField(raw, 'publishTime', 'publish_time');
   return {
     attributes,
@@ -87,18 +89,24 @@ function toMessage(raw: Record<string, unknown>, where: string): PubsubMessage {
  * `InvalidEventError` when the payload is none of them.
  */
 export function extractPubsubMessage(raw: unknown): PubsubMessage {
-  if (!isRecord(raw)) throw new InvalidEventError(`expected a Pub/Sub CloudEvent or push body (an object), got ${raw === null ? 'null' : typeof raw}`);
+  if (!isRecord(raw))
+    throw new InvalidEventError(
+      `expected a Pub/Sub CloudEvent or push body (an object), got ${raw === null ? 'null' : typeof raw}`,
+    );
   if (typeof raw['specversion'] === 'string' || typeof raw['type'] === 'string') {
     if (raw['type'] !== PUBLISHED) {
       throw new InvalidEventError(`CloudEvent type "${String(raw['type'])}" is not ${PUBLISHED}`);
     }
     const data = raw['data'];
-    if (!isRecord(data) || !isRecord(data['message'])) throw new InvalidEventError('CloudEvent data.message is missing: not a Pub/Sub message');
+    if (!isRecord(data) || !isRecord(data['message']))
+      throw new InvalidEventError('CloudEvent data.message is missing: not a Pub/Sub message');
     return toMessage(data['message'], 'data.message');
   }
   if (isRecord(raw['message'])) return toMessage(raw['message'], 'message');
   if ('attributes' in raw || 'messageId' in raw || 'message_id' in raw) return toMessage(raw, 'message');
-  throw new InvalidEventError('payload is neither a Pub/Sub CloudEvent, a push body ({ message, subscription }) nor a PubsubMessage');
+  throw new InvalidEventError(
+    'payload is neither a Pub/Sub CloudEvent, a push body ({ message, subscription }) nor a PubsubMessage',
+  );
 }
 
 /** Decodes a message's base64 JSON payload; undefined when it has none or it is not JSON. */
@@ -133,23 +141,32 @@ export function normalizeGcpEvent(raw: unknown): NormalizedEvent {
   const message = extractPubsubMessage(raw);
   const { attributes } = message;
   const eventType = attributes['eventType'];
-  if (eventType === undefined) throw new InvalidEventError('message attribute eventType is missing: not a Secret Manager notification');
+  if (eventType === undefined)
+    throw new InvalidEventError('message attribute eventType is missing: not a Secret Manager notification');
   const kind = EVENT_KINDS[eventType];
   if (kind === undefined) {
-    return { ignored: IGNORED_REASONS[eventType] ?? `${eventType}: not an event that changes what targets hold` };
+    return {
+      ignored: IGNORED_REASONS[eventType] ?? `${eventType}: not an event that changes what targets hold`,
+    };
   }
   const dataFormat = attributes['dataFormat'];
   if (dataFormat !== undefined && dataFormat !== 'JSON_API_V1') {
-    throw new InvalidEventError(`message attribute dataFormat "${dataFormat}" is not supported (expected JSON_API_V1)`);
+    throw new InvalidEventError(
+      `message attribute dataFormat "${dataFormat}" is not supported (expected JSON_API_V1)`,
+    );
   }
   const secretId = attributes['secretId'];
   if (secretId === undefined) throw new InvalidEventError(`${eventType} message has no secretId attribute`);
   if (!SECRET_NAME.test(secretId)) {
-    throw new InvalidEventError(`secretId "${secretId}" is not a secret resource name (projects/<project>/secrets/<secret>)`);
+    throw new InvalidEventError(
+      `secretId "${secretId}" is not a secret resource name (projects/<project>/secrets/<secret>)`,
+    );
   }
   const versionId = versionOf(message, secretId);
   if (eventType.startsWith('SECRET_VERSION_') && versionId === undefined) {
-    throw new InvalidEventError(`${eventType} message for ${secretId} names no version (no versionId attribute, no SecretVersion in data)`);
+    throw new InvalidEventError(
+      `${eventType} message for ${secretId} names no version (no versionId attribute, no SecretVersion in data)`,
+    );
   }
   const time = attributes['timestamp'] ?? message.publishTime;
   if (time === undefined || Number.isNaN(Date.parse(time))) {

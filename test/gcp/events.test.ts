@@ -10,15 +10,54 @@ const SECRET = 'projects/123456789012/secrets/db-password';
 const TIME = '2026-03-12T19:43:20.262Z';
 
 const valid: Record<string, { kind: string; versionId?: string; eventId: string; eventType: string }> = {
-  'secret-version-add.cloudevent.json': { kind: 'version-current', versionId: '3', eventId: '10000000000000001', eventType: 'SECRET_VERSION_ADD' },
-  'secret-version-add.push.json': { kind: 'version-current', versionId: '3', eventId: '10000000000000002', eventType: 'SECRET_VERSION_ADD' },
-  'secret-version-enable.cloudevent.json': { kind: 'version-current', versionId: '2', eventId: '10000000000000003', eventType: 'SECRET_VERSION_ENABLE' },
-  'secret-version-disable.cloudevent.json': { kind: 'version-disabled', versionId: '3', eventId: '10000000000000004', eventType: 'SECRET_VERSION_DISABLE' },
-  'secret-version-destroy.push.json': { kind: 'version-disabled', versionId: '3', eventId: '10000000000000005', eventType: 'SECRET_VERSION_DESTROY' },
-  'secret-version-destroy-scheduled.cloudevent.json': { kind: 'version-disabled', versionId: '3', eventId: '10000000000000006', eventType: 'SECRET_VERSION_DESTROY_SCHEDULED' },
-  'secret-rotate.cloudevent.json': { kind: 'rotate-requested', eventId: '10000000000000007', eventType: 'SECRET_ROTATE' },
+  'secret-version-add.cloudevent.json': {
+    kind: 'version-current',
+    versionId: '3',
+    eventId: '10000000000000001',
+    eventType: 'SECRET_VERSION_ADD',
+  },
+  'secret-version-add.push.json': {
+    kind: 'version-current',
+    versionId: '3',
+    eventId: '10000000000000002',
+    eventType: 'SECRET_VERSION_ADD',
+  },
+  'secret-version-enable.cloudevent.json': {
+    kind: 'version-current',
+    versionId: '2',
+    eventId: '10000000000000003',
+    eventType: 'SECRET_VERSION_ENABLE',
+  },
+  'secret-version-disable.cloudevent.json': {
+    kind: 'version-disabled',
+    versionId: '3',
+    eventId: '10000000000000004',
+    eventType: 'SECRET_VERSION_DISABLE',
+  },
+  'secret-version-destroy.push.json': {
+    kind: 'version-disabled',
+    versionId: '3',
+    eventId: '10000000000000005',
+    eventType: 'SECRET_VERSION_DESTROY',
+  },
+  'secret-version-destroy-scheduled.cloudevent.json': {
+    kind: 'version-disabled',
+    versionId: '3',
+    eventId: '10000000000000006',
+    eventType: 'SECRET_VERSION_DESTROY_SCHEDULED',
+  },
+  'secret-rotate.cloudevent.json': {
+    kind: 'rotate-requested',
+    eventId: '10000000000000007',
+    eventType: 'SECRET_ROTATE',
+  },
   'secret-delete.push.json': { kind: 'deleted', eventId: '10000000000000008', eventType: 'SECRET_DELETE' },
-  'secret-version-add-version-in-data.push.json': { kind: 'version-current', versionId: '4', eventId: '10000000000000009', eventType: 'SECRET_VERSION_ADD' },
+  'secret-version-add-version-in-data.push.json': {
+    kind: 'version-current',
+    versionId: '4',
+    eventId: '10000000000000009',
+    eventType: 'SECRET_VERSION_ADD',
+  },
 };
 
 const ignored: Record<string, RegExp> = {
@@ -94,19 +133,26 @@ describe('gcp event normalisation over the documented Secret Manager notificatio
     // when
     const result = normalizeEvent('gcp', { ...push.message, message_id: undefined });
     // then
-    expect(result).toMatchObject({ changes: [{ kind: 'version-current', versionId: '3', secretRef: SECRET }] });
+    expect(result).toMatchObject({
+      changes: [{ kind: 'version-current', versionId: '3', secretRef: SECRET }],
+    });
   });
 
   it('refuses a CloudEvent that is not a Pub/Sub publication', () => {
     // given
-    const raw = { ...(load('valid/secret-version-add.cloudevent.json') as object), type: 'google.cloud.storage.object.v1.finalized' };
+    const raw = {
+      ...(load('valid/secret-version-add.cloudevent.json') as object),
+      type: 'google.cloud.storage.object.v1.finalized',
+    };
     // when / then
     expect(() => normalizeEvent('gcp', raw)).toThrow(/is not google.cloud.pubsub.topic.v1.messagePublished/);
   });
 
   it('falls back to the publish time when the timestamp attribute is absent', () => {
     // given
-    const raw = load('valid/secret-version-add.push.json') as { message: { attributes: Record<string, string> } };
+    const raw = load('valid/secret-version-add.push.json') as {
+      message: { attributes: Record<string, string> };
+    };
     delete raw.message.attributes['timestamp'];
     // when
     const result = normalizeEvent('gcp', raw);

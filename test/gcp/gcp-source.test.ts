@@ -1,5 +1,10 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
-import { AccessDeniedError, SecretNotFoundError, StoreError, ThrottledError } from '../../shared/core/errors.js';
+import {
+  AccessDeniedError,
+  SecretNotFoundError,
+  StoreError,
+  ThrottledError,
+} from '../../shared/core/errors.js';
 import type { SecretSource } from '../../shared/core/ports.js';
 import { createGcpSource, createSecretManagerClient } from '../../shared/sources/gcp/index.js';
 import { startFakeSecretManager, type FakeSecretManager } from './support/secret-manager-server.js';
@@ -20,7 +25,12 @@ describe('gcp source over the Secret Manager REST protocol', () => {
       { name: 'gcp-main', provider: 'gcp', project: 'demo-project', endpoint: store.endpoint },
       { clientOptions: { keyFilename: auth.keyFile } },
     );
-    source = createGcpSource({ name: 'gcp-main', client, project: 'demo-project', projectNumber: '123456789012' });
+    source = createGcpSource({
+      name: 'gcp-main',
+      client,
+      project: 'demo-project',
+      projectNumber: '123456789012',
+    });
   });
   afterAll(async () => {
     await client.close();
@@ -38,7 +48,9 @@ describe('gcp source over the Secret Manager REST protocol', () => {
     // then
     expect(value.versionId).toBe('2');
     expect(Buffer.from(value.bytes).toString('utf8')).toBe(JSON.stringify({ password: CANARY }));
-    expect(store.requests()).toEqual([{ method: 'GET', path: '/v1/projects/demo-project/secrets/db/versions/latest:access' }]);
+    expect(store.requests()).toEqual([
+      { method: 'GET', path: '/v1/projects/demo-project/secrets/db/versions/latest:access' },
+    ]);
   });
 
   it('reads a full secret name in another spelling of the project', async () => {
@@ -124,17 +136,20 @@ describe('gcp source over the Secret Manager REST protocol', () => {
     ['PERMISSION_DENIED', 403, AccessDeniedError, false],
     ['RESOURCE_EXHAUSTED', 429, ThrottledError, true],
     ['UNAVAILABLE', 503, StoreError, true],
-  ] as const)('maps %s to a specific error without the value', async (status, httpStatus, type, retryable) => {
-    // given
-    store.addVersion('faulty', CANARY);
-    store.setFault({ status, httpStatus, times: 1 });
-    // when
-    const error = await source.read('faulty').catch((e: unknown) => e);
-    // then
-    expect(error).toBeInstanceOf(type);
-    expect((error as StoreError).retryable).toBe(retryable);
-    expect(JSON.stringify({ message: (error as Error).message, error })).not.toContain(CANARY);
-  });
+  ] as const)(
+    'maps %s to a specific error without the value',
+    async (status, httpStatus, type, retryable) => {
+      // given
+      store.addVersion('faulty', CANARY);
+      store.setFault({ status, httpStatus, times: 1 });
+      // when
+      const error = await source.read('faulty').catch((e: unknown) => e);
+      // then
+      expect(error).toBeInstanceOf(type);
+      expect((error as StoreError).retryable).toBe(retryable);
+      expect(JSON.stringify({ message: (error as Error).message, error })).not.toContain(CANARY);
+    },
+  );
 
   it('rejects a payload whose CRC32C does not match, without the value', async () => {
     // given

@@ -33,7 +33,10 @@ describe('gke authenticator over Application Default Credentials', () => {
     const clock = aClock();
     const authenticator = createGkeAuthenticator({ auth: adc(), clock });
     // when
-    const [a, b] = await Promise.all([authenticator.credentials(cluster('gke-a')), authenticator.credentials(cluster('gke-b'))]);
+    const [a, b] = await Promise.all([
+      authenticator.credentials(cluster('gke-a')),
+      authenticator.credentials(cluster('gke-b')),
+    ]);
     const c = await authenticator.credentials(cluster('gke-c'));
     // then
     expect(a.token).toBe('ya29.fake-1');

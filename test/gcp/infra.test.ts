@@ -19,7 +19,8 @@ async function loadModule(): Promise<Hcl> {
   const merged: Hcl = { resource: {}, locals: [], variable: {}, output: {}, terraform: [] };
   for (const file of FILES) {
     const json = (await parse(file, readFileSync(join(INFRA, file), 'utf8'))) as Partial<Hcl>;
-    for (const [type, byName] of Object.entries(json.resource ?? {})) merged.resource[type] = { ...merged.resource[type], ...byName };
+    for (const [type, byName] of Object.entries(json.resource ?? {}))
+      merged.resource[type] = { ...merged.resource[type], ...byName };
     merged.locals.push(...(json.locals ?? []));
     Object.assign(merged.variable, json.variable ?? {});
     Object.assign(merged.output, json.output ?? {});
@@ -64,7 +65,11 @@ describe('infra/gcp Terraform', () => {
     const trigger = first(fn['event_trigger']);
     const service = first(fn['service_config']);
     // then
-    expect(Object.values(functions).map((f) => f.entry_point).sort()).toEqual(['applyWork', 'scheduled', 'secretChanged']);
+    expect(
+      Object.values(functions)
+        .map((f) => f.entry_point)
+        .sort(),
+    ).toEqual(['applyWork', 'scheduled', 'secretChanged']);
     expect(functions['secret-changed']?.topic).toContain('google_pubsub_topic.secret_events.id');
     expect(functions['scheduled']?.topic).toContain('google_pubsub_topic.schedules.id');
     expect(functions['apply-work']?.topic).toContain('google_pubsub_topic.work.id');
@@ -72,13 +77,18 @@ describe('infra/gcp Terraform', () => {
     expect(trigger['event_type']).toBe('google.cloud.pubsub.topic.v1.messagePublished');
     expect(trigger['retry_policy']).toBe('RETRY_POLICY_RETRY');
     expect(service['ingress_settings']).toBe('ALLOW_INTERNAL_ONLY');
-    expect(service['environment_variables']).toMatchObject({ REGISTRY: '${var.registry_yaml}', WORK_TOPIC: '${google_pubsub_topic.work.id}' });
+    expect(service['environment_variables']).toMatchObject({
+      REGISTRY: '${var.registry_yaml}',
+      WORK_TOPIC: '${google_pubsub_topic.work.id}',
+    });
   });
 
   it('grants secretAccessor per referenced secret only, and never project-wide', () => {
     // when
     const accessor = resource(hcl, 'google_secret_manager_secret_iam_member', 'accessor');
-    const projectRoles = Object.values(hcl.resource['google_project_iam_member'] ?? {}).map((b) => first(b)['role']);
+    const projectRoles = Object.values(hcl.resource['google_project_iam_member'] ?? {}).map(
+      (b) => first(b)['role'],
+    );
     // then
     expect(accessor['for_each']).toBe('${local.bound_secrets}');
     expect(accessor['role']).toBe('roles/secretmanager.secretAccessor');
@@ -104,7 +114,9 @@ describe('infra/gcp Terraform', () => {
 
   it('gives GKE only roles/container.clusterViewer (Kubernetes RBAC does the rest)', () => {
     // when
-    const roles = Object.values(hcl.resource['google_project_iam_member'] ?? {}).map((b) => String(first(b)['role']));
+    const roles = Object.values(hcl.resource['google_project_iam_member'] ?? {}).map((b) =>
+      String(first(b)['role']),
+    );
     // then
     expect(roles).toContain('roles/container.clusterViewer');
     expect(roles.filter((r) => r.startsWith('roles/container.'))).toEqual(['roles/container.clusterViewer']);
@@ -116,7 +128,9 @@ describe('infra/gcp Terraform', () => {
     // then
     expect(publisher['topic']).toBe('${google_pubsub_topic.secret_events.id}');
     expect(publisher['role']).toBe('roles/pubsub.publisher');
-    expect(String(local(hcl, 'secret_manager_agent'))).toContain('@gcp-sa-secretmanager.iam.gserviceaccount.com');
+    expect(String(local(hcl, 'secret_manager_agent'))).toContain(
+      '@gcp-sa-secretmanager.iam.gserviceaccount.com',
+    );
   });
 
   it('sets the notification topic on managed secrets, and prints gcloud commands for existing ones', () => {
@@ -138,7 +152,9 @@ describe('infra/gcp Terraform', () => {
     // then
     expect(job['for_each']).toBe('${local.schedules}');
     expect(target['topic_name']).toBe('${google_pubsub_topic.schedules.id}');
-    expect(target['data']).toBe('${base64encode(jsonencode({ kind = each.value.kind, bindings = [each.value.binding] }))}');
+    expect(target['data']).toBe(
+      '${base64encode(jsonencode({ kind = each.value.kind, bindings = [each.value.binding] }))}',
+    );
     expect(first(all['pubsub_target'])['data']).toBe('${base64encode(jsonencode({ kind = "reconcile" }))}');
     expect(String(local(hcl, 'schedules'))).toContain('rate\\\\(');
   });

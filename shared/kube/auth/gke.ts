@@ -1,6 +1,11 @@
 import { GoogleAuth } from 'google-auth-library';
 import { ClusterRejectedError, ClusterUnavailableError } from '../../core/errors.js';
-import { systemClock, type ClusterAuthenticator, type ClusterCredentials, type Clock } from '../../core/ports.js';
+import {
+  systemClock,
+  type ClusterAuthenticator,
+  type ClusterCredentials,
+  type Clock,
+} from '../../core/ports.js';
 
 /** The OAuth scope GKE accepts for Kubernetes API access with Google credentials. */
 export const GKE_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -39,7 +44,10 @@ interface CachedToken {
 function httpStatusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const response = (error as Record<string, unknown>)['response'];
-  const status = typeof response === 'object' && response !== null ? (response as Record<string, unknown>)['status'] : undefined;
+  const status =
+    typeof response === 'object' && response !== null
+      ? (response as Record<string, unknown>)['status']
+      : undefined;
   return typeof status === 'number' ? status : undefined;
 }
 
@@ -50,7 +58,9 @@ function httpStatusOf(error: unknown): number | undefined {
  * callers share one request. The service account needs `roles/container.clusterViewer`
  * (to reach the endpoint) plus an in-cluster RBAC Role (`secret-propagator rbac`).
  */
-export function createGkeAuthenticator(options: GkeAuthenticatorOptions = {}): ClusterAuthenticator<GkeAuthSpec> {
+export function createGkeAuthenticator(
+  options: GkeAuthenticatorOptions = {},
+): ClusterAuthenticator<GkeAuthSpec> {
   let auth = options.auth;
   const clock = options.clock ?? systemClock;
   const refreshBeforeMs = options.refreshBeforeMs ?? 300_000;
@@ -72,12 +82,19 @@ export function createGkeAuthenticator(options: GkeAuthenticatorOptions = {}): C
       const detail = `${name}${status === undefined ? '' : ` (HTTP ${status})`}`;
       // invalid_grant / unauthorized_client: a broken identity will not heal by retrying.
       if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-        throw new ClusterRejectedError(`gke auth for cluster "${cluster}": Google refused an access token: ${detail}`, { status });
+        throw new ClusterRejectedError(
+          `gke auth for cluster "${cluster}": Google refused an access token: ${detail}`,
+          { status },
+        );
       }
-      throw new ClusterUnavailableError(`gke auth for cluster "${cluster}": could not get a Google access token: ${detail}`);
+      throw new ClusterUnavailableError(
+        `gke auth for cluster "${cluster}": could not get a Google access token: ${detail}`,
+      );
     }
     if (token === null || token === undefined || token === '') {
-      throw new ClusterRejectedError(`gke auth for cluster "${cluster}": Application Default Credentials returned no access token`);
+      throw new ClusterRejectedError(
+        `gke auth for cluster "${cluster}": Application Default Credentials returned no access token`,
+      );
     }
     const expiresAt = new Date(expiry ?? clock.now().getTime() + defaultLifetimeMs);
     cached = { token, expiresAt };

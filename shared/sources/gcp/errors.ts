@@ -80,11 +80,15 @@ function statusInBody(message: unknown): unknown {
  */
 export function statusOf(error: unknown): { status: StatusName | undefined; http: number | undefined } {
   const response = field(error, 'response');
-  const httpRaw = field(response, 'status') ?? (typeof field(error, 'status') === 'number' ? field(error, 'status') : undefined);
+  const httpRaw =
+    field(response, 'status') ??
+    (typeof field(error, 'status') === 'number' ? field(error, 'status') : undefined);
   const http = typeof httpRaw === 'number' ? httpRaw : undefined;
-  const bodyStatus = field(field(field(response, 'data'), 'error'), 'status') ?? statusInBody(field(error, 'message'));
+  const bodyStatus =
+    field(field(field(response, 'data'), 'error'), 'status') ?? statusInBody(field(error, 'message'));
   if (isStatusName(bodyStatus)) return { status: bodyStatus, http };
-  if (http !== undefined) return { status: HTTP_TO_STATUS[http] ?? (http >= 500 ? 'UNAVAILABLE' : 'UNKNOWN'), http };
+  if (http !== undefined)
+    return { status: HTTP_TO_STATUS[http] ?? (http >= 500 ? 'UNAVAILABLE' : 'UNKNOWN'), http };
   const code = field(error, 'code');
   if (typeof code === 'number' && Number.isInteger(code) && code >= 0 && code < GRPC_CODES.length) {
     return { status: GRPC_CODES[code], http: undefined };
@@ -111,14 +115,20 @@ export function toSourceError(error: unknown, what: string): PropagatorError {
         options,
       );
     case 'RESOURCE_EXHAUSTED':
-      return new ThrottledError(`Secret Manager throttled the request for ${what} (RESOURCE_EXHAUSTED)`, options);
+      return new ThrottledError(
+        `Secret Manager throttled the request for ${what} (RESOURCE_EXHAUSTED)`,
+        options,
+      );
     case 'FAILED_PRECONDITION':
       return new DisabledVersionError(`${what} is disabled or destroyed (FAILED_PRECONDITION)`, options);
     case 'INVALID_ARGUMENT':
     case 'OUT_OF_RANGE':
     case 'ALREADY_EXISTS':
     case 'UNIMPLEMENTED':
-      return new StoreError(`Secret Manager rejected the request for ${what} (${status})`, { ...options, retryable: false });
+      return new StoreError(`Secret Manager rejected the request for ${what} (${status})`, {
+        ...options,
+        retryable: false,
+      });
     case 'OK':
     case 'CANCELLED':
     case 'UNKNOWN':
@@ -130,7 +140,10 @@ export function toSourceError(error: unknown, what: string): PropagatorError {
     case undefined: {
       const code = field(error, 'code');
       const detail = status ?? (typeof code === 'string' ? code : 'network error');
-      return new StoreError(`Secret Manager failed for ${what} (${detail}); will retry`, { ...options, retryable: true });
+      return new StoreError(`Secret Manager failed for ${what} (${detail}); will retry`, {
+        ...options,
+        retryable: true,
+      });
     }
   }
 }

@@ -64,7 +64,9 @@ export function createGcpSource(options: GcpSourceOptions): SecretSource {
     const versionId = versionIdOf(response.name);
     const data = response.payload?.data;
     if (versionId === undefined || data === null || data === undefined) {
-      throw new StoreError(`Secret Manager answered ${versionName} without a version name or payload`, { retryable: true });
+      throw new StoreError(`Secret Manager answered ${versionName} without a version name or payload`, {
+        retryable: true,
+      });
     }
     const bytes = typeof data === 'string' ? Buffer.from(data, 'base64') : Uint8Array.from(data);
     const expected = response.payload?.dataCrc32c;
@@ -79,7 +81,10 @@ export function createGcpSource(options: GcpSourceOptions): SecretSource {
   async function latestEnabled(secret: string): Promise<string> {
     let versions;
     try {
-      [versions] = await client.listSecretVersions({ parent: secret, filter: `state:${ENABLED}` }, { autoPaginate: true });
+      [versions] = await client.listSecretVersions(
+        { parent: secret, filter: `state:${ENABLED}` },
+        { autoPaginate: true },
+      );
     } catch (error) {
       throw toSourceError(error, `secret ${secret}`);
     }
@@ -138,7 +143,8 @@ export function createGcpSource(options: GcpSourceOptions): SecretSource {
         throw toSourceError(error, `secret ${secret}`);
       }
       const versionId = versionIdOf(added.name);
-      if (versionId === undefined) throw new StoreError(`Secret Manager added a version to ${secret} without naming it`);
+      if (versionId === undefined)
+        throw new StoreError(`Secret Manager added a version to ${secret} without naming it`);
       return { versionId };
     },
   };
@@ -159,7 +165,10 @@ export interface GcpSourceFactoryOptions {
  * Builds the client for one registry source. An `endpoint` (tests, private endpoints)
  * switches the client to its REST transport on that host, port and scheme.
  */
-export function createSecretManagerClient(spec: SourceSpecOf<'gcp'>, options: GcpSourceFactoryOptions = {}): SecretManagerServiceClient {
+export function createSecretManagerClient(
+  spec: SourceSpecOf<'gcp'>,
+  options: GcpSourceFactoryOptions = {},
+): SecretManagerServiceClient {
   const base: ClientOptions = options.clientOptions ?? {};
   if (spec.endpoint === undefined) return new SecretManagerServiceClient(base);
   const url = new URL(spec.endpoint);

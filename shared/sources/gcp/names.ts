@@ -44,7 +44,11 @@ export function toSecretName(key: string, project: string): string | undefined {
  * match by id or number when they are the source's own project (events use the number,
  * registries usually the id); another project must match literally.
  */
-export function sameSecret(key: string, changeRef: string, own: { project: string; projectNumber?: string | undefined }): boolean {
+export function sameSecret(
+  key: string,
+  changeRef: string,
+  own: { project: string; projectNumber?: string | undefined },
+): boolean {
   const event = parseSecretName(changeRef);
   if (event === undefined) return false;
   const keyName = parseSecretName(key);

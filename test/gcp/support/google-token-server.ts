@@ -76,7 +76,8 @@ export async function startFakeGoogleAuth(): Promise<FakeGoogleAuth> {
     keyFile,
     JSON.stringify({
       type: 'external_account',
-      audience: '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/local/providers/local',
+      audience:
+        '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/local/providers/local',
       subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
       token_url: `http://127.0.0.1:${port}/token`,
       credential_source: { file: subjectFile },

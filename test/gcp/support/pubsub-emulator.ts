@@ -67,21 +67,35 @@ function stopGroup(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPubsubEmulator(options: { projectId?: string; timeoutMs?: number } = {}): Promise<PubsubEmulator> {
+export async function startPubsubEmulator(
+  options: { projectId?: string; timeoutMs?: number } = {},
+): Promise<PubsubEmulator> {
   const projectId = options.projectId ?? 'demo-project';
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'pubsub-emulator-'));
-  const child = spawn('gcloud', ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${projectId}`, `--data-dir=${dataDir}`], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-      CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
-      CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
-      CLOUDSDK_CONFIG: join(dataDir, 'gcloud-config'),
+  const child = spawn(
+    'gcloud',
+    [
+      'beta',
+      'emulators',
+      'pubsub',
+      'start',
+      `--host-port=127.0.0.1:${port}`,
+      `--project=${projectId}`,
+      `--data-dir=${dataDir}`,
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+        CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
+        CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
+        CLOUDSDK_CONFIG: join(dataDir, 'gcloud-config'),
+      },
     },
-  });
+  );
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));

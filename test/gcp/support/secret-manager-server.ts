@@ -54,7 +54,9 @@ const HTTP_STATUS: Record<string, number> = {
   RESOURCE_EXHAUSTED: 429,
 };
 
-export async function startFakeSecretManager(options: { project?: string; projectNumber?: string } = {}): Promise<FakeSecretManager> {
+export async function startFakeSecretManager(
+  options: { project?: string; projectNumber?: string } = {},
+): Promise<FakeSecretManager> {
   const project = options.project ?? 'demo-project';
   const projectNumber = options.projectNumber ?? '123456789012';
   const secrets = new Map<string, StoredVersion[]>();
@@ -92,17 +94,26 @@ export async function startFakeSecretManager(options: { project?: string; projec
       if (current.times !== undefined && --current.times <= 0) fault = undefined;
       res.statusCode = current.httpStatus;
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ error: { code: current.httpStatus, message: 'injected', status: current.status } }));
+      res.end(
+        JSON.stringify({ error: { code: current.httpStatus, message: 'injected', status: current.status } }),
+      );
       return;
     }
-    const m = /^\/v1\/projects\/([^/]+)\/secrets\/([^/:]+)(?:\/versions\/([^/:]+)|\/versions)?(:access|:addVersion)?$/.exec(path);
+    const m =
+      /^\/v1\/projects\/([^/]+)\/secrets\/([^/:]+)(?:\/versions\/([^/:]+)|\/versions)?(:access|:addVersion)?$/.exec(
+        path,
+      );
     if (m === null || (m[1] !== project && m[1] !== projectNumber)) {
       fail(res, 'NOT_FOUND', `unknown resource ${path}`);
       return;
     }
     const [, , secret = '', versionRef, verb] = m;
     if (!secrets.has(secret)) {
-      fail(res, 'NOT_FOUND', `Secret [projects/${projectNumber}/secrets/${secret}] not found or has no versions.`);
+      fail(
+        res,
+        'NOT_FOUND',
+        `Secret [projects/${projectNumber}/secrets/${secret}] not found or has no versions.`,
+      );
       return;
     }
     if (verb === ':addVersion' && req.method === 'POST') {
@@ -125,18 +136,29 @@ export async function startFakeSecretManager(options: { project?: string; projec
     }
     const version = versionRef === undefined ? undefined : resolve(secret, versionRef);
     if (version === undefined) {
-      fail(res, 'NOT_FOUND', `Secret Version [projects/${projectNumber}/secrets/${secret}/versions/${versionRef ?? ''}] not found.`);
+      fail(
+        res,
+        'NOT_FOUND',
+        `Secret Version [projects/${projectNumber}/secrets/${secret}/versions/${versionRef ?? ''}] not found.`,
+      );
       return;
     }
     if (verb === ':access') {
       if (version.state !== 'ENABLED') {
-        fail(res, 'FAILED_PRECONDITION', `Secret Version [projects/${projectNumber}/secrets/${secret}/versions/${version.id}] is in ${version.state} state.`);
+        fail(
+          res,
+          'FAILED_PRECONDITION',
+          `Secret Version [projects/${projectNumber}/secrets/${secret}/versions/${version.id}] is in ${version.state} state.`,
+        );
         return;
       }
       const checksum = crc32c(version.data);
       ok(res, {
         name: `projects/${projectNumber}/secrets/${secret}/versions/${version.id}`,
-        payload: { data: version.data.toString('base64'), dataCrc32c: String(corrupt ? (checksum + 1) % 2 ** 32 : checksum) },
+        payload: {
+          data: version.data.toString('base64'),
+          dataCrc32c: String(corrupt ? (checksum + 1) % 2 ** 32 : checksum),
+        },
       });
       return;
     }
@@ -176,7 +198,11 @@ export async function startFakeSecretManager(options: { project?: string; projec
       secrets.delete(secret);
     },
     versions(secret) {
-      return (secrets.get(secret) ?? []).map((v) => ({ id: v.id, state: v.state, value: v.data.toString('utf8') }));
+      return (secrets.get(secret) ?? []).map((v) => ({
+        id: v.id,
+        state: v.state,
+        value: v.data.toString('utf8'),
+      }));
     },
     setFault(next) {
       fault = { ...next };
