@@ -72,6 +72,36 @@ describe('Go template interpreter (ESO engine v2 semantics)', () => {
     expect(() => renderTemplate(template, data)).toThrow(message);
   });
 
+  it('toYaml quotes and indents as go-yaml v2 (sigs.k8s.io/yaml) does', () => {
+    // given
+    const input = stringMap({ doc: JSON.stringify({ b: [1, 'two', { x: 'y', a: [] }], a: { s: 'true', n: '123', e: '', c: 'a: b', m: 'line1\nline2\n', h: '#x', ok: 'plain text', d: '2024-01-01', f: 1.5, z: null } }) });
+    // when
+    const out = renderTemplate('{{ .doc | fromJson | toYaml }}', input);
+    // then
+    expect(out).toBe(
+      [
+        'a:',
+        "  c: 'a: b'",
+        '  d: "2024-01-01"',
+        '  e: ""',
+        '  f: 1.5',
+        "  h: '#x'",
+        '  m: |',
+        '    line1',
+        '    line2',
+        '  "n": "123"',
+        '  ok: plain text',
+        '  s: "true"',
+        '  z: null',
+        'b:',
+        '- 1',
+        '- two',
+        '- a: []',
+        '  x: "y"',
+      ].join('\n'),
+    );
+  });
+
   it('stops runaway templates', () => {
     expect(() => renderTemplate('{{ range 100000000 }}x{{ end }}', data)).toThrow(/budget|too large/);
   });

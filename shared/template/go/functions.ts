@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { goQuote, sprintf } from './format.js';
+import { toGoYaml } from './yaml.js';
 import {
   GoFloat,
   fromPlain,
@@ -90,8 +91,7 @@ function goSprint(args: GoValue[]): string {
 
 function toYaml(v: GoValue): string {
   // sigs.k8s.io/yaml: through JSON, keys sorted, block style, no trailing newline.
-  const text = stringifyYaml(toPlain(v), { sortMapEntries: true, indentSeq: false, lineWidth: 0, minContentWidth: 0 });
-  return text.replace(/\n$/, '');
+  return toGoYaml(toPlain(v));
 }
 
 function fromYaml(text: string): GoValue {
