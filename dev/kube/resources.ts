@@ -105,9 +105,9 @@ export function applyDefaults(type: ResourceType, body: JsonObject): void {
   if (spec.revisionHistoryLimit === undefined) spec.revisionHistoryLimit = 10;
   if (type.kind === 'Deployment') {
     if (spec.progressDeadlineSeconds === undefined) spec.progressDeadlineSeconds = 600;
-    if (spec.strategy === undefined) spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+    if (!isObject(spec.strategy) || spec.strategy.type === undefined) spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
   } else {
-    if (spec.updateStrategy === undefined) {
+    if (!isObject(spec.updateStrategy) || spec.updateStrategy.type === undefined) {
       spec.updateStrategy = type.kind === 'StatefulSet'
         ? { type: 'RollingUpdate', rollingUpdate: { partition: 0 } }
         : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
@@ -253,4 +253,39 @@ export function toTable(type: ResourceType, items: JsonObject[], resourceVersion
     columnDefinitions: columns,
     rows: items.map((o) => ({ cells: cells(o), object: o })),
   };
+}
+
+/** `/openapi/v3`: where each group version's document lives. */
+export function openApiV3Root(): JsonObject {
+  return {
+    paths: {
+      'api/v1': { serverRelativeURL: '/openapi/v3/api/v1?hash=0000000000000000' },
+      'apis/apps/v1': { serverRelativeURL: '/openapi/v3/apis/apps/v1?hash=0000000000000000' },
+    },
+  };
+}
+
+/**
+ * A minimal OpenAPI v3 document for one group version: the item paths with their PATCH
+ * operation tagged by group/version/kind and a `fieldValidation` parameter. That is what
+ * kubectl looks for to delegate schema validation to the server (`--validate=strict`).
+ */
+export function openApiV3Document(group: '' | 'apps'): JsonObject {
+  const paths: JsonObject = {};
+  const fieldValidation = { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } };
+  for (const r of RESOURCES.filter((x) => x.group === group)) {
+    const base = group === '' ? '/api/v1' : `/apis/${group}/v1`;
+    const path = r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}/{name}` : `${base}/${r.plural}/{name}`;
+    const gvk = { group, version: 'v1', kind: r.kind };
+    const operation = (id: string): JsonObject => ({
+      operationId: `${id}${r.kind}`,
+      'x-kubernetes-group-version-kind': gvk,
+      parameters: [fieldValidation],
+      responses: { '200': { description: 'OK' } },
+    });
+    paths[path] = { get: { ...operation('read'), parameters: [] }, put: operation('replace'), patch: operation('patch'), delete: { ...operation('delete'), parameters: [] } };
+    const collection = r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}` : `${base}/${r.plural}`;
+    paths[collection] = { post: operation('create'), get: { ...operation('list'), parameters: [] } };
+  }
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas: {} } };
 }

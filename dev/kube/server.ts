@@ -8,10 +8,11 @@ import { ApiError, meta, REASONS, VirtualCluster } from './cluster.js';
 import type { Json, JsonObject } from './patch.js';
 import { isObject, jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import type { ResourceType } from './resources.js';
-import { apiGroupList, apiResourceList, apiVersions, resourceByPlural, toTable, VERSION_INFO } from './resources.js';
+import { apiGroupList, apiResourceList, apiVersions, openApiV3Document, openApiV3Root, resourceByPlural, toTable, VERSION_INFO } from './resources.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import type { TlsMaterial } from './tls.js';
 import { sharedTls } from './tls.js';
+import { decodeProtobufObject, PROTOBUF_TYPE } from './protobuf.js';
 
 export type { ControllerOptions, Fault, RequestRecord, TokenGrant } from './cluster.js';
 export { VirtualCluster } from './cluster.js';
@@ -62,11 +63,11 @@ function sendError(res: ServerResponse, error: ApiError, extraHeaders: Record<st
   send(res, error.code, error.toStatus());
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -203,6 +204,8 @@ function startWatch(cluster: VirtualCluster, req: IncomingMessage, res: ServerRe
   const labels = parseLabelSelector(query.get('labelSelector'));
   const fields = parseFieldSelector(query.get('fieldSelector'));
   res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  // Headers go out at once, like the real server: clients block on them before reading events.
+  res.flushHeaders();
   const write = (event: WatchEvent): void => {
     if (matchesWatch(event, r, labels, fields)) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
   };
@@ -225,7 +228,24 @@ function startWatch(cluster: VirtualCluster, req: IncomingMessage, res: ServerRe
   req.on('close', stop);
 }
 
-function handleResource(cluster: VirtualCluster, req: IncomingMessage, res: ServerResponse, r: Route, verb: string, query: URLSearchParams, body: string): void {
+/** A create/update body: JSON, or protobuf from kubectl 1.32+ typed clients. */
+function objectBody(req: IncomingMessage, raw: Buffer): JsonObject {
+  let input: Json;
+  if ((req.headers['content-type'] ?? '').startsWith(PROTOBUF_TYPE)) {
+    try {
+      input = decodeProtobufObject(raw);
+    } catch (error) {
+      throw new ApiError(415, 'UnsupportedMediaType', error instanceof Error ? error.message : 'unsupported protobuf body');
+    }
+  } else {
+    input = parseJson(raw.toString('utf8'));
+  }
+  if (!isObject(input)) throw new ApiError(400, 'BadRequest', 'the request body must be an object');
+  return input;
+}
+
+function handleResource(cluster: VirtualCluster, req: IncomingMessage, res: ServerResponse, r: Route, verb: string, query: URLSearchParams, raw: Buffer): void {
+  const body = raw.toString('utf8');
   const dryRun = query.has('dryRun');
   const type = r.type;
   const statusOnly = r.subresource === 'status';
@@ -254,15 +274,11 @@ function handleResource(cluster: VirtualCluster, req: IncomingMessage, res: Serv
       return;
     }
     case 'create': {
-      const input = parseJson(body);
-      if (!isObject(input)) throw new ApiError(400, 'BadRequest', 'the request body must be an object');
-      send(res, 201, cluster.create(type, r.namespace, input, { dryRun }));
+      send(res, 201, cluster.create(type, r.namespace, objectBody(req, raw), { dryRun }));
       return;
     }
     case 'update': {
-      const input = parseJson(body);
-      if (!isObject(input)) throw new ApiError(400, 'BadRequest', 'the request body must be an object');
-      send(res, 200, cluster.update(type, r.namespace, r.name ?? '', input, { dryRun, statusOnly }));
+      send(res, 200, cluster.update(type, r.namespace, r.name ?? '', objectBody(req, raw), { dryRun, statusOnly }));
       return;
     }
     case 'patch': {
@@ -322,6 +338,12 @@ function discovery(path: string, port: number): Json | undefined {
       return apiResourceList('apps');
     case '/apis/apps':
       return apiGroupList().groups instanceof Array ? ((apiGroupList().groups as Json[])[0] ?? null) : null;
+    case '/openapi/v3':
+      return openApiV3Root();
+    case '/openapi/v3/api/v1':
+      return openApiV3Document('');
+    case '/openapi/v3/apis/apps/v1':
+      return openApiV3Document('apps');
     case '/healthz':
     case '/readyz':
     case '/livez':
