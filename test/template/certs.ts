@@ -17,7 +17,7 @@ function rsaKey(): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rs
 
 const lf = (pem: string) => pem.replace(/\r\n/g, '\n');
 
-export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date; issuer?: TestCert & { forgeKey?: forge.pki.rsa.PrivateKey }; ca?: boolean }): TestCert & { forgeKey: forge.pki.rsa.PrivateKey } {
+export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date; issuer?: TestCert & { forgeKey?: forge.pki.rsa.PrivateKey }; ca?: boolean; ip?: string }): TestCert & { forgeKey: forge.pki.rsa.PrivateKey } {
   const key = rsaKey();
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
@@ -28,7 +28,7 @@ export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date;
   cert.setSubject(subject);
   const issuer = options.issuer;
   cert.setIssuer(issuer === undefined ? subject : forge.pki.certificateFromPem(issuer.cert).subject.attributes);
-  cert.setExtensions(options.ca === true ? [{ name: 'basicConstraints', cA: true }] : [{ name: 'subjectAltName', altNames: [{ type: 2, value: options.cn }] }]);
+  cert.setExtensions(options.ca === true ? [{ name: 'basicConstraints', cA: true }] : [{ name: 'subjectAltName', altNames: options.ip === undefined ? [{ type: 2, value: options.cn }] : [{ type: 7, ip: options.ip }] }]);
   const signer = issuer?.forgeKey ?? key.forgeKey;
   cert.sign(signer, forge.md.sha256.create());
   return { cert: lf(forge.pki.certificateToPem(cert)), key: key.pem, forgeKey: key.forgeKey };

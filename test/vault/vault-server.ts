@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -23,6 +24,8 @@ export interface LocalVaultOptions {
   kubernetes?: { mountPath?: string; role: string; jwt: string };
   approle?: { mountPath?: string; roleId: string; secretId: string };
   leaseSeconds?: number;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 interface Version {
@@ -57,7 +60,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     return { auth: { client_token: token, lease_duration: options.leaseSeconds ?? 3600, renewable: true, policies: ['default'] } };
   };
 
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const token = req.headers['x-vault-token'] as string | undefined;
@@ -102,12 +105,13 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       if (version.deleted) return send(res, 404, { data: { data: null, metadata } });
       return send(res, 200, { request_id: 'r', lease_id: '', renewable: false, lease_duration: 0, data: { data: version.data, metadata } });
     })();
-  });
+  };
+  const server: Server = options.tls === undefined ? createServer(handler) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   const vault: LocalVault = {
-    address: `http://127.0.0.1:${port}`,
+    address: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     requests,
     put(path, data, mount = 'secret') {
       const key = `${mount}/${path}`;
