@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import type { SecretChange } from '../shared/core/change.js';
+import { Annotation, RestartAnnotation } from '../shared/engine/annotations.js';
 import type { ChangeReport } from '../shared/engine/types.js';
 import { normalizeEvent } from '../shared/events/index.js';
 import type { LocalEvent } from '../shared/events/local.js';
@@ -33,6 +34,8 @@ const CLUSTERS: { name: string; labels: Record<string, string> }[] = [
   { name: 'prod-ap-1', labels: { env: 'prod', region: 'ap-southeast-1' } },
 ];
 const SECRET_KEY = 'prod/database';
+const RESTARTED_AT = RestartAnnotation.RestartedAt;
+const RESTARTED_FOR_HASH = RestartAnnotation.RestartedForHash;
 const demoDir = join(dirname(fileURLToPath(import.meta.url)), 'demo');
 
 interface Dependent {
@@ -126,7 +129,8 @@ async function main(): Promise<number> {
     const initialTotals = totalsOf(initial);
     say(totalsLine(initialTotals, initial.reduce((ms, r) => Math.max(ms, r.durationMs), 0)));
     if (hasFailures(initialTotals)) throw new Error('the initial sync did not converge');
-    const restartedBefore = new Map(dependents.map((d) => [d, templateAnnotations(fleet.state.getWorkload(d.cluster, d.kind, d.namespace, d.name))['kubectl.kubernetes.io/restartedAt']]));
+    // restartedAt has one-second precision; the hash a restart was for tells restarts apart.
+    const restartedForBefore = new Map(dependents.map((d) => [d, templateAnnotations(fleet.state.getWorkload(d.cluster, d.kind, d.namespace, d.name))[RESTARTED_FOR_HASH]]));
 
     step(3, `Changing ${SECRET_KEY}: writing a new version into ${storePath}`);
     const reports: ChangeReport[] = [];
@@ -169,9 +173,9 @@ async function main(): Promise<number> {
       const annotations = (secret?.metadata['annotations'] ?? {}) as Record<string, string>;
       const data = (secret?.['data'] ?? {}) as Record<string, string>;
       const hasNew = data['password'] !== undefined && Buffer.from(data['password'], 'base64').toString() === newPassword;
-      const ok = annotations['secret-propagator.io/version'] === versionId && hasNew;
+      const ok = annotations[Annotation.Version] === versionId && hasNew;
       converged &&= ok;
-      rows.push([t.cluster, `${t.namespace}/${t.secret}`, annotations['secret-propagator.io/version'] ?? '-', ok ? 'yes' : 'NO']);
+      rows.push([t.cluster, `${t.namespace}/${t.secret}`, annotations[Annotation.Version] ?? '-', ok ? 'yes' : 'NO']);
     }
     if (targets.length !== CLUSTERS.length) converged = false;
     say('\nRead back from the clusters:');
@@ -183,13 +187,14 @@ async function main(): Promise<number> {
         const w = fleet.state.getWorkload(d.cluster, d.kind, d.namespace, d.name);
         return rolledOut(w) ? w : undefined;
       }).catch(() => fleet.state.getWorkload(d.cluster, d.kind, d.namespace, d.name));
-      const restartedAt = templateAnnotations(workload)['kubectl.kubernetes.io/restartedAt'];
-      const restarted = restartedAt !== undefined && restartedAt !== restartedBefore.get(d);
+      const annotations = templateAnnotations(workload);
+      const restartedAt = annotations[RESTARTED_AT];
+      const restarted = restartedAt !== undefined && annotations[RESTARTED_FOR_HASH] !== restartedForBefore.get(d);
       const done = restarted && rolledOut(workload);
       converged &&= done;
       workloadRows.push([d.cluster, `${d.kind}/${d.name}`, restarted ? restartedAt : 'NOT RESTARTED', done ? 'rolled out' : 'NOT ROLLED OUT']);
     }
-    const frontend = CLUSTERS.map((c) => templateAnnotations(fleet.state.getWorkload(c.name, 'Deployment', 'payments', 'frontend'))['kubectl.kubernetes.io/restartedAt']);
+    const frontend = CLUSTERS.map((c) => templateAnnotations(fleet.state.getWorkload(c.name, 'Deployment', 'payments', 'frontend'))[RESTARTED_AT]);
     const frontendUntouched = frontend.every((a) => a === undefined);
     converged &&= frontendUntouched;
     say(renderTable(['CLUSTER', 'WORKLOAD', 'RESTARTED AT', 'ROLLOUT'], workloadRows));
