@@ -4,7 +4,7 @@
  *   dist/azure/host.json
  *   dist/azure/package.json   ("main": "dist/index.js", no dependencies: all bundled)
  *   dist/azure/dist/index.js  (one ESM bundle; @azure/functions-core is provided by the host)
- * Usage: npm run build:azure
+ * Usage: npm run build:azure (AZURE_BUILD_OUT overrides the folder)
  */
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const out = join(root, 'dist', 'azure');
+const out = process.env['AZURE_BUILD_OUT'] ?? join(root, 'dist', 'azure');
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'dist'), { recursive: true });
@@ -29,10 +29,8 @@ await build({
   minify: false,
   // The Functions host injects this module at run time.
   external: ['@azure/functions-core'],
-  // CommonJS dependencies inside an ESM bundle need require/__dirname.
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);",
-  },
+  // CommonJS dependencies inside an ESM bundle call require() for Node built-ins.
+  banner: { js: "import { createRequire as __spCreateRequire } from 'node:module'; const require = __spCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
 
