@@ -40,6 +40,10 @@ function isEnabled(state: unknown): boolean {
  * whatever its state, so when that one is disabled or destroyed the adapter lists the
  * enabled versions and reads the highest. Every payload's CRC32C is checked when the
  * service sends one. Values only ever live in the returned `bytes`.
+ *
+ * `createdAt` is left unset on purpose: when the newest version is disabled or destroyed,
+ * the newest *enabled* one is older, and targets must go back to it (the engine's
+ * never-older guard compares creation times only when the source gives them).
  */
 export function createGcpSource(options: GcpSourceOptions): SecretSource {
   const { name, client, project, projectNumber } = options;

@@ -27,7 +27,7 @@ export interface FakeGoogleAuth {
 
 const SUBJECT_TOKEN = 'local-subject-token';
 
-export async function startFakeGoogleAuth(): Promise<FakeGoogleAuth> {
+export async function startFakeGoogleAuth(options: { fixedToken?: string } = {}): Promise<FakeGoogleAuth> {
   let served = 0;
   let expiresIn = 3600;
   let failWith: number | undefined;
@@ -58,7 +58,7 @@ export async function startFakeGoogleAuth(): Promise<FakeGoogleAuth> {
       res.setHeader('content-type', 'application/json');
       res.end(
         JSON.stringify({
-          access_token: `ya29.fake-${served}`,
+          access_token: options.fixedToken ?? `ya29.fake-${served}`,
           issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
           token_type: 'Bearer',
           expires_in: expiresIn,

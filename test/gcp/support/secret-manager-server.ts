@@ -55,7 +55,12 @@ const HTTP_STATUS: Record<string, number> = {
 };
 
 export async function startFakeSecretManager(
-  options: { project?: string; projectNumber?: string } = {},
+  options: {
+    project?: string;
+    projectNumber?: string;
+    /** Called after a client added a version over REST (as Secret Manager then notifies). */
+    onVersionAdded?: (secret: string, version: number) => void;
+  } = {},
 ): Promise<FakeSecretManager> {
   const project = options.project ?? 'demo-project';
   const projectNumber = options.projectNumber ?? '123456789012';
@@ -125,6 +130,7 @@ export async function startFakeSecretManager(
       }
       const id = addVersion(secret, data);
       ok(res, versionJson(secret, resolve(secret, String(id)) as StoredVersion));
+      options.onVersionAdded?.(secret, id);
       return;
     }
     if (versionRef === undefined && path.endsWith('/versions') && req.method === 'GET') {
