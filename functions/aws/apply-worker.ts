@@ -21,6 +21,8 @@ export function createApplyWorkerHandler(overrides: Partial<AwsAppOptions> = {})
     const logger = app().logger.child({ messageId: record.messageId });
     try {
       const item = parseWorkItem(record.body);
+      // The coordinator's event id: worker lines correlate with the change that fanned out.
+      powertools.logger.setCorrelationId(item.changeId);
       const report = await app().runtime.propagator.applyWorkItem(item);
       await reportOutcome(app(), [report]);
       return true;
