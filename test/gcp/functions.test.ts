@@ -176,14 +176,14 @@ describeWithKube('functions/gcp on the Pub/Sub emulator, Functions Framework and
       PUBSUB_EMULATOR_HOST: emulator.host,
       WORK_TOPIC: `projects/${PROJECT}/topics/work`,
     });
-    process.stdout.write = ((chunk: string | Uint8Array) => {
+    process.stdout.write = (chunk: string | Uint8Array) => {
       logs.push(
         ...String(chunk)
           .split('\n')
           .filter((l) => l !== ''),
       );
       return true;
-    }) as typeof process.stdout.write;
+    };
 
     await import('../../functions/gcp/index.js');
     for (const [fn, topic] of [
