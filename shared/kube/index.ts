@@ -1,0 +1,226 @@
+import type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
+import { ClusterRejectedError, ClusterUnavailableError } from '../core/errors.js';
+import type { Clock, ClusterCredentials, ClusterGateway, KubeSecret, Workload, WorkloadKind } from '../core/ports.js';
+import { createCredentialsCache } from './credentials.js';
+import type { KubeRequest, KubeResponse } from './transport.js';
+import { createKubeTransport, toClusterError } from './transport.js';
+import { atPath, readPath, WORKLOAD_RESOURCES } from './workloads.js';
+
+export { createTokenAuthenticator, type ReadValue, type TokenAuth } from './auth/token.js';
+export { createKubeconfigAuthenticator, kubeconfigCredentials, type KubeconfigAuth } from './auth/kubeconfig.js';
+export { createCredentialsCache, CREDENTIALS_REFRESH_MARGIN_MS, type CredentialsCache } from './credentials.js';
+export { toClusterError } from './transport.js';
+export { WORKLOAD_RESOURCES, type WorkloadResource } from './workloads.js';
+
+/** Default per-request deadline. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+export interface KubeGatewayOptions {
+  /** Registry name of the cluster (for errors and logs). */
+  name: string;
+  /** API server URL; the credentials may override it (eks, kubeconfig). */
+  server?: string;
+  /** Base64 PEM CA; the credentials may override it. */
+  caData?: string;
+  /** Called when credentials are needed; results are cached until shortly before `expiresAt`. */
+  credentials: () => Promise<ClusterCredentials>;
+  /** Deadline of one HTTP request. @default 10000 */
+  timeoutMs?: number;
+  /** Concurrent connections to this cluster. @default 8 */
+  maxSockets?: number;
+  clock?: Clock;
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function record(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** Wire Secret -> port Secret. */
+export function fromV1Secret(secret: V1Secret): KubeSecret {
+  const metadata: V1ObjectMeta = secret.metadata ?? {};
+  return {
+    namespace: metadata.namespace ?? '',
+    name: metadata.name ?? '',
+    type: secret.type ?? 'Opaque',
+    data: record(secret.data),
+    labels: record(metadata.labels),
+    annotations: record(metadata.annotations),
+    ...(metadata.resourceVersion === undefined ? {} : { resourceVersion: metadata.resourceVersion }),
+  };
+}
+
+/** Port Secret -> wire Secret. */
+export function toV1Secret(secret: KubeSecret): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: secret.name,
+      namespace: secret.namespace,
+      labels: secret.labels,
+      annotations: secret.annotations,
+      ...(secret.resourceVersion === undefined ? {} : { resourceVersion: secret.resourceVersion }),
+    },
+    type: secret.type,
+    data: secret.data,
+  };
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function toWorkload(kind: WorkloadKind, object: unknown): Workload {
+  const resource = WORKLOAD_RESOURCES[kind];
+  const metadata = readPath(object, ['metadata']);
+  const template = readPath(object, resource.templatePath);
+  return {
+    kind,
+    namespace: text(readPath(metadata, ['namespace'])),
+    name: text(readPath(metadata, ['name'])),
+    labels: record(readPath(metadata, ['labels'])),
+    templateAnnotations: record(readPath(template, ['metadata', 'annotations'])),
+    podSpec: readPath(template, ['spec']) ?? {},
+  };
+}
+
+function parse(what: string, response: KubeResponse): unknown {
+  try {
+    return JSON.parse(response.body) as unknown;
+  } catch {
+    throw new ClusterUnavailableError(`${what}: HTTP ${response.status} with a body that is not JSON`, { status: response.status });
+  }
+}
+
+function items(what: string, response: KubeResponse): unknown[] {
+  const list = readPath(parse(what, response), ['items']);
+  return Array.isArray(list) ? list : [];
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') search.set(k, v);
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/**
+ * The ClusterGateway over the Kubernetes REST API: Secrets and workloads, one request per
+ * operation (GET, then PUT or POST per written Secret; one merge PATCH per restart), over a
+ * keep-alive HTTPS connection verified against the cluster CA. Failures become the error
+ * hierarchy by status code; response bodies never reach errors or logs.
+ */
+export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway & { close(): void } {
+  const cluster = options.name;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const transport = createKubeTransport({ timeoutMs, ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }) });
+  const credentials = createCredentialsCache(
+    async () => {
+      const c = await options.credentials();
+      return {
+        ...c,
+        ...(c.server === undefined && options.server !== undefined ? { server: options.server } : {}),
+        ...(c.caData === undefined && options.caData !== undefined ? { caData: options.caData } : {}),
+      };
+    },
+    options.clock === undefined ? {} : { clock: options.clock },
+  );
+
+  /** Sends one request; a 401 drops cached credentials and tries once more with fresh ones. */
+  async function send(request: KubeRequest, what: string): Promise<KubeResponse> {
+    const label = `cluster "${cluster}": ${what}`;
+    let response = await transport.send(request, await credentials.get(), label);
+    if (response.status === 401) {
+      credentials.invalidate();
+      response = await transport.send(request, await credentials.get(), label);
+    }
+    return response;
+  }
+
+  async function expectOk(request: KubeRequest, what: string): Promise<KubeResponse> {
+    const response = await send(request, what);
+    if (response.status < 200 || response.status >= 300) throw toClusterError(`cluster "${cluster}": ${what}`, response);
+    return response;
+  }
+
+  const secretPath = (namespace: string, name?: string): string =>
+    `/api/v1/namespaces/${enc(namespace)}/secrets${name === undefined ? '' : `/${enc(name)}`}`;
+  const workloadPath = (kind: WorkloadKind, namespace: string, name?: string): string => {
+    const r = WORKLOAD_RESOURCES[kind];
+    return `${r.basePath}/namespaces/${enc(namespace)}/${r.plural}${name === undefined ? '' : `/${enc(name)}`}`;
+  };
+
+  return {
+    cluster,
+
+    async getSecret(namespace, name) {
+      const what = `get secret ${namespace}/${name}`;
+      const response = await send({ method: 'GET', path: secretPath(namespace, name) }, what);
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw toClusterError(`cluster "${cluster}": ${what}`, response);
+      return fromV1Secret(parse(what, response) as V1Secret);
+    },
+
+    async listSecrets(labelSelector, namespace) {
+      const what = `list secrets ${namespace ?? '(all namespaces)'} ${labelSelector}`;
+      const path = `${namespace === undefined ? '/api/v1/secrets' : secretPath(namespace)}${query({ labelSelector })}`;
+      const response = await expectOk({ method: 'GET', path }, what);
+      return items(what, response).map((s) => fromV1Secret(s as V1Secret));
+    },
+
+    async createSecret(secret) {
+      const what = `create secret ${secret.namespace}/${secret.name}`;
+      const { resourceVersion: _ignored, ...fresh } = secret;
+      const response = await expectOk({ method: 'POST', path: secretPath(secret.namespace), body: toV1Secret(fresh) }, what);
+      return fromV1Secret(parse(what, response) as V1Secret);
+    },
+
+    async replaceSecret(secret) {
+      const what = `replace secret ${secret.namespace}/${secret.name}`;
+      if (secret.resourceVersion === undefined) {
+        // Without it the write would be unconditional and could overwrite a concurrent change.
+        throw new ClusterRejectedError(`cluster "${cluster}": ${what}: resourceVersion is required (read the Secret first)`);
+      }
+      const response = await expectOk({ method: 'PUT', path: secretPath(secret.namespace, secret.name), body: toV1Secret(secret) }, what);
+      return fromV1Secret(parse(what, response) as V1Secret);
+    },
+
+    async deleteSecret(namespace, name) {
+      const what = `delete secret ${namespace}/${name}`;
+      const response = await send({ method: 'DELETE', path: secretPath(namespace, name) }, what);
+      if (response.status === 404) return;
+      if (response.status < 200 || response.status >= 300) throw toClusterError(`cluster "${cluster}": ${what}`, response);
+    },
+
+    async getWorkload(kind, namespace, name) {
+      const what = `get ${kind} ${namespace}/${name}`;
+      const response = await send({ method: 'GET', path: workloadPath(kind, namespace, name) }, what);
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw toClusterError(`cluster "${cluster}": ${what}`, response);
+      return toWorkload(kind, parse(what, response));
+    },
+
+    async listWorkloads(kind, namespace, labelSelector) {
+      const what = `list ${kind} ${namespace}${labelSelector === undefined ? '' : ` ${labelSelector}`}`;
+      const response = await expectOk({ method: 'GET', path: `${workloadPath(kind, namespace)}${query({ labelSelector })}` }, what);
+      return items(what, response).map((w) => toWorkload(kind, w));
+    },
+
+    async patchTemplateAnnotations(kind, namespace, name, annotations) {
+      const what = `restart ${kind} ${namespace}/${name}`;
+      const body = atPath(WORKLOAD_RESOURCES[kind].templatePath, { metadata: { annotations } });
+      await expectOk({ method: 'PATCH', path: workloadPath(kind, namespace, name), body, contentType: 'application/merge-patch+json' }, what);
+    },
+
+    close() {
+      transport.close();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import https from 'node:https';
+import type { ClusterCredentials } from '../core/ports.js';
+import { ClusterRejectedError, ClusterUnavailableError, ConflictError, ThrottledError } from '../core/errors.js';
+import type { PropagatorError } from '../core/errors.js';
+
+/** One HTTP exchange with an API server; `body` is the raw response text (never put it in errors). */
+export interface KubeResponse {
+  status: number;
+  body: string;
+}
+
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path and query, e.g. `/api/v1/namespaces/x/secrets`. */
+  path: string;
+  body?: unknown;
+  contentType?: string;
+}
+
+/** TLS verification errors: a wrong or missing CA is a configuration problem, not an outage. */
+const TLS_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+class RequestTimeout extends Error {}
+
+/**
+ * Maps an HTTP status to the error hierarchy: 409 -> Conflict, 429 -> Throttled, 5xx ->
+ * ClusterUnavailable, other 4xx -> ClusterRejected. Only the status and the Status body's
+ * one-word `reason` are used: Kubernetes messages can quote submitted values.
+ */
+export function toClusterError(what: string, response: KubeResponse): PropagatorError {
+  let reason = '';
+  try {
+    const parsed: unknown = JSON.parse(response.body);
+    const r = typeof parsed === 'object' && parsed !== null ? (parsed as { reason?: unknown }).reason : undefined;
+    if (typeof r === 'string' && /^[A-Za-z]{1,40}$/.test(r)) reason = ` ${r}`;
+  } catch {
+    // Not a Status object: the status code alone says enough.
+  }
+  const message = `${what}: HTTP ${response.status}${reason}`;
+  const options = { status: response.status };
+  if (response.status === 409) return new ConflictError(message, options);
+  if (response.status === 429) return new ThrottledError(message, options);
+  if (response.status >= 500) return new ClusterUnavailableError(message, options);
+  if (response.status === 401) return new ClusterRejectedError(`${message} (the credentials were refused)`, options);
+  if (response.status === 403) return new ClusterRejectedError(`${message} (RBAC does not allow this; see \`secret-propagator rbac\`)`, options);
+  return new ClusterRejectedError(message, options);
+}
+
+export interface KubeTransport {
+  send(request: KubeRequest, credentials: ClusterCredentials, what: string): Promise<KubeResponse>;
+  close(): void;
+}
+
+/**
+ * HTTPS with one keep-alive agent per cluster, so a fleet run opens one TLS connection per
+ * cluster and reuses it. (@kubernetes/client-node 2.x builds a new undici Agent for every
+ * request, which costs a TLS handshake per call at fleet scale.) The agent is rebuilt only
+ * when the CA or client certificate changes. TLS is always verified against the CA.
+ */
+export function createKubeTransport(options: { timeoutMs: number; maxSockets?: number }): KubeTransport {
+  let agent: { key: string; agent: https.Agent } | undefined;
+
+  const agentFor = (credentials: ClusterCredentials): https.Agent => {
+    const key = `${credentials.caData ?? ''}|${credentials.clientCertData ?? ''}|${credentials.clientKeyData ?? ''}`;
+    if (agent?.key === key) return agent.agent;
+    agent?.agent.destroy();
+    const created = new https.Agent({
+      keepAlive: true,
+      keepAliveMsecs: 15_000,
+      maxSockets: options.maxSockets ?? 8,
+      maxFreeSockets: options.maxSockets ?? 8,
+      scheduling: 'lifo',
+      ...(credentials.caData === undefined ? {} : { ca: Buffer.from(credentials.caData, 'base64') }),
+      ...(credentials.clientCertData === undefined ? {} : { cert: Buffer.from(credentials.clientCertData, 'base64') }),
+      ...(credentials.clientKeyData === undefined ? {} : { key: Buffer.from(credentials.clientKeyData, 'base64') }),
+      rejectUnauthorized: true,
+    });
+    agent = { key, agent: created };
+    return created;
+  };
+
+  const once = (request: KubeRequest, credentials: ClusterCredentials, server: URL): Promise<{ response: KubeResponse } | { error: Error; reused: boolean }> =>
+    new Promise((resolve) => {
+      const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
+      const req = https.request(
+        {
+          protocol: 'https:',
+          hostname: server.hostname.replace(/^\[|\]$/g, ''),
+          port: server.port === '' ? 443 : Number(server.port),
+          path: `${server.pathname.replace(/\/$/, '')}${request.path}`,
+          method: request.method,
+          agent: agentFor(credentials),
+          headers: {
+            accept: 'application/json',
+            'user-agent': 'secret-propagator',
+            ...(credentials.token === undefined ? {} : { authorization: `Bearer ${credentials.token}` }),
+            ...(payload === undefined ? {} : { 'content-type': request.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ response: { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') } });
+          });
+          res.on('error', (error) => {
+            clearTimeout(timer);
+            resolve({ error, reused: false });
+          });
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new RequestTimeout()), options.timeoutMs);
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        resolve({ error, reused: req.reusedSocket });
+      });
+      req.end(payload);
+    });
+
+  return {
+    async send(request, credentials, what) {
+      if (credentials.server === undefined) throw new ClusterRejectedError(`${what}: no API server URL (set clusters[].server)`);
+      const server = new URL(credentials.server);
+      let outcome = await once(request, credentials, server);
+      // A keep-alive socket the server closed while idle fails at once; one retry on a fresh socket (not for POST).
+      if ('error' in outcome && outcome.reused && request.method !== 'POST' && (outcome.error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        outcome = await once(request, credentials, server);
+      }
+      if ('response' in outcome) return outcome.response;
+      const error = outcome.error;
+      if (error instanceof RequestTimeout) throw new ClusterUnavailableError(`${what}: no answer within ${options.timeoutMs} ms`);
+      const code = (error as NodeJS.ErrnoException).code ?? 'network error';
+      if (TLS_ERRORS.has(code)) {
+        throw new ClusterRejectedError(`${what}: TLS verification failed (${code}); check the cluster's caData and server name`);
+      }
+      throw new ClusterUnavailableError(`${what}: ${code}`);
+    },
+    close() {
+      agent?.agent.destroy();
+      agent = undefined;
+    },
+  };
+}
