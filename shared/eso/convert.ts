@@ -277,8 +277,12 @@ function convertVaultStore(name: string, p: Obj, report: (severity: 'skipped' | 
 
 type RemoteRefInput = { key?: string; property?: string; version?: string; decodingStrategy?: 'None' | 'Base64' | 'Base64URL' | 'Auto' };
 
-function convertRemoteRef(ref: Obj, provider: string | undefined, skip: (message: string) => void): RemoteRefInput | undefined {
+function convertRemoteRef(ref: Obj, provider: string | undefined, skip: (message: string) => void, vaultMount?: string): RemoteRefInput | undefined {
   let key = str(ref['key']);
+  if (provider === 'vault' && vaultMount !== undefined && key?.startsWith(`${vaultMount}/`) === true) {
+    // ESO strips a leading mount (and KV v2 "data/") from Vault keys.
+    key = key.slice(vaultMount.length + 1).replace(/^data\//, '');
+  }
   if (provider === 'azure' && key !== undefined) {
     if (/^(cert|key)\//.test(key)) {
       skip(`azure key "${key}" reads a certificate or key object, which is not supported (secrets only)`);
@@ -335,6 +339,7 @@ function convertExternalSecret(
   const storeName = str(storeRef['name']);
   let source: string | undefined;
   let provider: string | undefined;
+  let vaultMount: string | undefined;
   if (storeName === undefined) {
     skip('spec.secretStoreRef.name is missing');
   } else {
@@ -345,6 +350,7 @@ function convertExternalSecret(
     } else {
       provider = Object.keys(obj(obj(stores.get(id)?.spec)['provider']))[0];
       provider = provider === 'azurekv' ? 'azure' : provider;
+      vaultMount = str(obj(obj(obj(stores.get(id)?.spec)['provider'])['vault'])['path']);
     }
   }
 
@@ -360,7 +366,7 @@ function convertExternalSecret(
       skip('a data entry has no secretKey');
       continue;
     }
-    const ref = convertRemoteRef(obj(entry['remoteRef']), provider, skip);
+    const ref = convertRemoteRef(obj(entry['remoteRef']), provider, skip, vaultMount);
     if (ref === undefined) continue;
     if (ref.key === undefined) {
       skip(`data "${secretKey}": remoteRef.key is missing`);
@@ -376,7 +382,7 @@ function convertExternalSecret(
     if (entry['sourceRef'] !== undefined) skip('dataFrom.sourceRef (generators or another store) is not supported');
     if (entry['rewrite'] !== undefined) skip('dataFrom.rewrite is not supported');
     if (entry['extract'] === undefined) continue;
-    const ref = convertRemoteRef(obj(entry['extract']), provider, skip);
+    const ref = convertRemoteRef(obj(entry['extract']), provider, skip, vaultMount);
     if (ref === undefined) continue;
     if (ref.key === undefined) {
       skip('dataFrom.extract.key is missing');

@@ -29,6 +29,12 @@ describe('convertEso', () => {
     expect(registry.sources).toEqual([{ name: 'store', provider: 'vault', address: 'https://vault:8200', mount: 'secret', namespace: 'ns1', caData: 'Q0E=', auth: expected }]);
   });
 
+  it('strips a leading mount and data/ from Vault keys, as ESO does', () => {
+    const es = anExternalSecret({ data: [{ secretKey: 'a', remoteRef: { key: 'secret/data/app/db' } }, { secretKey: 'b', remoteRef: { key: 'secret/app/db' } }, { secretKey: 'c', remoteRef: { key: 'app/db' } }] });
+    const { registry } = convertEso([vaultStore({ tokenSecretRef: {} }), es]);
+    expect(registry.bindings[0]?.data?.map((d) => d.remoteRef?.key)).toEqual(['app/db', 'app/db', 'app/db']);
+  });
+
   it.each([
     ['vault KV v1', vaultStore({ tokenSecretRef: {} }, { version: 'v1' }), 'KV v1 is not supported'],
     ['vault jwt auth', vaultStore({ jwt: { path: 'jwt' } }), 'vault auth jwt is not supported'],
