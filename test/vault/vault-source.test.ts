@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccessDeniedError, SecretNotFoundError, StoreError } from '../../shared/core/errors.js';
-import { VaultClient, createFilePollState, createMemoryPollState, createVaultSource, pollVault, type VaultAuth } from '../../shared/sources/vault/index.js';
+import { registrySchema } from '../../shared/registry/schema.js';
+import { VaultClient, createFilePollState, createMemoryPollState, createVaultSource, pollRegistryVaults, pollVault, vaultKeysBySource, type VaultAuth } from '../../shared/sources/vault/index.js';
 import { makeCert } from '../template/certs.js';
 import { startLocalVault, type LocalVault } from './vault-server.js';
 
@@ -229,5 +230,44 @@ describe('vault source over TLS', () => {
     const other = makeCert({ cn: 'Other CA', notBefore: new Date(now.getTime() - 86_400_000), notAfter: new Date(now.getTime() + 86_400_000), ca: true });
     const source = createVaultSource({ name: 'v', client: new VaultClient({ address: vault.address, caData: other.cert, auth: { type: 'token', token: () => Promise.resolve('root-token') } }) });
     await expect(source.read('app/db')).rejects.toBeInstanceOf(StoreError);
+  });
+});
+
+describe('pollRegistryVaults', () => {
+  let vault: LocalVault;
+  beforeEach(async () => {
+    vault = await startLocalVault();
+  });
+  afterEach(async () => {
+    await vault.stop();
+  });
+
+  it('polls each vault source for the unpinned keys its bindings read, and nothing else', async () => {
+    // given
+    const registry = registrySchema.parse({
+      apiVersion: 'secret-propagator/v1',
+      sources: [
+        { name: 'vault-main', provider: 'vault', address: vault.address, auth: { type: 'token' } },
+        { name: 'files', provider: 'local', path: 'x.json' },
+      ],
+      bindings: [
+        { name: 'a', source: 'vault-main', remoteRef: { key: 'app/db' }, target: { name: 'a', namespace: 'n', clusters: { names: ['c'] } } },
+        { name: 'b', source: 'vault-main', data: [{ secretKey: 'k', remoteRef: { key: 'app/api' } }, { secretKey: 'p', remoteRef: { key: 'app/pinned', version: '3' } }], target: { name: 'b', namespace: 'n', clusters: { names: ['c'] } } },
+        { name: 'c', source: 'files', remoteRef: { key: 'app/db' }, target: { name: 'c', namespace: 'n', clusters: { names: ['c'] } } },
+      ],
+    });
+    vault.put('app/db', { p: '1' });
+    vault.put('app/api', { p: '1' });
+    const sources = new Map([['vault-main', aSource(vault)]]);
+    const state = createMemoryPollState();
+    await pollRegistryVaults({ registry, sources, state });
+    vault.requests.length = 0;
+    vault.put('app/api', { p: '2' });
+    // when
+    const changes = await pollRegistryVaults({ registry, sources, state });
+    // then
+    expect(vaultKeysBySource(registry)).toEqual(new Map([['vault-main', ['app/api', 'app/db']]]));
+    expect(vault.requests.map((r) => r.path)).toEqual(['/v1/secret/metadata/app/api', '/v1/secret/metadata/app/db']);
+    expect(changes.map((c) => `${c.secretRef}@${c.versionId ?? ''}`)).toEqual(['secret/app/api@2']);
   });
 });

@@ -6,7 +6,7 @@ import { goJson } from '../../template/go/values.js';
 import { VaultClient, type VaultAuth } from './client.js';
 
 export { VaultClient, toVaultError, type VaultAuth, type VaultClientOptions } from './client.js';
-export { createFilePollState, createMemoryPollState, pollVault, type PollState, type PollVaultOptions } from './poll.js';
+export { createFilePollState, createMemoryPollState, pollRegistryVaults, pollVault, vaultKeysBySource, type PollState, type PollVaultOptions } from './poll.js';
 
 export interface VaultSourceOptions {
   name: string;

@@ -2,7 +2,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SecretChange } from '../../core/change.js';
 import { errorCodeOf } from '../../core/errors.js';
-import type { Clock, Logger } from '../../core/ports.js';
+import type { Clock, Logger, SecretSource } from '../../core/ports.js';
+import type { Registry } from '../../registry/schema.js';
+import { requiredReads } from '../../template/index.js';
 import type { VaultSource } from './index.js';
 
 /**
@@ -102,6 +104,48 @@ export async function pollVault(options: PollVaultOptions): Promise<SecretChange
       time: now,
       origin: 'vault/poll',
     });
+  }
+  return changes;
+}
+
+/** The Vault KV paths each vault source's bindings read (pinned versions excluded: they never change). */
+export function vaultKeysBySource(registry: Pick<Registry, 'sources' | 'bindings'>): Map<string, string[]> {
+  const vaultSources = new Set(registry.sources.filter((s) => s.provider === 'vault').map((s) => s.name));
+  const keys = new Map<string, Set<string>>();
+  for (const binding of registry.bindings) {
+    if (!vaultSources.has(binding.source)) continue;
+    const set = keys.get(binding.source) ?? new Set<string>();
+    for (const read of requiredReads(binding)) if (read.version === undefined) set.add(read.key);
+    keys.set(binding.source, set);
+  }
+  return new Map([...keys].map(([source, set]) => [source, [...set].sort()]));
+}
+
+/**
+ * The scheduled Vault poll for a whole registry: polls every vault source for the keys
+ * its bindings read and returns the changes to hand to `runtime.handle`, e.g.
+ * `for (const change of await pollRegistryVaults({ registry, sources: runtime.sources, state })) await runtime.handle(change)`.
+ */
+export async function pollRegistryVaults(options: {
+  registry: Pick<Registry, 'sources' | 'bindings'>;
+  sources: ReadonlyMap<string, SecretSource>;
+  state: PollState;
+  clock?: Clock;
+  logger?: Logger;
+}): Promise<SecretChange[]> {
+  const changes: SecretChange[] = [];
+  for (const [name, keys] of vaultKeysBySource(options.registry)) {
+    const source = options.sources.get(name);
+    if (source === undefined || source.provider !== 'vault' || !('mount' in source) || source.currentVersion === undefined) continue;
+    changes.push(
+      ...(await pollVault({
+        source: source as VaultSource,
+        keys,
+        state: options.state,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      })),
+    );
   }
   return changes;
 }
