@@ -53,6 +53,8 @@ export interface Runtime {
   /** A scheduled run: reconcile (default all bindings) or rotate (default: bindings with `schedule.rotate`). */
   scheduled(kind: 'reconcile' | 'rotate', bindings?: string[]): Promise<ChangeReport[]>;
   summarize(reports: readonly ChangeReport[]): RunSummary;
+  /** Releases the cluster gateways' keep-alive connections (CLI exit, tests). Optional for fakes. */
+  close?(): void;
 }
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -114,7 +116,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   const authenticators = new Map<string, ClusterAuthenticator>();
   for (const a of [createTokenAuthenticator({ readValue }), createKubeconfigAuthenticator({ readValue }), ...(options.authenticators ?? [])]) {
-    authenticators.set(a.type, a as ClusterAuthenticator);
+    authenticators.set(a.type, a);
   }
 
   const kubeGateway = (cluster: ClusterSpec): ClusterGateway => {
@@ -247,6 +249,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       return Promise.all(due.map((b) => rotate(b, changeId)));
     },
     summarize: summarizeReports,
+    close() {
+      for (const gateway of gateways.values()) (gateway as Partial<{ close(): void }>).close?.();
+      gateways.clear();
+    },
   };
 }
 

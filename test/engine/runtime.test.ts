@@ -50,7 +50,7 @@ describe('runtime composition', () => {
   });
 
   it('propagates a change through the engine with cached gateways', async () => {
-    const { runtime, store, cluster } = setup([aBinding({ target: { clusters: { names: ['c1'] } } })]);
+    const { runtime, store, cluster } = setup([aBinding()]);
     store.put('prod/database', { username: 'u', password: 'p' });
     const reports = await runtime.handle(change());
     expect(runtime.summarize(reports)).toMatchObject({ ok: true, retryable: false, counts: { created: 1 } });
@@ -59,7 +59,7 @@ describe('runtime composition', () => {
 
   it('rotates with a generator, keeping the other JSON properties', async () => {
     // given
-    const { runtime, store } = setup([aBinding({ target: { clusters: { names: ['c1'] } }, rotation: { generator: { type: 'password', length: 24, property: 'password' } }, schedule: { rotate: 'rate(7 days)' } })]);
+    const { runtime, store } = setup([aBinding({ rotation: { generator: { type: 'password', length: 24, property: 'password' } }, schedule: { rotate: 'rate(7 days)' } })]);
     store.put('prod/database', { username: 'u', password: 'old' });
     // when
     const [report] = await runtime.scheduled('rotate');
@@ -72,13 +72,13 @@ describe('runtime composition', () => {
   });
 
   it('asks the store to rotate when the binding has no generator', async () => {
-    const { runtime, store } = setup([aBinding({ target: { clusters: { names: ['c1'] } }, schedule: { rotate: 'rate(7 days)' } })]);
+    const { runtime, store } = setup([aBinding({ schedule: { rotate: 'rate(7 days)' } })]);
     await runtime.scheduled('rotate');
     expect(store.rotations).toEqual(['prod/database']);
   });
 
   it('rotates on a near-expiry event when the binding has rotation configured', async () => {
-    const { runtime, store, cluster } = setup([aBinding({ target: { clusters: { names: ['c1'] } }, rotation: { generator: { type: 'password', length: 16 } } })]);
+    const { runtime, store, cluster } = setup([aBinding({ rotation: { generator: { type: 'password', length: 16 } } })]);
     store.put('prod/database', 'old');
     const reports = await runtime.handle(change({ kind: 'near-expiry' }));
     expect(reports.map((r) => r.kind)).toEqual(['near-expiry', 'rotate-requested']);
@@ -87,7 +87,7 @@ describe('runtime composition', () => {
   });
 
   it('reconciles on schedule', async () => {
-    const { runtime, store, cluster } = setup([aBinding({ target: { clusters: { names: ['c1'] } } })]);
+    const { runtime, store, cluster } = setup([aBinding()]);
     store.put('prod/database', { username: 'u', password: 'p' });
     const reports = await runtime.scheduled('reconcile');
     expect(reports[0]?.counts.created).toBe(1);
