@@ -22,15 +22,18 @@ export const Setting = {
   StorageQueueUri: 'AzureWebJobsStorage__queueServiceUri',
 } as const;
 
-
 /** The work queue from app settings: a connection string (Azurite, classic) or the identity-based queue URI. */
-export function workQueueFromEnv(env: NodeJS.ProcessEnv, credential: () => TokenCredential): WorkQueue | undefined {
+export function workQueueFromEnv(
+  env: NodeJS.ProcessEnv,
+  credential: () => TokenCredential,
+): WorkQueue | undefined {
   const queueName = env[Setting.WorkQueueName] ?? DEFAULT_WORK_QUEUE;
   const connection = env[Setting.Storage];
   const serviceUri = env[Setting.StorageQueueUri];
   let client: QueueClient | undefined;
   if (connection !== undefined && connection !== '') client = new QueueClient(connection, queueName);
-  else if (serviceUri !== undefined && serviceUri !== '') client = new QueueServiceClient(serviceUri, credential()).getQueueClient(queueName);
+  else if (serviceUri !== undefined && serviceUri !== '')
+    client = new QueueServiceClient(serviceUri, credential()).getQueueClient(queueName);
   return client === undefined ? undefined : createStorageWorkQueue({ client });
 }
 
@@ -65,10 +68,16 @@ export function createAzureApp(options: AzureAppOptions = {}): AzureHandlers & {
 
   const getRuntime = (): Runtime => {
     if (runtime !== undefined) return runtime;
-    const workQueue = options.workQueue === undefined ? workQueueFromEnv(env, sharedCredential) : (options.workQueue ?? undefined);
+    const workQueue =
+      options.workQueue === undefined
+        ? workQueueFromEnv(env, sharedCredential)
+        : (options.workQueue ?? undefined);
     runtime = createRuntime({
       loaded: options.loaded ?? loadRegistryFromEnv(env),
-      sources: options.sources ?? { azure: createAzureSourceFactory({ credential: sharedCredential() }), local: localSourceFactory },
+      sources: options.sources ?? {
+        azure: createAzureSourceFactory({ credential: sharedCredential() }),
+        local: localSourceFactory,
+      },
       authenticators: options.authenticators ?? [createAksAuthenticator({ credential: sharedCredential() })],
       logger,
       metrics,

@@ -30,7 +30,9 @@ await build({
   // The Functions host injects this module at run time.
   external: ['@azure/functions-core'],
   // CommonJS dependencies inside an ESM bundle call require() for Node built-ins.
-  banner: { js: "import { createRequire as __spCreateRequire } from 'node:module'; const require = __spCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __spCreateRequire } from 'node:module'; const require = __spCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 

@@ -18,7 +18,12 @@ export interface AzureRuntime {
   propagator: { applyWorkItem(item: WorkItem): Promise<ChangeReport> };
   handle(change: SecretChange): Promise<ChangeReport[]>;
   scheduled(kind: 'reconcile' | 'rotate', bindings?: string[]): Promise<ChangeReport[]>;
-  summarize(reports: readonly ChangeReport[]): { ok: boolean; retryable: boolean; counts: Record<string, number>; failed: TargetResult[] };
+  summarize(reports: readonly ChangeReport[]): {
+    ok: boolean;
+    retryable: boolean;
+    counts: Record<string, number>;
+    failed: TargetResult[];
+  };
 }
 
 export interface AzureHandlerDeps {
@@ -47,26 +52,59 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
   const { logger, metrics } = deps;
 
   /** One summary line; one line per failed target; throws when a retry can help. */
-  const report = (runtime: AzureRuntime, what: string, reports: ChangeReport[], started: number, fields: Record<string, unknown>) => {
+  const report = (
+    runtime: AzureRuntime,
+    what: string,
+    reports: ChangeReport[],
+    started: number,
+    fields: Record<string, unknown>,
+  ) => {
     const summary = runtime.summarize(reports);
     const bindingErrors = reports.filter((r) => r.error !== undefined);
     for (const r of bindingErrors) {
-      logger.error(`${what}: binding failed`, defined({ changeId: r.changeId, binding: r.binding, source: r.source, secretRef: r.secretRef, errorCode: r.error?.code, outcome: 'failed', reason: r.error?.message }));
+      logger.error(
+        `${what}: binding failed`,
+        defined({
+          changeId: r.changeId,
+          binding: r.binding,
+          source: r.source,
+          secretRef: r.secretRef,
+          errorCode: r.error?.code,
+          outcome: 'failed',
+          reason: r.error?.message,
+        }),
+      );
     }
     for (const t of summary.failed) {
-      logger.error(`${what}: target failed`, defined({ binding: t.binding, cluster: t.cluster, namespace: t.namespace, secret: t.secret, errorCode: t.errorCode, retryable: t.retryable, outcome: 'failed' }));
+      logger.error(
+        `${what}: target failed`,
+        defined({
+          binding: t.binding,
+          cluster: t.cluster,
+          namespace: t.namespace,
+          secret: t.secret,
+          errorCode: t.errorCode,
+          retryable: t.retryable,
+          outcome: 'failed',
+        }),
+      );
     }
     const enqueued = reports.reduce((n, r) => n + r.enqueued, 0);
-    logger.info(`${what}: ${summary.ok ? 'done' : 'finished with failures'}`, defined({
-      ...fields,
-      outcome: summary.ok ? 'ok' : 'failed',
-      bindings: reports.length,
-      counts: summary.counts,
-      enqueued,
-      durationMs: Date.now() - started,
-    }));
+    logger.info(
+      `${what}: ${summary.ok ? 'done' : 'finished with failures'}`,
+      defined({
+        ...fields,
+        outcome: summary.ok ? 'ok' : 'failed',
+        bindings: reports.length,
+        counts: summary.counts,
+        enqueued,
+        durationMs: Date.now() - started,
+      }),
+    );
     if (!summary.ok && summary.retryable) {
-      throw new RetryableInvocationError(`${what}: ${summary.failed.length} target(s) or binding(s) failed with retryable errors; the platform will retry`);
+      throw new RetryableInvocationError(
+        `${what}: ${summary.failed.length} target(s) or binding(s) failed with retryable errors; the platform will retry`,
+      );
     }
   };
 
@@ -78,7 +116,9 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
       } catch (error) {
         if (error instanceof RetryableInvocationError) throw error;
         const fields = { errorCode: errorCodeOf(error), outcome: 'failed' };
-        const message = isPropagatorError(error) ? error.message : `unexpected ${error instanceof Error ? error.name : 'error'}`;
+        const message = isPropagatorError(error)
+          ? error.message
+          : `unexpected ${error instanceof Error ? error.name : 'error'}`;
         if (isRetryable(error)) {
           logger.error(`${what}: retryable failure`, { ...fields, reason: message });
           throw new RetryableInvocationError(`${what}: ${fields.errorCode}; the platform will retry`);
@@ -100,7 +140,11 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
         const runtime = deps.runtime();
         const reports: ChangeReport[] = [];
         for (const change of normalized.changes) {
-          const fields = defined({ changeId: change.eventId, secretRef: change.secretRef, version: change.versionId });
+          const fields = defined({
+            changeId: change.eventId,
+            secretRef: change.secretRef,
+            version: change.versionId,
+          });
           if (change.kind === ChangeKind.NearExpiry) {
             logger.warn('Key Vault secret is near expiry', fields);
             metrics.count(MetricNames.NearExpiry, 1, { secretRef: change.secretRef });
@@ -114,7 +158,11 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
         }
         if (reports.length === 0) return;
         const first = normalized.changes[0];
-        report(runtime, 'secretChanged', reports, started, { changeId: first?.eventId, secretRef: first?.secretRef, events: normalized.changes.length });
+        report(runtime, 'secretChanged', reports, started, {
+          changeId: first?.eventId,
+          secretRef: first?.secretRef,
+          events: normalized.changes.length,
+        });
       });
     },
 
@@ -123,7 +171,9 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
       return guard(context, 'scheduled', async () => {
         const started = Date.now();
         const runtime = deps.runtime();
-        report(runtime, 'scheduled reconcile', await runtime.scheduled('reconcile'), started, { kind: 'reconcile' });
+        report(runtime, 'scheduled reconcile', await runtime.scheduled('reconcile'), started, {
+          kind: 'reconcile',
+        });
       });
     },
 
@@ -144,7 +194,12 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
         const runtime = deps.runtime();
         const dequeueCount = context.triggerMetadata?.['dequeueCount'];
         const result = await runtime.propagator.applyWorkItem(item);
-        report(runtime, 'applyWorkItem', [result], started, { changeId: item.changeId, binding: item.binding, clusters: item.clusters.length, dequeueCount });
+        report(runtime, 'applyWorkItem', [result], started, {
+          changeId: item.changeId,
+          binding: item.binding,
+          clusters: item.clusters.length,
+          dequeueCount,
+        });
       });
     },
   };

@@ -49,7 +49,9 @@ export function createInvocationLogger(options: { level?: LogLevel } = {}): Logg
  */
 export function createLogMetrics(logger: Logger): Metrics {
   return {
-    count: (name, value = 1, dimensions = {}) => logger.info(`metric ${name}`, { metric: name, count: value, ...dimensions }),
-    timing: (name, ms, dimensions = {}) => logger.info(`metric ${name}`, { metric: name, durationMs: ms, ...dimensions }),
+    count: (name, value = 1, dimensions = {}) =>
+      logger.info(`metric ${name}`, { metric: name, count: value, ...dimensions }),
+    timing: (name, ms, dimensions = {}) =>
+      logger.info(`metric ${name}`, { metric: name, durationMs: ms, ...dimensions }),
   };
 }

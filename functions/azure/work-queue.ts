@@ -41,16 +41,21 @@ export function parseWorkItem(entry: unknown): WorkItem {
       throw new InvalidEventError('queue message is not a JSON work item');
     }
   }
-  if (typeof value !== 'object' || value === null) throw new InvalidEventError('queue message is not a work item object');
+  if (typeof value !== 'object' || value === null)
+    throw new InvalidEventError('queue message is not a work item object');
   const v = value as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof v['changeId'] !== 'string') problems.push('changeId must be a string');
   if (typeof v['binding'] !== 'string') problems.push('binding must be a string');
   if (typeof v['kind'] !== 'string' || !KINDS.has(v['kind'])) problems.push('kind must be a change kind');
-  if (!Array.isArray(v['clusters']) || !v['clusters'].every((c) => typeof c === 'string')) problems.push('clusters must be a list of names');
-  if (v['version'] !== undefined && typeof v['version'] !== 'string') problems.push('version must be a string');
-  if (v['attempt'] !== undefined && typeof v['attempt'] !== 'number') problems.push('attempt must be a number');
-  if (problems.length > 0) throw new InvalidEventError(`queue message is not a valid work item: ${problems.join('; ')}`);
+  if (!Array.isArray(v['clusters']) || !v['clusters'].every((c) => typeof c === 'string'))
+    problems.push('clusters must be a list of names');
+  if (v['version'] !== undefined && typeof v['version'] !== 'string')
+    problems.push('version must be a string');
+  if (v['attempt'] !== undefined && typeof v['attempt'] !== 'number')
+    problems.push('attempt must be a number');
+  if (problems.length > 0)
+    throw new InvalidEventError(`queue message is not a valid work item: ${problems.join('; ')}`);
   const item: WorkItem = {
     changeId: v['changeId'] as string,
     kind: v['kind'] as WorkItem['kind'],

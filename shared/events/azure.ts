@@ -25,7 +25,8 @@ export const KeyVaultSecretEventType = {
 } as const;
 export type KeyVaultSecretEventType = (typeof KeyVaultSecretEventType)[keyof typeof KeyVaultSecretEventType];
 /** The event types the Event Grid subscription should be filtered to (infra uses this list too). */
-export const KEY_VAULT_SECRET_EVENT_TYPES: readonly KeyVaultSecretEventType[] = Object.values(KeyVaultSecretEventType);
+export const KEY_VAULT_SECRET_EVENT_TYPES: readonly KeyVaultSecretEventType[] =
+  Object.values(KeyVaultSecretEventType);
 
 const KIND_OF: Record<KeyVaultSecretEventType, ChangeKind> = {
   [KeyVaultSecretEventType.NewVersionCreated]: ChangeKind.VersionCurrent,
@@ -66,7 +67,10 @@ function toEvents(raw: unknown): unknown[] {
     }
   }
   if (Array.isArray(value)) {
-    if (value.length === 0) throw new InvalidEventError('azure event payload is an empty batch (expected at least one Event Grid event)');
+    if (value.length === 0)
+      throw new InvalidEventError(
+        'azure event payload is an empty batch (expected at least one Event Grid event)',
+      );
     return value;
   }
   return [value];
@@ -85,18 +89,25 @@ interface Envelope {
 
 function envelopeOf(event: unknown, index: number): Envelope {
   const at = `azure event [${index}]`;
-  if (!isRecord(event)) throw new InvalidEventError(`${at} is not an object (got ${Array.isArray(event) ? 'a list' : typeof event})`);
+  if (!isRecord(event))
+    throw new InvalidEventError(
+      `${at} is not an object (got ${Array.isArray(event) ? 'a list' : typeof event})`,
+    );
   const cloud = field(event, 'specversion') !== undefined;
   const type = text(event, cloud ? 'type' : 'eventType');
   if (type === undefined) {
-    throw new InvalidEventError(`${at} has no ${cloud ? '"type"' : '"eventType"'} (expected an Event Grid or CloudEvents 1.0 event)`);
+    throw new InvalidEventError(
+      `${at} has no ${cloud ? '"type"' : '"eventType"'} (expected an Event Grid or CloudEvents 1.0 event)`,
+    );
   }
   const id = text(event, 'id');
   if (id === undefined) throw new InvalidEventError(`${at} (${type}) has no "id"`);
   const rawTime = text(event, cloud ? 'time' : 'eventTime');
   const parsed = rawTime === undefined ? Number.NaN : Date.parse(rawTime);
   if (Number.isNaN(parsed)) {
-    throw new InvalidEventError(`${at} (${type}, id ${id}) has no valid ${cloud ? '"time"' : '"eventTime"'} (expected ISO-8601)`);
+    throw new InvalidEventError(
+      `${at} (${type}, id ${id}) has no valid ${cloud ? '"time"' : '"eventTime"'} (expected ISO-8601)`,
+    );
   }
   return {
     schema: cloud ? 'cloudevents' : 'eventgrid',
@@ -116,7 +127,12 @@ function vaultFromTopic(topic: string | undefined): string | undefined {
 }
 
 /** `https://<vault>.vault.azure.net/secrets/<name>[/<version>]` -> its parts. */
-function parseSecretId(id: string | undefined): { vault?: string; host?: string; name?: string; version?: string } {
+function parseSecretId(id: string | undefined): {
+  vault?: string;
+  host?: string;
+  name?: string;
+  version?: string;
+} {
   if (id === undefined) return {};
   let url: URL;
   try {
@@ -125,7 +141,9 @@ function parseSecretId(id: string | undefined): { vault?: string; host?: string;
     return {};
   }
   const parts = url.pathname.split('/').filter((p) => p !== '');
-  const out: { vault?: string; host?: string; name?: string; version?: string } = { host: url.hostname.toLowerCase() };
+  const out: { vault?: string; host?: string; name?: string; version?: string } = {
+    host: url.hostname.toLowerCase(),
+  };
   const vault = url.hostname.split('.')[0];
   if (vault !== undefined && vault !== '') out.vault = vault.toLowerCase();
   if (parts[0]?.toLowerCase() === 'secrets' && parts[1] !== undefined) {
@@ -139,8 +157,14 @@ function parseSecretId(id: string | undefined): { vault?: string; host?: string;
 function epochSeconds(data: Record<string, unknown>, name: string, at: string): number | undefined {
   const value = field(data, name);
   if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isFinite(n)) throw new InvalidEventError(`${at}: data.${name} must be seconds since the epoch (got ${typeof value})`);
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isFinite(n))
+    throw new InvalidEventError(`${at}: data.${name} must be seconds since the epoch (got ${typeof value})`);
   return n;
 }
 
@@ -150,13 +174,17 @@ function toChange(envelope: Envelope, type: KeyVaultSecretEventType, index: numb
   const data = envelope.data;
   const objectType = text(data, 'ObjectType');
   if (objectType !== undefined && objectType.toLowerCase() !== 'secret') {
-    throw new InvalidEventError(`${at}: data.ObjectType is "${objectType}" but the event type is a Secret event`);
+    throw new InvalidEventError(
+      `${at}: data.ObjectType is "${objectType}" but the event type is a Secret event`,
+    );
   }
   const fromId = parseSecretId(text(data, 'Id'));
   const name = text(data, 'ObjectName') ?? fromId.name ?? envelope.subject;
   const vault = (text(data, 'VaultName') ?? fromId.vault ?? vaultFromTopic(envelope.topic))?.toLowerCase();
   if (name === undefined || vault === undefined) {
-    throw new InvalidEventError(`${at} does not name the secret (expected data.VaultName and data.ObjectName, or data.Id)`);
+    throw new InvalidEventError(
+      `${at} does not name the secret (expected data.VaultName and data.ObjectName, or data.Id)`,
+    );
   }
   // Validated so a malformed event is rejected here, not halfway through a rollout.
   epochSeconds(data, 'NBF', at);
@@ -236,8 +264,12 @@ export function subscriptionValidationResponse(raw: unknown): { validationRespon
  * CloudEvents abuse-protection handshake (an OPTIONS request carrying
  * `WebHook-Request-Origin`). Returns the headers to answer it with, or undefined.
  */
-export function cloudEventsValidationHeaders(requestHeaders: Readonly<Record<string, string | undefined>>): Record<string, string> | undefined {
-  const origin = Object.entries(requestHeaders).find(([k]) => k.toLowerCase() === 'webhook-request-origin')?.[1];
+export function cloudEventsValidationHeaders(
+  requestHeaders: Readonly<Record<string, string | undefined>>,
+): Record<string, string> | undefined {
+  const origin = Object.entries(requestHeaders).find(
+    ([k]) => k.toLowerCase() === 'webhook-request-origin',
+  )?.[1];
   if (origin === undefined || origin.trim() === '') return undefined;
   return { 'WebHook-Allowed-Origin': origin.trim(), 'WebHook-Allowed-Rate': '*' };
 }

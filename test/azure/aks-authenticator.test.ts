@@ -30,7 +30,11 @@ function aCredential(entra: LocalEntra): ClientSecretCredential {
   });
 }
 
-const aCluster = (auth: { type: 'aks'; scope?: string } = { type: 'aks' }, name = 'aks-eu-1') => ({ name, server: 'https://aks-eu-1.hcp.westeurope.azmk8s.io', auth });
+const aCluster = (auth: { type: 'aks'; scope?: string } = { type: 'aks' }, name = 'aks-eu-1') => ({
+  name,
+  server: 'https://aks-eu-1.hcp.westeurope.azmk8s.io',
+  auth,
+});
 
 describe('AKS authenticator (Entra ID token via @azure/identity against a local token endpoint)', () => {
   let entra: LocalEntra;
@@ -58,7 +62,10 @@ describe('AKS authenticator (Entra ID token via @azure/identity against a local 
     // then
     const grants = entra.grants().slice(before);
     expect(grants).toHaveLength(2);
-    expect(grants[0]).toMatchObject({ scope: expect.stringContaining(AKS_SERVER_APP_SCOPE), clientId: CLIENT_ID });
+    expect(grants[0]).toMatchObject({
+      scope: expect.stringContaining(AKS_SERVER_APP_SCOPE),
+      clientId: CLIENT_ID,
+    });
     expect(first.token).toBe(grants[0]?.token);
     expect(second.token).toBe(first.token);
     expect(third.token).toBe(first.token);
@@ -81,7 +88,9 @@ describe('AKS authenticator (Entra ID token via @azure/identity against a local 
     const auth = createAksAuthenticator({ credential: aCredential(entra) });
     const before = entra.grants().length;
     // when
-    const tokens = await Promise.all([1, 2, 3, 4].map((i) => auth.credentials(aCluster({ type: 'aks' }, `aks-${i}`))));
+    const tokens = await Promise.all(
+      [1, 2, 3, 4].map((i) => auth.credentials(aCluster({ type: 'aks' }, `aks-${i}`))),
+    );
     // then
     expect(entra.grants().length - before).toBe(1);
     expect(new Set(tokens.map((t) => t.token)).size).toBe(1);

@@ -8,7 +8,10 @@ import { cloudEventsValidationHeaders, subscriptionValidationResponse } from '..
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'azure');
 const fixture = (path: string): unknown => JSON.parse(readFileSync(join(FIXTURES, path), 'utf8'));
-const listed = (dir: string) => readdirSync(join(FIXTURES, dir)).filter((f) => f.endsWith('.json')).sort();
+const listed = (dir: string) =>
+  readdirSync(join(FIXTURES, dir))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 
 const DOC_VERSION = 'ee059b2bb5bc48398a53b168c6cdcb10';
 const docChange = (kind: SecretChange['kind'], origin: string): Partial<SecretChange> => ({
@@ -25,8 +28,12 @@ const docChange = (kind: SecretChange['kind'], origin: string): Partial<SecretCh
 const valid: Record<string, Partial<SecretChange>[]> = {
   'eventgrid-new-version-created.json': [docChange('version-current', 'SecretNewVersionCreated')],
   'cloudevent-new-version-created.json': [docChange('version-current', 'SecretNewVersionCreated')],
-  'eventgrid-new-version-created-legacy-casing.json': [docChange('version-current', 'SecretNewVersionCreated')],
-  'cloudevent-new-version-created-legacy-casing.json': [docChange('version-current', 'SecretNewVersionCreated')],
+  'eventgrid-new-version-created-legacy-casing.json': [
+    docChange('version-current', 'SecretNewVersionCreated'),
+  ],
+  'cloudevent-new-version-created-legacy-casing.json': [
+    docChange('version-current', 'SecretNewVersionCreated'),
+  ],
   'eventgrid-single-event-object.json': [docChange('version-current', 'SecretNewVersionCreated')],
   'cloudevent-single-event-object.json': [docChange('version-current', 'SecretNewVersionCreated')],
   'eventgrid-near-expiry.json': [docChange('near-expiry', 'SecretNearExpiry')],
@@ -35,7 +42,12 @@ const valid: Record<string, Partial<SecretChange>[]> = {
   'cloudevent-expired.json': [docChange('expired', 'SecretExpired')],
   'eventgrid-batch.json': [
     docChange('version-current', 'SecretNewVersionCreated'),
-    { secretRef: 'sample-kv/othersecret', versionId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9', eventId: '8f2d3c4b-1a0e-4f5d-9c8b-7a6e5d4c3b2a', kind: 'version-current' },
+    {
+      secretRef: 'sample-kv/othersecret',
+      versionId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+      eventId: '8f2d3c4b-1a0e-4f5d-9c8b-7a6e5d4c3b2a',
+      kind: 'version-current',
+    },
   ],
 };
 
@@ -83,13 +95,16 @@ describe('normalizeEvent("azure", ...) over the Key Vault fixtures', () => {
     expect(result).toEqual({ ignored: expect.stringMatching(reason) });
   });
 
-  it.each(Object.entries(invalid))('invalid/%s is rejected with a specific InvalidEventError', (file, message) => {
-    // when
-    const run = () => normalizeEvent('azure', fixture(`invalid/${file}`));
-    // then
-    expect(run).toThrow(InvalidEventError);
-    expect(run).toThrow(message);
-  });
+  it.each(Object.entries(invalid))(
+    'invalid/%s is rejected with a specific InvalidEventError',
+    (file, message) => {
+      // when
+      const run = () => normalizeEvent('azure', fixture(`invalid/${file}`));
+      // then
+      expect(run).toThrow(InvalidEventError);
+      expect(run).toThrow(message);
+    },
+  );
 
   it('accepts the delivery as JSON text and as bytes', () => {
     // given
@@ -104,7 +119,10 @@ describe('normalizeEvent("azure", ...) over the Key Vault fixtures', () => {
 
   it('rejects NBF/EXP that are not epoch seconds', () => {
     // given
-    const [event] = fixture('valid/eventgrid-new-version-created.json') as Record<string, Record<string, unknown>>[];
+    const [event] = fixture('valid/eventgrid-new-version-created.json') as Record<
+      string,
+      Record<string, unknown>
+    >[];
     const broken = { ...event, data: { ...event?.['data'], EXP: 'next tuesday' } };
     // when / then
     expect(() => normalizeEvent('azure', [broken])).toThrow(/data\.EXP must be seconds since the epoch/);
@@ -117,15 +135,19 @@ describe('normalizeEvent("azure", ...) over the Key Vault fixtures', () => {
     // when
     const result = normalizeEvent('azure', [{ ...event, data }]);
     // then
-    expect(result).toMatchObject({ changes: [{ secretRef: 'sample-kv/newsecret', versionId: DOC_VERSION, kind: 'expired' }] });
+    expect(result).toMatchObject({
+      changes: [{ secretRef: 'sample-kv/newsecret', versionId: DOC_VERSION, kind: 'expired' }],
+    });
   });
 });
 
 describe('Event Grid handshakes for HTTP endpoints', () => {
   it('answers the subscription validation event with its validation code', () => {
-    expect(subscriptionValidationResponse(fixture('ignored/eventgrid-subscription-validation.json'))).toEqual({
-      validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6',
-    });
+    expect(subscriptionValidationResponse(fixture('ignored/eventgrid-subscription-validation.json'))).toEqual(
+      {
+        validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6',
+      },
+    );
   });
 
   it('has no validation response for an ordinary delivery', () => {

@@ -10,7 +10,14 @@ import { startLocalKeyVault, type LocalKeyVault } from './support/key-vault-serv
 import { aBinding, anAzureApp } from './support/scenario.js';
 
 const CLUSTERS = ['aks-1', 'aks-2', 'aks-3'];
-const event = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'azure', 'valid', 'eventgrid-new-version-created.json'), 'utf8')) as unknown[])[0];
+const event = (
+  JSON.parse(
+    readFileSync(
+      join(import.meta.dirname, '..', 'fixtures', 'azure', 'valid', 'eventgrid-new-version-created.json'),
+      'utf8',
+    ),
+  ) as unknown[]
+)[0];
 
 describe('fan-out over an Azure Storage queue (Azurite) consumed by the queue-triggered worker', () => {
   let azurite: LocalAzurite;
@@ -18,7 +25,11 @@ describe('fan-out over an Azure Storage queue (Azurite) consumed by the queue-tr
   let fleet: LocalFleet;
   let cleanup = () => undefined as void;
   beforeAll(async () => {
-    [azurite, kv, fleet] = await Promise.all([startAzuriteQueue(), startLocalKeyVault(), startLocalFleet({ names: CLUSTERS })]);
+    [azurite, kv, fleet] = await Promise.all([
+      startAzuriteQueue(),
+      startLocalKeyVault(),
+      startLocalFleet({ names: CLUSTERS }),
+    ]);
     for (const c of CLUSTERS) fleet.state.seedNamespace(c, 'payments');
   });
   afterAll(async () => {
@@ -33,7 +44,13 @@ describe('fan-out over an Azure Storage queue (Azurite) consumed by the queue-tr
     const queue = new QueueClient(azurite.connectionString, DEFAULT_WORK_QUEUE);
     const poison = new QueueClient(azurite.connectionString, `${DEFAULT_WORK_QUEUE}-poison`);
     await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]);
-    const built = anAzureApp({ kv, fleet, bindings: [aBinding()], settings: { fanOut: { batchSize: 1 } }, workQueue: createStorageWorkQueue({ client: queue }) });
+    const built = anAzureApp({
+      kv,
+      fleet,
+      bindings: [aBinding()],
+      settings: { fanOut: { batchSize: 1 } },
+      workQueue: createStorageWorkQueue({ client: queue }),
+    });
     cleanup = built.cleanup;
     const { app } = built;
     fleet.setFault('aks-3', { status: 503, times: 1000 });
@@ -54,21 +71,35 @@ describe('fan-out over an Azure Storage queue (Azurite) consumed by the queue-tr
 
     // then
     expect(enqueued).toBe(3);
-    const attemptsFor = (cluster: string) => run.invocations.filter((i) => (i.body as { clusters: string[] }).clusters.includes(cluster));
+    const attemptsFor = (cluster: string) =>
+      run.invocations.filter((i) => (i.body as { clusters: string[] }).clusters.includes(cluster));
     expect(attemptsFor('aks-1').map((i) => i.ok)).toEqual([true]);
     expect(attemptsFor('aks-2').map((i) => i.ok)).toEqual([true]);
-    expect(attemptsFor('aks-3').map((i) => i.dequeueCount)).toEqual(Array.from({ length: maxDequeueCount }, (_, i) => i + 1));
+    expect(attemptsFor('aks-3').map((i) => i.dequeueCount)).toEqual(
+      Array.from({ length: maxDequeueCount }, (_, i) => i + 1),
+    );
     expect(attemptsFor('aks-3').every((i) => !i.ok)).toBe(true);
     expect(run.poisoned).toEqual([expect.objectContaining({ binding: 'payments-db', clusters: ['aks-3'] })]);
     const poisoned = (await poison.peekMessages({ numberOfMessages: 5 })).peekedMessageItems;
-    expect(poisoned.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as unknown)).toEqual([expect.objectContaining({ clusters: ['aks-3'] })]);
+    expect(
+      poisoned.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as unknown),
+    ).toEqual([expect.objectContaining({ clusters: ['aks-3'] })]);
     expect((await queue.peekMessages({ numberOfMessages: 1 })).peekedMessageItems).toEqual([]);
     for (const c of ['aks-1', 'aks-2']) {
-      expect((fleet.state.getSecret(c, 'payments', 'db-credentials')?.['data'] as Record<string, string>)['password']).toBe(Buffer.from(value).toString('base64'));
+      expect(
+        (fleet.state.getSecret(c, 'payments', 'db-credentials')?.['data'] as Record<string, string>)[
+          'password'
+        ],
+      ).toBe(Buffer.from(value).toString('base64'));
     }
     expect(fleet.state.getSecret('aks-3', 'payments', 'db-credentials')).toBeUndefined();
     const text = host.logs.map((l) => l.text).join('\n');
     expect(text).not.toContain(value);
-    expect(host.lines().filter((l) => l['message'] === 'applyWorkItem: target failed').every((l) => l['cluster'] === 'aks-3')).toBe(true);
+    expect(
+      host
+        .lines()
+        .filter((l) => l['message'] === 'applyWorkItem: target failed')
+        .every((l) => l['cluster'] === 'aks-3'),
+    ).toBe(true);
   });
 });

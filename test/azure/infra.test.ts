@@ -22,7 +22,8 @@ async function loadModule(): Promise<Hcl> {
   const merged: Hcl = { resource: {}, locals: [], variable: {}, terraform: [] };
   for (const file of FILES) {
     const json = (await parse(file, readFileSync(join(INFRA, file), 'utf8'))) as Partial<Hcl>;
-    for (const [type, byName] of Object.entries(json.resource ?? {})) merged.resource[type] = { ...merged.resource[type], ...byName };
+    for (const [type, byName] of Object.entries(json.resource ?? {}))
+      merged.resource[type] = { ...merged.resource[type], ...byName };
     merged.locals.push(...(json.locals ?? []));
     Object.assign(merged.variable, json.variable ?? {});
     merged.terraform.push(...(json.terraform ?? []));
@@ -52,12 +53,24 @@ describe('infra/azure Terraform', () => {
   });
 
   it('runs a Linux Flex Consumption Function App on Node 22 with a system-assigned identity and Application Insights', () => {
-    expect(resource(hcl, 'azurerm_service_plan', 'this')).toMatchObject({ os_type: 'Linux', sku_name: 'FC1' });
+    expect(resource(hcl, 'azurerm_service_plan', 'this')).toMatchObject({
+      os_type: 'Linux',
+      sku_name: 'FC1',
+    });
     const app = resource(hcl, 'azurerm_function_app_flex_consumption', 'this');
-    expect(app).toMatchObject({ runtime_name: 'node', runtime_version: '22', https_only: true, storage_authentication_type: 'SystemAssignedIdentity' });
+    expect(app).toMatchObject({
+      runtime_name: 'node',
+      runtime_version: '22',
+      https_only: true,
+      storage_authentication_type: 'SystemAssignedIdentity',
+    });
     expect(app['identity']).toEqual([{ type: 'SystemAssigned' }]);
-    expect((app['site_config'] as Block[])[0]?.['application_insights_connection_string']).toBe('${azurerm_application_insights.this.connection_string}');
-    expect(resource(hcl, 'azurerm_application_insights', 'this')['workspace_id']).toBe('${azurerm_log_analytics_workspace.this.id}');
+    expect((app['site_config'] as Block[])[0]?.['application_insights_connection_string']).toBe(
+      '${azurerm_application_insights.this.connection_string}',
+    );
+    expect(resource(hcl, 'azurerm_application_insights', 'this')['workspace_id']).toBe(
+      '${azurerm_log_analytics_workspace.this.id}',
+    );
   });
 
   it('hands the function the registry, schedules and work queue the code reads', () => {
@@ -70,7 +83,9 @@ describe('infra/azure Terraform', () => {
       AzureWebJobsStorage__queueServiceUri: '${azurerm_storage_account.this.primary_queue_endpoint}',
     });
     expect(hcl.variable['work_queue_name']?.[0]?.['default']).toBe(DEFAULT_WORK_QUEUE);
-    expect(resource(hcl, 'azurerm_storage_queue', 'work_poison')['name']).toBe('${var.work_queue_name}-poison');
+    expect(resource(hcl, 'azurerm_storage_queue', 'work_poison')['name']).toBe(
+      '${var.work_queue_name}-poison',
+    );
   });
 
   it('grants Key Vault Secrets User on each referenced vault only, and Secrets Officer only where rotation writes versions', () => {
@@ -82,12 +97,21 @@ describe('infra/azure Terraform', () => {
       principal_id: '${azurerm_function_app_flex_consumption.this.identity[0].principal_id}',
     });
     const officer = resource(hcl, 'azurerm_role_assignment', 'key_vault_secrets_officer');
-    expect(officer).toMatchObject({ for_each: '${local.rotation_vaults}', scope: '${var.key_vaults[each.key].id}', role_definition_name: 'Key Vault Secrets Officer' });
+    expect(officer).toMatchObject({
+      for_each: '${local.rotation_vaults}',
+      scope: '${var.key_vaults[each.key].id}',
+      role_definition_name: 'Key Vault Secrets Officer',
+    });
     // The vault set comes from the registry's azure sources, not from every vault described.
     expect(local(hcl, 'vault_names')).toBe('${toset(values(local.azure_sources))}');
     expect(String(local(hcl, 'rotation_vaults'))).toContain('if s.rotates');
-    const roles = Object.values(hcl.resource['azurerm_role_assignment'] ?? {}).map((b) => b[0]?.['role_definition_name']);
-    expect(roles.filter((r) => typeof r === 'string' && r.startsWith('Key Vault')).sort()).toEqual(['Key Vault Secrets Officer', 'Key Vault Secrets User']);
+    const roles = Object.values(hcl.resource['azurerm_role_assignment'] ?? {}).map(
+      (b) => b[0]?.['role_definition_name'],
+    );
+    expect(roles.filter((r) => typeof r === 'string' && r.startsWith('Key Vault')).sort()).toEqual([
+      'Key Vault Secrets Officer',
+      'Key Vault Secrets User',
+    ]);
   });
 
   it('creates one Key Vault system topic per referenced vault', () => {
@@ -102,17 +126,23 @@ describe('infra/azure Terraform', () => {
     const sub = resource(hcl, 'azurerm_eventgrid_system_topic_event_subscription', 'secret_changed');
     expect(sub['included_event_types']).toBe('${local.key_vault_secret_event_types}');
     expect(local(hcl, 'key_vault_secret_event_types')).toEqual([...KEY_VAULT_SECRET_EVENT_TYPES]);
-    expect((sub['azure_function_endpoint'] as Block[])[0]?.['function_id']).toBe('${azurerm_function_app_flex_consumption.this.id}/functions/secretChanged');
+    expect((sub['azure_function_endpoint'] as Block[])[0]?.['function_id']).toBe(
+      '${azurerm_function_app_flex_consumption.this.id}/functions/secretChanged',
+    );
     const filter = ((sub['dynamic'] as Block)['advanced_filter'] as Block[])[0];
     expect(filter?.['for_each']).toContain('local.secret_names_by_vault[each.key]');
     expect(filter?.['for_each']).toContain('<= local.max_subject_filter_values');
-    expect((filter?.['content'] as Block[])[0]?.['string_in']).toEqual([{ key: 'subject', values: '${advanced_filter.value}' }]);
+    expect((filter?.['content'] as Block[])[0]?.['string_in']).toEqual([
+      { key: 'subject', values: '${advanced_filter.value}' },
+    ]);
     expect(local(hcl, 'max_subject_filter_values')).toBe(25);
     expect(sub['storage_blob_dead_letter_destination']).toBeDefined();
   });
 
   it('keeps host.json poison handling and encoding in line with the work queue', () => {
-    const host = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'functions', 'azure', 'host.json'), 'utf8')) as {
+    const host = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', '..', 'functions', 'azure', 'host.json'), 'utf8'),
+    ) as {
       version: string;
       extensions: { queues: { maxDequeueCount: number; messageEncoding: string } };
     };

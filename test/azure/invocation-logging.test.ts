@@ -25,7 +25,11 @@ describe('invocation-scoped logging (InvocationContext -> Application Insights)'
       }),
     ]);
     // then
-    const byInvocation = (ctx: { invocationId: string }) => host.lines().filter((l) => l.invocationId === ctx.invocationId).map((l) => [l.level, l['message'], l['changeId']]);
+    const byInvocation = (ctx: { invocationId: string }) =>
+      host
+        .lines()
+        .filter((l) => l.invocationId === ctx.invocationId)
+        .map((l) => [l.level, l['message'], l['changeId']]);
     expect(byInvocation(a)).toEqual([
       ['information', 'from a', 'a'],
       ['warning', 'from a again', 'a'],
@@ -44,7 +48,11 @@ describe('invocation-scoped logging (InvocationContext -> Application Insights)'
     });
     // then
     expect(host.logs.map((l) => l.text).join('\n')).not.toContain('canary-redact-1234');
-    expect(host.lines()[0]).toMatchObject({ secretRef: 'kv/db', service: 'secret-propagator', cloud: 'azure' });
+    expect(host.lines()[0]).toMatchObject({
+      secretRef: 'kv/db',
+      service: 'secret-propagator',
+      cloud: 'azure',
+    });
   });
 
   it('reports metrics as structured lines', async () => {
@@ -57,12 +65,20 @@ describe('invocation-scoped logging (InvocationContext -> Application Insights)'
       return Promise.resolve();
     });
     // then
-    expect(host.lines()).toEqual([expect.objectContaining({ metric: 'KeyVaultSecretExpired', count: 1, secretRef: 'kv/db' })]);
+    expect(host.lines()).toEqual([
+      expect.objectContaining({ metric: 'KeyVaultSecretExpired', count: 1, secretRef: 'kv/db' }),
+    ]);
   });
 });
 
 describe('work item messages', () => {
-  const item = { changeId: 'c-1', kind: 'version-current' as const, binding: 'payments-db', clusters: ['aks-1', 'aks-2'], version: 'v7' };
+  const item = {
+    changeId: 'c-1',
+    kind: 'version-current' as const,
+    binding: 'payments-db',
+    clusters: ['aks-1', 'aks-2'],
+    version: 'v7',
+  };
 
   it('round-trips through the base64 JSON the queue trigger decodes', () => {
     const wire = encodeWorkItem(item);

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { AccessDeniedError, SecretNotFoundError, ThrottledError } from '../../shared/core/errors.js';
 import { createAzureSource, parseSecretRef } from '../../shared/sources/azure/index.js';
 import { anAzureSource, aSecretClient } from './support/builders.js';
-import { StaticTokenCredential, TEST_TENANT, startLocalKeyVault, type LocalKeyVault } from './support/key-vault-server.js';
+import {
+  StaticTokenCredential,
+  TEST_TENANT,
+  startLocalKeyVault,
+  type LocalKeyVault,
+} from './support/key-vault-server.js';
 
 const CANARY = 'canary-value-7f3a9c';
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -20,7 +25,9 @@ describe('azure Key Vault source (real SecretClient against a local Key Vault se
   it('reads the latest version with its content type and creation time, after answering the bearer challenge', async () => {
     // given
     kv.setSecret('db-password', 'old-value');
-    const latest = kv.setSecret('db-password', '{"password":"new-value"}', { contentType: 'application/json' });
+    const latest = kv.setSecret('db-password', '{"password":"new-value"}', {
+      contentType: 'application/json',
+    });
     const source = anAzureSource(kv);
     // when
     const value = await source.read('db-password');
@@ -37,11 +44,18 @@ describe('azure Key Vault source (real SecretClient against a local Key Vault se
     // given
     kv.setSecret('scoped', 'v');
     const credential = new StaticTokenCredential();
-    const source = createAzureSource({ name: 'kv-main', client: aSecretClient(kv, credential), vaultName: 'sample-kv' });
+    const source = createAzureSource({
+      name: 'kv-main',
+      client: aSecretClient(kv, credential),
+      vaultName: 'sample-kv',
+    });
     // when
     await source.read('scoped');
     // then
-    expect(credential.calls[0]).toEqual({ scopes: ['https://vault.azure.net/.default'], tenantId: TEST_TENANT });
+    expect(credential.calls[0]).toEqual({
+      scopes: ['https://vault.azure.net/.default'],
+      tenantId: TEST_TENANT,
+    });
   });
 
   it('skips a disabled latest version and converges to the newest enabled one', async () => {
@@ -92,7 +106,9 @@ describe('azure Key Vault source (real SecretClient against a local Key Vault se
     const only = kv.setSecret('all-disabled', CANARY);
     kv.setEnabled('all-disabled', only, false);
     // when
-    const error = await anAzureSource(kv).read('all-disabled').catch((e: unknown) => e);
+    const error = await anAzureSource(kv)
+      .read('all-disabled')
+      .catch((e: unknown) => e);
     // then
     expect(error).toBeInstanceOf(SecretNotFoundError);
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain(CANARY);
@@ -120,7 +136,10 @@ describe('azure Key Vault source (real SecretClient against a local Key Vault se
     kv.setSecret('generated', 'before');
     const source = anAzureSource(kv);
     // when
-    const { versionId } = await (source.writeVersion ?? (() => Promise.reject(new Error('no writeVersion'))))('generated', new TextEncoder().encode('after'));
+    const { versionId } = await (source.writeVersion ?? (() => Promise.reject(new Error('no writeVersion'))))(
+      'generated',
+      new TextEncoder().encode('after'),
+    );
     // then
     expect(kv.versions('generated').at(-1)).toMatchObject({ version: versionId, value: 'after' });
     expect(decode((await source.read('generated')).bytes)).toBe('after');
@@ -129,7 +148,11 @@ describe('azure Key Vault source (real SecretClient against a local Key Vault se
   it.each([
     ['sample-kv/db-password', 'db-password', true],
     ['SAMPLE-KV/DB-Password', 'db-password', true],
-    ['https://sample-kv.vault.azure.net/secrets/db-password/ee059b2bb5bc48398a53b168c6cdcb10', 'db-password', true],
+    [
+      'https://sample-kv.vault.azure.net/secrets/db-password/ee059b2bb5bc48398a53b168c6cdcb10',
+      'db-password',
+      true,
+    ],
     ['https://sample-kv.vault.azure.net/secrets/db-password', 'db-password', true],
     ['other-kv/db-password', 'db-password', false],
     ['https://other-kv.vault.azure.net/secrets/db-password', 'db-password', false],
@@ -140,6 +163,10 @@ describe('azure Key Vault source (real SecretClient against a local Key Vault se
   });
 
   it('parses full secret ids', () => {
-    expect(parseSecretRef('https://sample-kv.vault.azure.net/secrets/n/v1')).toEqual({ vault: 'sample-kv', name: 'n', version: 'v1' });
+    expect(parseSecretRef('https://sample-kv.vault.azure.net/secrets/n/v1')).toEqual({
+      vault: 'sample-kv',
+      name: 'n',
+      version: 'v1',
+    });
   });
 });

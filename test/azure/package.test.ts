@@ -13,27 +13,41 @@ describe('Function App package for `func azure functionapp publish`', () => {
 
   it('builds host.json, a package.json pointing at one ESM bundle, and the bundle registers the four functions', () => {
     // when
-    const build = spawnSync(NODE, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'functions', 'azure', 'build.ts')], {
-      env: { ...process.env, AZURE_BUILD_OUT: out },
-      encoding: 'utf8',
-    });
+    const build = spawnSync(
+      NODE,
+      [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'functions', 'azure', 'build.ts')],
+      {
+        env: { ...process.env, AZURE_BUILD_OUT: out },
+        encoding: 'utf8',
+      },
+    );
     // then
     expect(build.stderr).not.toMatch(/error/i);
     expect(build.status).toBe(0);
-    const pkg = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as { main: string; type: string; dependencies?: unknown };
+    const pkg = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as {
+      main: string;
+      type: string;
+      dependencies?: unknown;
+    };
     expect(pkg).toMatchObject({ main: 'dist/index.js', type: 'module' });
     expect(pkg.dependencies).toBeUndefined();
     expect(existsSync(join(out, pkg.main))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'host.json'), 'utf8'))).toMatchObject({ version: '2.0' });
 
     // when: loaded outside the host, @azure/functions reports each registration it skips
-    const load = spawnSync(NODE, ['--input-type=module', '-e', `await import(${JSON.stringify(join(out, pkg.main))});`], {
-      env: { ...process.env, REGISTRY: 'apiVersion: secret-propagator/v1\n' },
-      encoding: 'utf8',
-    });
+    const load = spawnSync(
+      NODE,
+      ['--input-type=module', '-e', `await import(${JSON.stringify(join(out, pkg.main))});`],
+      {
+        env: { ...process.env, REGISTRY: 'apiVersion: secret-propagator/v1\n' },
+        encoding: 'utf8',
+      },
+    );
     // then
     expect(load.status).toBe(0);
-    const registered = [...`${load.stdout}${load.stderr}`.matchAll(/register function "([^"]+)"/g)].map((m) => m[1]).sort();
+    const registered = [...`${load.stdout}${load.stderr}`.matchAll(/register function "([^"]+)"/g)]
+      .map((m) => m[1])
+      .sort();
     expect(registered).toEqual(['applyWorkItem', 'scheduled', 'scheduledRotate', 'secretChanged']);
   });
 });

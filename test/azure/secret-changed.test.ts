@@ -8,7 +8,8 @@ import { aBinding, anAzureApp } from './support/scenario.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'azure');
 /** The first event of a documented delivery: what the Functions Event Grid trigger passes the handler. */
-const docEvent = (file: string): Record<string, unknown> => (JSON.parse(readFileSync(join(FIXTURES, 'valid', file), 'utf8')) as Record<string, unknown>[])[0] ?? {};
+const docEvent = (file: string): Record<string, unknown> =>
+  (JSON.parse(readFileSync(join(FIXTURES, 'valid', file), 'utf8')) as Record<string, unknown>[])[0] ?? {};
 const CLUSTERS = ['aks-eu-1', 'aks-us-1'];
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const SCHEMAS = ['eventgrid', 'cloudevent'] as const;
@@ -31,80 +32,120 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
     kv.resetRequests();
   });
 
-  const passwordIn = (cluster: string) => (fleet.state.getSecret(cluster, 'payments', 'db-credentials')?.['data'] as Record<string, string> | undefined)?.['password'];
+  const passwordIn = (cluster: string) =>
+    (
+      fleet.state.getSecret(cluster, 'payments', 'db-credentials')?.['data'] as
+        Record<string, string> | undefined
+    )?.['password'];
 
-  it.each(SCHEMAS)('%s schema: SecretNewVersionCreated converges every cluster to the current Key Vault value', async (schema) => {
-    // given
-    const value = `canary-${schema}-new-version-4b1e`;
-    kv.setSecret('newsecret', value);
-    const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
-    cleanups.push(cleanup);
-    const host = createContextFactory();
-    // when
-    await app.secretChanged(docEvent(`${schema}-new-version-created.json`), host.context('secretChanged'));
-    // then
-    for (const c of CLUSTERS) expect(passwordIn(c)).toBe(b64(value));
-    const summary = host.lines().find((l) => l['message'] === 'secretChanged: done');
-    expect(summary).toMatchObject({ outcome: 'ok', secretRef: 'sample-kv/newsecret', changeId: '00eccf70-95a7-4e7c-8299-2eb17ee9ad64' });
-    expect(host.logs.every((l) => l.functionName === 'secretChanged')).toBe(true);
-    expect(host.logs.map((l) => l.text).join('\n')).not.toContain(value);
-  });
+  it.each(SCHEMAS)(
+    '%s schema: SecretNewVersionCreated converges every cluster to the current Key Vault value',
+    async (schema) => {
+      // given
+      const value = `canary-${schema}-new-version-4b1e`;
+      kv.setSecret('newsecret', value);
+      const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
+      cleanups.push(cleanup);
+      const host = createContextFactory();
+      // when
+      await app.secretChanged(docEvent(`${schema}-new-version-created.json`), host.context('secretChanged'));
+      // then
+      for (const c of CLUSTERS) expect(passwordIn(c)).toBe(b64(value));
+      const summary = host.lines().find((l) => l['message'] === 'secretChanged: done');
+      expect(summary).toMatchObject({
+        outcome: 'ok',
+        secretRef: 'sample-kv/newsecret',
+        changeId: '00eccf70-95a7-4e7c-8299-2eb17ee9ad64',
+      });
+      expect(host.logs.every((l) => l.functionName === 'secretChanged')).toBe(true);
+      expect(host.logs.map((l) => l.text).join('\n')).not.toContain(value);
+    },
+  );
 
-  it.each(SCHEMAS)('%s schema: SecretNearExpiry warns, counts, and writes a generated version for a binding that rotates', async (schema) => {
-    // given
-    const value = `canary-${schema}-near-expiry-9c2d`;
-    kv.setSecret('newsecret', value);
-    const before = kv.versions('newsecret').length;
-    const binding = aBinding({ rotation: { generator: { type: 'password', length: 24 } }, schedule: { rotate: 'cron(0 2 ? * SUN *)' } });
-    const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [binding] });
-    cleanups.push(cleanup);
-    const host = createContextFactory();
-    // when
-    await app.secretChanged(docEvent(`${schema}-near-expiry.json`), host.context('secretChanged'));
-    // then
-    const lines = host.lines();
-    expect(lines.find((l) => l['message'] === 'Key Vault secret is near expiry')).toMatchObject({ level: 'warning', secretRef: 'sample-kv/newsecret' });
-    expect(lines.some((l) => l['metric'] === 'KeyVaultSecretNearExpiry' && l['count'] === 1)).toBe(true);
-    const versions = kv.versions('newsecret');
-    expect(versions).toHaveLength(before + 1);
-    const generated = versions.at(-1)?.value ?? '';
-    expect(generated).toHaveLength(24);
-    expect(host.logs.map((l) => l.text).join('\n')).not.toContain(generated);
-    // The generated version reaches the clusters through its own SecretNewVersionCreated event.
-    expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
-  });
+  it.each(SCHEMAS)(
+    '%s schema: SecretNearExpiry warns, counts, and writes a generated version for a binding that rotates',
+    async (schema) => {
+      // given
+      const value = `canary-${schema}-near-expiry-9c2d`;
+      kv.setSecret('newsecret', value);
+      const before = kv.versions('newsecret').length;
+      const binding = aBinding({
+        rotation: { generator: { type: 'password', length: 24 } },
+        schedule: { rotate: 'cron(0 2 ? * SUN *)' },
+      });
+      const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [binding] });
+      cleanups.push(cleanup);
+      const host = createContextFactory();
+      // when
+      await app.secretChanged(docEvent(`${schema}-near-expiry.json`), host.context('secretChanged'));
+      // then
+      const lines = host.lines();
+      expect(lines.find((l) => l['message'] === 'Key Vault secret is near expiry')).toMatchObject({
+        level: 'warning',
+        secretRef: 'sample-kv/newsecret',
+      });
+      expect(lines.some((l) => l['metric'] === 'KeyVaultSecretNearExpiry' && l['count'] === 1)).toBe(true);
+      const versions = kv.versions('newsecret');
+      expect(versions).toHaveLength(before + 1);
+      const generated = versions.at(-1)?.value ?? '';
+      expect(generated).toHaveLength(24);
+      expect(host.logs.map((l) => l.text).join('\n')).not.toContain(generated);
+      // The generated version reaches the clusters through its own SecretNewVersionCreated event.
+      expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
+    },
+  );
 
-  it.each(SCHEMAS)('%s schema: SecretExpired logs an error and a metric and writes nothing', async (schema) => {
-    // given
-    const value = `canary-${schema}-expired-77aa`;
-    kv.setSecret('newsecret', value);
-    const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
-    cleanups.push(cleanup);
-    const host = createContextFactory();
-    // when
-    await app.secretChanged(docEvent(`${schema}-expired.json`), host.context('secretChanged'));
-    // then
-    const lines = host.lines();
-    expect(lines.find((l) => l['message'] === 'Key Vault secret has expired')).toMatchObject({ level: 'error', outcome: 'expired' });
-    expect(lines.some((l) => l['metric'] === 'KeyVaultSecretExpired')).toBe(true);
-    expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
-    expect(host.logs.map((l) => l.text).join('\n')).not.toContain(value);
-  });
+  it.each(SCHEMAS)(
+    '%s schema: SecretExpired logs an error and a metric and writes nothing',
+    async (schema) => {
+      // given
+      const value = `canary-${schema}-expired-77aa`;
+      kv.setSecret('newsecret', value);
+      const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
+      cleanups.push(cleanup);
+      const host = createContextFactory();
+      // when
+      await app.secretChanged(docEvent(`${schema}-expired.json`), host.context('secretChanged'));
+      // then
+      const lines = host.lines();
+      expect(lines.find((l) => l['message'] === 'Key Vault secret has expired')).toMatchObject({
+        level: 'error',
+        outcome: 'expired',
+      });
+      expect(lines.some((l) => l['metric'] === 'KeyVaultSecretExpired')).toBe(true);
+      expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
+      expect(host.logs.map((l) => l.text).join('\n')).not.toContain(value);
+    },
+  );
 
-  it.each(SCHEMAS)('%s schema: an event for an unbound secret writes nothing and is acknowledged with one log line', async (schema) => {
-    // given
-    const event = docEvent(`${schema}-new-version-created.json`);
-    const unbound = { ...event, subject: 'othersecret', data: { ...(event['data'] as Record<string, unknown>), Id: 'https://sample-kv.vault.azure.net/secrets/othersecret/1f2e', ObjectName: 'othersecret', Version: '1f2e' } };
-    const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
-    cleanups.push(cleanup);
-    const host = createContextFactory();
-    // when
-    await app.secretChanged(unbound, host.context('secretChanged'));
-    // then
-    expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
-    expect(kv.requests()).toEqual([]);
-    expect(host.lines()).toEqual([expect.objectContaining({ outcome: 'ignored', secretRef: 'sample-kv/othersecret' })]);
-  });
+  it.each(SCHEMAS)(
+    '%s schema: an event for an unbound secret writes nothing and is acknowledged with one log line',
+    async (schema) => {
+      // given
+      const event = docEvent(`${schema}-new-version-created.json`);
+      const unbound = {
+        ...event,
+        subject: 'othersecret',
+        data: {
+          ...(event['data'] as Record<string, unknown>),
+          Id: 'https://sample-kv.vault.azure.net/secrets/othersecret/1f2e',
+          ObjectName: 'othersecret',
+          Version: '1f2e',
+        },
+      };
+      const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
+      cleanups.push(cleanup);
+      const host = createContextFactory();
+      // when
+      await app.secretChanged(unbound, host.context('secretChanged'));
+      // then
+      expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
+      expect(kv.requests()).toEqual([]);
+      expect(host.lines()).toEqual([
+        expect.objectContaining({ outcome: 'ignored', secretRef: 'sample-kv/othersecret' }),
+      ]);
+    },
+  );
 
   it('fails the invocation when a cluster fails with a retryable error, so Event Grid redelivers', async () => {
     // given
@@ -114,11 +155,17 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
     cleanups.push(cleanup);
     const host = createContextFactory();
     // when
-    const run = app.secretChanged(docEvent('eventgrid-new-version-created.json'), host.context('secretChanged'));
+    const run = app.secretChanged(
+      docEvent('eventgrid-new-version-created.json'),
+      host.context('secretChanged'),
+    );
     // then
     await expect(run).rejects.toThrow(/retryable/);
     expect(passwordIn('aks-eu-1')).toBe(b64('canary-retry-31d0'));
-    expect(host.lines().find((l) => l['message'] === 'secretChanged: target failed')).toMatchObject({ cluster: 'aks-us-1', outcome: 'failed' });
+    expect(host.lines().find((l) => l['message'] === 'secretChanged: target failed')).toMatchObject({
+      cluster: 'aks-us-1',
+      outcome: 'failed',
+    });
   });
 
   it('acknowledges a malformed event with an error line instead of failing (a retry cannot fix it)', async () => {
@@ -127,7 +174,10 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
     cleanups.push(cleanup);
     const host = createContextFactory();
     // when
-    await app.secretChanged({ eventType: 'Microsoft.KeyVault.SecretNewVersionCreated', id: 'x', eventTime: '2024-01-01T00:00:00Z' }, host.context('secretChanged'));
+    await app.secretChanged(
+      { eventType: 'Microsoft.KeyVault.SecretNewVersionCreated', id: 'x', eventTime: '2024-01-01T00:00:00Z' },
+      host.context('secretChanged'),
+    );
     // then
     expect(host.lines()).toEqual([expect.objectContaining({ level: 'error', errorCode: 'InvalidEvent' })]);
     expect(fleet.requests()).toEqual([]);

@@ -1,6 +1,11 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ClusterRejectedError, ClusterUnavailableError } from '../../core/errors.js';
-import { systemClock, type ClusterAuthenticator, type ClusterCredentials, type Clock } from '../../core/ports.js';
+import {
+  systemClock,
+  type ClusterAuthenticator,
+  type ClusterCredentials,
+  type Clock,
+} from '../../core/ports.js';
 
 /** The Entra ID application every AKS cluster with Entra ID integration accepts tokens for. */
 export const AKS_SERVER_APP_SCOPE = '6dae42f8-4368-4678-94ff-3960e28e3630/.default';
@@ -45,7 +50,9 @@ function nameOf(error: unknown): string {
  * request. The identity needs a Kubernetes role on each cluster (Azure RBAC for
  * Kubernetes, or a RoleBinding for its object id): see infra/azure/README.md.
  */
-export function createAksAuthenticator(options: AksAuthenticatorOptions = {}): ClusterAuthenticator<AksAuthSpec> {
+export function createAksAuthenticator(
+  options: AksAuthenticatorOptions = {},
+): ClusterAuthenticator<AksAuthSpec> {
   let credential = options.credential;
   const clock = options.clock ?? systemClock;
   const refreshBeforeMs = options.refreshBeforeMs ?? 120_000;
@@ -62,14 +69,23 @@ export function createAksAuthenticator(options: AksAuthenticatorOptions = {}): C
       const detail = `${nameOf(error)}${status === undefined ? '' : ` (HTTP ${status})`}`;
       // A definitive refusal from Entra ID (bad client, no consent) or a credential that
       // cannot work here (no managed identity) will not pass by retrying.
-      const refused = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+      const refused =
+        status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
       if (refused || DEFINITIVE.has(nameOf(error))) {
-        throw new ClusterRejectedError(`aks auth for cluster "${cluster}": Entra ID refused a token for scope ${scope}: ${detail}`, status === undefined ? { cause: error } : { cause: error, status });
+        throw new ClusterRejectedError(
+          `aks auth for cluster "${cluster}": Entra ID refused a token for scope ${scope}: ${detail}`,
+          status === undefined ? { cause: error } : { cause: error, status },
+        );
       }
-      throw new ClusterUnavailableError(`aks auth for cluster "${cluster}": could not get an Entra ID token for scope ${scope}: ${detail}`, { cause: error });
+      throw new ClusterUnavailableError(
+        `aks auth for cluster "${cluster}": could not get an Entra ID token for scope ${scope}: ${detail}`,
+        { cause: error },
+      );
     }
     if (access === null) {
-      throw new ClusterRejectedError(`aks auth for cluster "${cluster}": the credential returned no token for scope ${scope}`);
+      throw new ClusterRejectedError(
+        `aks auth for cluster "${cluster}": the credential returned no token for scope ${scope}`,
+      );
     }
     const entry = { token: access.token, expiresAt: new Date(access.expiresOnTimestamp) };
     cache.set(scope, entry);

@@ -2,7 +2,13 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions, type SecretProperties } from '@azure/keyvault-secrets';
 import { Provider } from '../../core/change.js';
 import { AccessDeniedError, SecretNotFoundError, StoreError, ThrottledError } from '../../core/errors.js';
-import { systemClock, type Clock, type Logger, type SecretSource, type SecretValue } from '../../core/ports.js';
+import {
+  systemClock,
+  type Clock,
+  type Logger,
+  type SecretSource,
+  type SecretValue,
+} from '../../core/ports.js';
 import type { SourceSpecOf } from '../../registry/schema.js';
 
 /**
@@ -46,7 +52,10 @@ export function parseSecretRef(ref: string): { vault?: string; name: string; ver
     }
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (parts[0]?.toLowerCase() !== 'secrets' || parts[1] === undefined) return { name: trimmed };
-    const out: { vault?: string; name: string; version?: string } = { vault: vaultNameOf(url.href), name: decodeURIComponent(parts[1]) };
+    const out: { vault?: string; name: string; version?: string } = {
+      vault: vaultNameOf(url.href),
+      name: decodeURIComponent(parts[1]),
+    };
     if (parts[2] !== undefined) out.version = parts[2];
     return out;
   }
@@ -90,7 +99,10 @@ export function createAzureSource(options: AzureSourceOptions): SecretSource {
     const opts = statusCode === undefined ? { cause: error } : { cause: error, status: statusCode };
     switch (statusCode ?? 0) {
       case 404:
-        return new SecretNotFoundError(`${where(key)} not found: ${detail}; check remoteRef.key and the vault URL`, opts);
+        return new SecretNotFoundError(
+          `${where(key)} not found: ${detail}; check remoteRef.key and the vault URL`,
+          opts,
+        );
       case 401:
       case 403:
         return new AccessDeniedError(
@@ -100,19 +112,29 @@ export function createAzureSource(options: AzureSourceOptions): SecretSource {
       case 429:
         return new ThrottledError(`${where(key)}: ${detail}; Key Vault is throttling`, opts);
       default:
-        return new StoreError(`${where(key)}: ${detail}`, { ...opts, retryable: statusCode === undefined || statusCode >= 500 || statusCode === 408 });
+        return new StoreError(`${where(key)}: ${detail}`, {
+          ...opts,
+          retryable: statusCode === undefined || statusCode >= 500 || statusCode === 408,
+        });
     }
   };
 
-  const readVersion = async (key: string, version: string | undefined): Promise<{ value: SecretValue; usable: boolean }> => {
+  const readVersion = async (
+    key: string,
+    version: string | undefined,
+  ): Promise<{ value: SecretValue; usable: boolean }> => {
     let secret;
     try {
       secret = version === undefined ? await client.getSecret(key) : await client.getSecret(key, { version });
     } catch (error) {
       throw toError(error, key, version === undefined ? 'get' : `get version ${version}`);
     }
-    if (secret.value === undefined) throw new StoreError(`${where(key)}: Key Vault returned no value`, { retryable: true });
-    const out: SecretValue = { versionId: secret.properties.version ?? version ?? '', bytes: new TextEncoder().encode(secret.value) };
+    if (secret.value === undefined)
+      throw new StoreError(`${where(key)}: Key Vault returned no value`, { retryable: true });
+    const out: SecretValue = {
+      versionId: secret.properties.version ?? version ?? '',
+      bytes: new TextEncoder().encode(secret.value),
+    };
     if (secret.properties.createdOn !== undefined) out.createdAt = secret.properties.createdOn;
     if (secret.properties.contentType !== undefined) out.contentType = secret.properties.contentType;
     return { value: out, usable: isUsable(secret.properties, clock.now()) };
@@ -131,29 +153,33 @@ export function createAzureSource(options: AzureSourceOptions): SecretSource {
       throw toError(error, key, 'list versions');
     }
     if (best?.version === undefined) {
-      throw new SecretNotFoundError(`${where(key)} has no enabled, unexpired version; enable or add a version`);
+      throw new SecretNotFoundError(
+        `${where(key)} has no enabled, unexpired version; enable or add a version`,
+      );
     }
     return best.version;
+  };
+
+  const read = async (key: string, readOptions?: { version?: string }): Promise<SecretValue> => {
+    if (readOptions?.version !== undefined) return (await readVersion(key, readOptions.version)).value;
+    // Fast path: the latest version is usually the current one (one request).
+    let first: { value: SecretValue; usable: boolean } | undefined;
+    try {
+      first = await readVersion(key, undefined);
+    } catch (error) {
+      // A disabled latest version answers 403; fall back to the versions listing, which
+      // also tells a real access problem apart (the listing then fails the same way).
+      if (!(error instanceof AccessDeniedError)) throw error;
+    }
+    if (first?.usable === true) return first.value;
+    const version = await latestUsableVersion(key);
+    return (await readVersion(key, version)).value;
   };
 
   return {
     provider: Provider.Azure,
     name,
-    async read(key, readOptions) {
-      if (readOptions?.version !== undefined) return (await readVersion(key, readOptions.version)).value;
-      // Fast path: the latest version is usually the current one (one request).
-      let first: { value: SecretValue; usable: boolean } | undefined;
-      try {
-        first = await readVersion(key, undefined);
-      } catch (error) {
-        // A disabled latest version answers 403; fall back to the versions listing, which
-        // also tells a real access problem apart (the listing then fails the same way).
-        if (!(error instanceof AccessDeniedError)) throw error;
-      }
-      if (first?.usable === true) return first.value;
-      const version = await latestUsableVersion(key);
-      return (await readVersion(key, version)).value;
-    },
+    read,
     refersTo(key, changeRef) {
       const change = parseSecretRef(changeRef);
       const bound = parseSecretRef(key);
@@ -163,7 +189,7 @@ export function createAzureSource(options: AzureSourceOptions): SecretSource {
       return change.name.toLowerCase() === bound.name.toLowerCase();
     },
     async currentVersion(key) {
-      return (await this.read(key)).versionId;
+      return (await read(key)).versionId;
     },
     async writeVersion(key, bytes) {
       let result;
@@ -173,7 +199,8 @@ export function createAzureSource(options: AzureSourceOptions): SecretSource {
         throw toError(error, key, 'set');
       }
       const versionId = result.properties.version;
-      if (versionId === undefined) throw new StoreError(`${where(key)}: set returned no version`, { retryable: true });
+      if (versionId === undefined)
+        throw new StoreError(`${where(key)}: set returned no version`, { retryable: true });
       return { versionId };
     },
   };
@@ -188,7 +215,10 @@ export interface AzureSourceFactoryOptions {
   vaultNames?: Readonly<Record<string, string>>;
 }
 
-export type AzureSourceFactory = (spec: SourceSpecOf<'azure'>, ctx: { baseDir: string; logger: Logger }) => SecretSource;
+export type AzureSourceFactory = (
+  spec: SourceSpecOf<'azure'>,
+  ctx: { baseDir: string; logger: Logger },
+) => SecretSource;
 
 /** Builds the `azure` entry of the runtime's SourceFactories. */
 export function createAzureSourceFactory(options: AzureSourceFactoryOptions = {}): AzureSourceFactory {
@@ -197,7 +227,9 @@ export function createAzureSourceFactory(options: AzureSourceFactoryOptions = {}
     credential ??= new DefaultAzureCredential();
     const client = new SecretClient(spec.vaultUrl, credential, options.clientOptions);
     const vaultName = options.vaultNames?.[spec.name];
-    return createAzureSource(vaultName === undefined ? { name: spec.name, client } : { name: spec.name, client, vaultName });
+    return createAzureSource(
+      vaultName === undefined ? { name: spec.name, client } : { name: spec.name, client, vaultName },
+    );
   };
 }
 

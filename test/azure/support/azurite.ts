@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 /** Azurite's well-known development account (public, documented; not a secret). */
 const ACCOUNT = 'devstoreaccount1';
-const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface LocalAzurite {
   /** Connection string for the queue endpoint on 127.0.0.1. */
@@ -53,7 +54,17 @@ export async function startAzuriteQueue(): Promise<LocalAzurite> {
     const port = await freePort();
     const child: ChildProcess = spawn(
       bin,
-      ['--queueHost', '127.0.0.1', '--queuePort', String(port), '--inMemoryPersistence', '--skipApiVersionCheck', '--loose', '--silent', '--disableTelemetry'],
+      [
+        '--queueHost',
+        '127.0.0.1',
+        '--queuePort',
+        String(port),
+        '--inMemoryPersistence',
+        '--skipApiVersionCheck',
+        '--loose',
+        '--silent',
+        '--disableTelemetry',
+      ],
       // In memory: nothing is written; cwd keeps any debug files out of the repo.
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: location },
     );

@@ -1,6 +1,10 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { Clock } from '../../../shared/core/ports.js';
-import { createAzureSource, createAzureSourceFactory, type AzureSourceFactory } from '../../../shared/sources/azure/index.js';
+import {
+  createAzureSource,
+  createAzureSourceFactory,
+  type AzureSourceFactory,
+} from '../../../shared/sources/azure/index.js';
 import type { SecretSource } from '../../../shared/core/ports.js';
 import { StaticTokenCredential, type LocalKeyVault } from './key-vault-server.js';
 
@@ -16,16 +20,30 @@ export function aSecretClient(kv: LocalKeyVault, credential = new StaticTokenCre
   });
 }
 
-export function anAzureSource(kv: LocalKeyVault, overrides: { name?: string; vaultName?: string; clock?: Clock } = {}): SecretSource {
-  const options = { name: overrides.name ?? 'kv-main', client: aSecretClient(kv), vaultName: overrides.vaultName ?? DOC_VAULT };
+export function anAzureSource(
+  kv: LocalKeyVault,
+  overrides: { name?: string; vaultName?: string; clock?: Clock } = {},
+): SecretSource {
+  const options = {
+    name: overrides.name ?? 'kv-main',
+    client: aSecretClient(kv),
+    vaultName: overrides.vaultName ?? DOC_VAULT,
+  };
   return createAzureSource(overrides.clock === undefined ? options : { ...options, clock: overrides.clock });
 }
 
 /** The runtime's `azure` factory, wired to the local server; every azure source maps to `sample-kv`. */
-export function aLocalAzureSourceFactory(kv: LocalKeyVault, sourceNames: readonly string[] = ['kv-main']): AzureSourceFactory {
+export function aLocalAzureSourceFactory(
+  kv: LocalKeyVault,
+  sourceNames: readonly string[] = ['kv-main'],
+): AzureSourceFactory {
   return createAzureSourceFactory({
     credential: new StaticTokenCredential(),
-    clientOptions: { disableChallengeResourceVerification: true, tlsOptions: { ca: kv.caPem }, retryOptions: { maxRetries: 0 } },
+    clientOptions: {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: kv.caPem },
+      retryOptions: { maxRetries: 0 },
+    },
     vaultNames: Object.fromEntries(sourceNames.map((n) => [n, DOC_VAULT])),
   });
 }

@@ -17,7 +17,10 @@ export interface LocalEntra {
   stop(): Promise<void>;
 }
 
-export async function startLocalEntra(options: { expiresInSeconds: number; clientSecret: string }): Promise<LocalEntra> {
+export async function startLocalEntra(options: {
+  expiresInSeconds: number;
+  clientSecret: string;
+}): Promise<LocalEntra> {
   const tls = createLocalTls('local-entra');
   const grants: { scope: string; clientId: string; token: string }[] = [];
   let refuse = false;
@@ -41,7 +44,11 @@ export async function startLocalEntra(options: { expiresInSeconds: number; clien
           issuer: `${host}/${tenant}/v2.0`,
           jwks_uri: `${host}/${tenant}/discovery/v2.0/keys`,
           response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-          token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+          token_endpoint_auth_methods_supported: [
+            'client_secret_post',
+            'private_key_jwt',
+            'client_secret_basic',
+          ],
         });
         return;
       }
@@ -49,12 +56,21 @@ export async function startLocalEntra(options: { expiresInSeconds: number; clien
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         if (refuse || form.get('client_secret') !== options.clientSecret) {
           refuse = false;
-          json(400, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] });
+          json(400, {
+            error: 'invalid_client',
+            error_description: 'AADSTS7000215: Invalid client secret provided.',
+            error_codes: [7000215],
+          });
           return;
         }
         const token = `entra-token-${grants.length + 1}`;
         grants.push({ scope: form.get('scope') ?? '', clientId: form.get('client_id') ?? '', token });
-        json(200, { token_type: 'Bearer', expires_in: options.expiresInSeconds, ext_expires_in: options.expiresInSeconds, access_token: token });
+        json(200, {
+          token_type: 'Bearer',
+          expires_in: options.expiresInSeconds,
+          ext_expires_in: options.expiresInSeconds,
+          access_token: token,
+        });
         return;
       }
       json(404, { error: 'not_found' });

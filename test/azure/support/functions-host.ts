@@ -23,14 +23,21 @@ export function createContextFactory() {
         invocationId,
         functionName,
         triggerMetadata,
-        logHandler: (level, ...args) => logs.push({ invocationId, functionName, level, text: args.map(String).join(' ') }),
+        logHandler: (level, ...args) =>
+          logs.push({ invocationId, functionName, level, text: args.map(String).join(' ') }),
       });
     },
     /** Parsed JSON lines of the logs (non-JSON lines skipped). */
     lines(): (Record<string, unknown> & { invocationId: string; level: LogLevel })[] {
       return logs.flatMap((l) => {
         try {
-          return [{ ...(JSON.parse(l.text) as Record<string, unknown>), invocationId: l.invocationId, level: l.level }];
+          return [
+            {
+              ...(JSON.parse(l.text) as Record<string, unknown>),
+              invocationId: l.invocationId,
+              level: l.level,
+            },
+          ];
         } catch {
           return [];
         }
@@ -41,7 +48,9 @@ export function createContextFactory() {
 
 /** host.json's queue settings: the same file the Function App is deployed with. */
 export function hostQueueSettings(): { maxDequeueCount: number } {
-  const host = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'functions', 'azure', 'host.json'), 'utf8')) as {
+  const host = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', '..', '..', 'functions', 'azure', 'host.json'), 'utf8'),
+  ) as {
     extensions: { queues: { maxDequeueCount: number } };
   };
   return { maxDequeueCount: host.extensions.queues.maxDequeueCount };
@@ -70,7 +79,10 @@ export async function drainQueue(options: {
 }): Promise<QueueRun> {
   const run: QueueRun = { invocations: [], poisoned: [] };
   for (let round = 0; round < (options.maxRounds ?? 50); round++) {
-    const { receivedMessageItems } = await options.queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 30 });
+    const { receivedMessageItems } = await options.queue.receiveMessages({
+      numberOfMessages: 16,
+      visibilityTimeout: 30,
+    });
     if (receivedMessageItems.length === 0) {
       const { peekedMessageItems } = await options.queue.peekMessages({ numberOfMessages: 1 });
       if (peekedMessageItems.length === 0) return run;
@@ -85,7 +97,11 @@ export async function drainQueue(options: {
         } catch {
           // The host passes non-JSON messages as strings.
         }
-        const context = options.context({ id: message.messageId, dequeueCount: message.dequeueCount, insertionTime: message.insertedOn });
+        const context = options.context({
+          id: message.messageId,
+          dequeueCount: message.dequeueCount,
+          insertionTime: message.insertedOn,
+        });
         let ok = true;
         try {
           await options.handler(body, context);

@@ -51,7 +51,9 @@ export interface LocalKeyVault {
   /** Enables/disables one version. */
   setEnabled(name: string, version: string, enabled: boolean): void;
   /** Versions of a secret, oldest first (for assertions). */
-  versions(name: string): readonly { version: string; value: string; enabled: boolean; contentType?: string }[];
+  versions(
+    name: string,
+  ): readonly { version: string; value: string; enabled: boolean; contentType?: string }[];
   requests(): readonly KeyVaultRequest[];
   resetRequests(): void;
   /** The next `times` authorised requests answer `status` with a Key Vault error body. */
@@ -64,7 +66,9 @@ export class StaticTokenCredential implements TokenCredential {
   readonly calls: { scopes: string[]; tenantId?: string }[] = [];
   constructor(private readonly token = TEST_TOKEN) {}
   getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
-    const call: { scopes: string[]; tenantId?: string } = { scopes: Array.isArray(scopes) ? scopes : [scopes] };
+    const call: { scopes: string[]; tenantId?: string } = {
+      scopes: Array.isArray(scopes) ? scopes : [scopes],
+    };
     if (options?.tenantId !== undefined) call.tenantId = options.tenantId;
     this.calls.push(call);
     return Promise.resolve({ token: this.token, expiresOnTimestamp: Date.now() + 3600_000 });
@@ -92,18 +96,31 @@ export async function startLocalKeyVault(options: { token?: string } = {}): Prom
     };
     if (v.nbf !== undefined) attributes['nbf'] = v.nbf;
     if (v.exp !== undefined) attributes['exp'] = v.exp;
-    const out: Record<string, unknown> = { id: `${vaultUrl}/secrets/${name}/${v.version}`, attributes, tags: {} };
+    const out: Record<string, unknown> = {
+      id: `${vaultUrl}/secrets/${name}/${v.version}`,
+      attributes,
+      tags: {},
+    };
     if (v.contentType !== undefined) out['contentType'] = v.contentType;
     if (withValue) out['value'] = v.value;
     return out;
   };
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': randomBytes(8).toString('hex'), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-ms-request-id': randomBytes(8).toString('hex'),
+      ...headers,
+    });
     res.end(body === undefined ? '' : JSON.stringify(body));
   };
-  const error = (res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) =>
-    send(res, status, { error: { code, message } }, headers);
+  const error = (
+    res: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ) => send(res, status, { error: { code, message } }, headers);
 
   const add = (name: string, value: string, o: SeedOptions = {}): string => {
     const version = randomBytes(16).toString('hex');
@@ -130,7 +147,9 @@ export async function startLocalKeyVault(options: { token?: string } = {}): Prom
       return;
     }
     if (!authorized) {
-      error(res, 401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.', { 'www-authenticate': CHALLENGE });
+      error(res, 401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.', {
+        'www-authenticate': CHALLENGE,
+      });
       return;
     }
     if (fault !== undefined && fault.remaining > 0) {
@@ -152,7 +171,8 @@ export async function startLocalKeyVault(options: { token?: string } = {}): Prom
         error(res, 400, 'BadParameter', 'Property value is required.');
         return;
       }
-      const o: SeedOptions = typeof parsed.contentType === 'string' ? { contentType: parsed.contentType } : {};
+      const o: SeedOptions =
+        typeof parsed.contentType === 'string' ? { contentType: parsed.contentType } : {};
       const version = add(name, parsed.value, o);
       const stored = secrets.get(name.toLowerCase())?.find((v) => v.version === version);
       if (stored !== undefined) send(res, 200, bundle(name, stored, true));
@@ -173,9 +193,15 @@ export async function startLocalKeyVault(options: { token?: string } = {}): Prom
       return;
     }
     const wanted = parts[2];
-    const found = wanted === undefined || wanted === '' ? list[list.length - 1] : list.find((v) => v.version === wanted);
+    const found =
+      wanted === undefined || wanted === '' ? list[list.length - 1] : list.find((v) => v.version === wanted);
     if (found === undefined) {
-      error(res, 404, 'SecretNotFound', `A secret with (name/id) ${name}/${wanted ?? ''} was not found in this key vault.`);
+      error(
+        res,
+        404,
+        'SecretNotFound',
+        `A secret with (name/id) ${name}/${wanted ?? ''} was not found in this key vault.`,
+      );
       return;
     }
     if (!found.enabled) {
@@ -204,7 +230,11 @@ export async function startLocalKeyVault(options: { token?: string } = {}): Prom
     },
     versions(name) {
       return (secrets.get(name.toLowerCase()) ?? []).map((v) => {
-        const out: { version: string; value: string; enabled: boolean; contentType?: string } = { version: v.version, value: v.value, enabled: v.enabled };
+        const out: { version: string; value: string; enabled: boolean; contentType?: string } = {
+          version: v.version,
+          value: v.value,
+          enabled: v.enabled,
+        };
         if (v.contentType !== undefined) out.contentType = v.contentType;
         return out;
       });
@@ -214,7 +244,11 @@ export async function startLocalKeyVault(options: { token?: string } = {}): Prom
       log.length = 0;
     },
     setFault(f) {
-      fault = { status: f.status, code: f.code ?? (f.status === 429 ? 'Throttled' : 'Forbidden'), remaining: f.times ?? 1 };
+      fault = {
+        status: f.status,
+        code: f.code ?? (f.status === 429 ? 'Throttled' : 'Forbidden'),
+        remaining: f.times ?? 1,
+      };
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -9,7 +9,12 @@ import type { RegistryInput } from '../../../shared/registry/schema.js';
 import { localSourceFactory } from '../../../shared/sources/local/index.js';
 import { createAzureApp } from '../../../functions/azure/app.js';
 import { createInvocationLogger } from '../../../functions/azure/telemetry.js';
-import { CLUSTER_TOKENS_SOURCE, registryClusters, tokenSecrets, type LocalFleet } from '../../support/clusters.js';
+import {
+  CLUSTER_TOKENS_SOURCE,
+  registryClusters,
+  tokenSecrets,
+  type LocalFleet,
+} from '../../support/clusters.js';
 import { aLocalAzureSourceFactory } from './builders.js';
 import type { LocalKeyVault } from './key-vault-server.js';
 
