@@ -8,7 +8,26 @@ export interface TestCert {
   key: string;
 }
 
-function rsaKey(): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
+type RsaKey = { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string };
+
+// RSA key generation is the slow part on a busy machine: certificates take keys
+// round-robin from a small pool (distinct keys for CA, leaf and a mismatching leaf).
+const POOL_SIZE = 3;
+const pool: RsaKey[] = [];
+let next = 0;
+
+function rsaKey(): RsaKey {
+  if (pool.length < POOL_SIZE) {
+    const key = newRsaKey();
+    pool.push(key);
+    return key;
+  }
+  const key = pool[next % POOL_SIZE] as RsaKey;
+  next++;
+  return key;
+}
+
+function newRsaKey(): RsaKey {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const forgeKey = forge.pki.privateKeyFromPem(pem);

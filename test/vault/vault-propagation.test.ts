@@ -152,10 +152,11 @@ describeE2E('vault poll -> propagation', () => {
     const linesBefore = logLines.length;
 
     // when
-    const changes = await pollVault({ source, keys: ['payments/tls'], state });
+    const changes = await pollVault({ source, keys: ['payments/tls'], state, logger: createJsonLogger({ write: (line) => logLines.push(line) }) });
     const reports = (await Promise.all(changes.map((change) => runtime.handle(change)))).flat();
 
     // then
+    if (changes.length !== 1) console.log(logLines.slice(linesBefore).join('\n'), vault.requests.slice(-5));
     expect(changes).toHaveLength(1);
     expect(reports[0]?.error).toMatchObject({ code: 'ValidationGateFailed', retryable: false });
     expect(reports[0]?.error?.message).toContain('within minValidity 24h');

@@ -81,20 +81,27 @@ export class VaultClient {
     if (this.options.namespace !== undefined) headers['x-vault-namespace'] = this.options.namespace;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response;
-    try {
-      response = await fetch(`${this.base}${path}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-      });
-    } catch (error) {
-      if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-        throw new TimeoutError(`${what}: Vault did not answer in time`);
+    // A read is retried once on a network failure: a kept-alive socket the server has
+    // just closed fails the first attempt and nothing else.
+    const attempts = method === 'GET' ? 2 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        response = await fetch(`${this.base}${path}`, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+        });
+        break;
+      } catch (error) {
+        if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+          throw new TimeoutError(`${what}: Vault did not answer in time`);
+        }
+        if (attempt < attempts) continue;
+        // Network and TLS failures: the cause is kept for debugging, the message names no value.
+        throw new StoreError(`${what}: Vault could not be reached (${error instanceof Error ? error.name : 'error'})`, { cause: error });
       }
-      // Network and TLS failures: the cause is kept for debugging, the message names no value.
-      throw new StoreError(`${what}: Vault could not be reached (${error instanceof Error ? error.name : 'error'})`, { cause: error });
     }
     const text = await response.text();
     let parsed: unknown = null;
