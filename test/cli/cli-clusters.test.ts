@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CLUSTER_TOKENS_SOURCE, registryClusters, startLocalFleet, tokenSecrets, type LocalFleet } from '../support/clusters.js';
 import { aBinding, toYaml } from './registry-builders.js';
-import { repoRoot, runCli } from './run-cli.js';
+import { repoRoot, runCli, runCliInProcess, tlsMaterial } from './run-cli.js';
 import { existsSync } from 'node:fs';
 
 // Runs once the Kubernetes gateway (shared/kube/index.ts, kube engineer) has landed; until then
@@ -18,7 +18,7 @@ let fleet: LocalFleet;
 let dir: string;
 
 beforeAll(async () => {
-  fleet = await startLocalFleet({ names: CLUSTERS, rolloutDelayMs: 10 });
+  fleet = await startLocalFleet({ names: CLUSTERS, rolloutDelayMs: 10, tls: await tlsMaterial() });
   dir = await mkdtemp(join(tmpdir(), 'cli-clusters-'));
 });
 afterAll(async () => {
@@ -65,7 +65,8 @@ describeWhenKube('secret-propagator against local clusters', () => {
     const registry = await aScenario('plan');
     fleet.resetRequests();
     // when
-    const [table, json] = await Promise.all([runCli(['plan', '--registry', registry]), runCli(['plan', '--registry', registry, '--output', 'json'])]);
+    const table = await runCli(['plan', '--registry', registry]);
+    const json = await runCliInProcess(['plan', '--registry', registry, '--output', 'json']);
     // then
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/dev-1\s+ns-plan\s+db-credentials\s+payments-db\s+create\s+password,username/);
@@ -82,7 +83,7 @@ describeWhenKube('secret-propagator against local clusters', () => {
     const registry = await aScenario('sync');
     // when
     const first = await runCli(['sync', '--registry', registry]);
-    const second = await runCli(['sync', '--registry', registry, '--binding', 'payments-db']);
+    const second = await runCliInProcess(['sync', '--registry', registry, '--binding', 'payments-db']);
     // then
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('payments-db: 2 target(s), 2 created');
@@ -115,7 +116,7 @@ describeWhenKube('secret-propagator against local clusters', () => {
     // given
     const registry = await aScenario('missing', [aBinding({ remoteRef: { key: 'does/not-exist' } })]);
     // when
-    const run = await runCli(['sync', '--registry', registry]);
+    const run = await runCliInProcess(['sync', '--registry', registry]);
     // then
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('payments-db: SecretNotFound: secret "does/not-exist" not found in local source "local-store"');
@@ -125,7 +126,7 @@ describeWhenKube('secret-propagator against local clusters', () => {
   it('restart rolls out the dependents of a binding in every cluster and exits 0', async () => {
     // given
     const registry = await aScenario('restart');
-    expect((await runCli(['sync', '--registry', registry])).code).toBe(0);
+    expect((await runCliInProcess(['sync', '--registry', registry])).code).toBe(0);
     const before = CLUSTERS.map((c) => JSON.stringify(fleet.state.getWorkload(c, 'Deployment', 'ns-restart', 'api')?.['spec']));
     // when
     const run = await runCli(['restart', '--registry', registry, '--binding', 'payments-db']);

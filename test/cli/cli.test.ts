@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { aBinding, aRegistry, toYaml } from './registry-builders.js';
-import { runCli } from './run-cli.js';
+import { runCli, runCliInProcess } from './run-cli.js';
 
 interface Manifest {
   kind: string;
@@ -44,7 +44,7 @@ describe('secret-propagator validate', () => {
     const registry = aRegistry({ bindings: [aBinding({ source: 'vault-main' }), aBinding({ name: 'second', target: { name: 'db-credentials', namespace: 'payments', clusters: { names: ['dev-9'] } } })] });
     const path = await aRegistryFile(registry, 'cross.yaml');
     // when
-    const run = await runCli(['validate', '--registry', path]);
+    const run = await runCliInProcess(['validate', '--registry', path]);
     // then
     expect(run.code).toBe(2);
     expect(run.stderr.split('\n')).toEqual([
@@ -60,7 +60,7 @@ describe('secret-propagator validate', () => {
     // given
     const path = await aRegistryFile('apiVersion: secret-propagator/v1\nclusters: [\n', 'broken.yaml');
     // when
-    const run = await runCli(['validate', '--registry', path]);
+    const run = await runCliInProcess(['validate', '--registry', path]);
     // then
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`secret-propagator: registry ${path} is not valid YAML`);
@@ -70,7 +70,7 @@ describe('secret-propagator validate', () => {
     // given
     const path = await aRegistryFile(aRegistry(), 'valid.yaml');
     // when
-    const run = await runCli(['validate', '--registry', path]);
+    const run = await runCliInProcess(['validate', '--registry', path]);
     // then
     expect(run).toEqual({ code: 0, stderr: '', stdout: `registry ${path} is valid: 1 cluster(s), 1 source(s), 1 binding(s)\n` });
   });
@@ -83,7 +83,7 @@ describe('secret-propagator validate', () => {
     const empty = await mkdtemp(join(dir, 'empty-'));
     // when
     const [viaEnv, viaCwd, none] = await Promise.all([
-      runCli(['validate'], { env: { REGISTRY_FILE: fromEnv } }),
+      runCliInProcess(['validate'], { REGISTRY_FILE: fromEnv }),
       runCli(['validate'], { cwd: inCwd }),
       runCli(['validate'], { cwd: empty }),
     ]);
@@ -108,7 +108,7 @@ describe('secret-propagator invalid input', () => {
 
   it('exits 2 for an unknown command', async () => {
     // when
-    const run = await runCli(['deploy']);
+    const run = await runCliInProcess(['deploy']);
     // then
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("error: unknown command 'deploy'");
@@ -118,7 +118,7 @@ describe('secret-propagator invalid input', () => {
     // given
     const path = await aRegistryFile(aRegistry(), 'restart.yaml');
     // when
-    const run = await runCli(['restart', '--registry', path]);
+    const run = await runCliInProcess(['restart', '--registry', path]);
     // then
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("required option '--binding <name>' not specified");
@@ -141,7 +141,7 @@ describe('secret-propagator rbac', () => {
     });
     const path = await aRegistryFile(registry, 'rbac.yaml');
     // when
-    const run = await runCli(['rbac', '--registry', path, '--subject-kind', 'ServiceAccount', '--subject-name', 'propagator', '--subject-namespace', 'ops']);
+    const run = await runCliInProcess(['rbac', '--registry', path, '--subject-kind', 'ServiceAccount', '--subject-name', 'propagator', '--subject-namespace', 'ops']);
     // then
     expect(run.code).toBe(0);
     const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as Manifest);
@@ -159,7 +159,7 @@ describe('secret-propagator rbac', () => {
     // given
     const path = await aRegistryFile(aRegistry(), 'rbac-one.yaml');
     // when
-    const [known, unknown] = await Promise.all([runCli(['rbac', '--registry', path, '--cluster', 'dev-1']), runCli(['rbac', '--registry', path, '--cluster', 'prod-9'])]);
+    const [known, unknown] = await Promise.all([runCliInProcess(['rbac', '--registry', path, '--cluster', 'dev-1']), runCliInProcess(['rbac', '--registry', path, '--cluster', 'prod-9'])]);
     // then
     expect(parseAllDocuments(known.stdout).map((d) => (d.toJS() as Manifest).kind)).toEqual(['Role', 'RoleBinding']);
     expect(unknown.code).toBe(2);
