@@ -14,6 +14,9 @@ export const Annotation = {
   Binding: 'secret-propagator.io/binding',
 } as const;
 
+/** Content-hash value of a Secret whose dependents still need a restart (matches no real hash). */
+export const RESTART_PENDING = 'restart-pending';
+
 /** Pod-template annotations a restart sets. */
 export const RestartAnnotation = {
   /** The annotation `kubectl rollout restart` sets. */

@@ -26,7 +26,7 @@ import type { BindingSpec, ClusterSpec, Registry, RestartSpec } from '../registr
 import { matchesLabels, selectClusters } from '../registry/select.js';
 import { readKey, requiredReads, renderSecret, validateSecret, type ReadRequest } from '../template/index.js';
 import { MetricName } from '../telemetry/metrics.js';
-import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, RestartAnnotation } from './annotations.js';
+import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, RESTART_PENDING, RestartAnnotation } from './annotations.js';
 import { SkipReason, decide, type Desired } from './decide.js';
 import { referencesSecret } from './discovery.js';
 import { contentHash } from './hash.js';
@@ -298,6 +298,24 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     return results;
   };
 
+  /**
+   * After a failed restart the Secret already holds the new hash, so a redelivered event
+   * would find it unchanged and the restart would be lost. Replacing the hash annotation
+   * with a marker makes the retry rewrite the Secret and restart whatever still lacks the
+   * hash annotation. Best effort: if this write fails too, the target is reported failed anyway.
+   */
+  const markRestartPending = async (gateway: ClusterGateway, written: KubeSecret): Promise<void> => {
+    try {
+      await withTimeout(
+        gateway.replaceSecret({ ...written, annotations: { ...written.annotations, [Annotation.ContentHash]: RESTART_PENDING } }),
+        timeoutMs,
+        `cluster "${gateway.cluster}" restart-pending mark`,
+      );
+    } catch {
+      // reported through the target's failed outcome
+    }
+  };
+
   const baseResult = (info: BindingInfo, cluster: string): TargetResult => ({
     binding: info.spec.name,
     cluster,
@@ -331,13 +349,14 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const attempts = { count: 0 };
     try {
       const gateway = gatewayOf(cluster);
+      let written: KubeSecret | undefined;
       const decision = await attempt(
         `cluster "${cluster.name}" Secret ${namespace}/${name}`,
         async () => {
           const existing = await existingSecret(gateway, cluster.name, namespace, name, inv, attempts.count === 1);
           const decision = decide(existing, desired, { namespace, name, creationPolicy: info.spec.target.creationPolicy });
-          if (decision.action === 'create') await gateway.createSecret(decision.secret);
-          else if (decision.action === 'update') await gateway.replaceSecret(decision.secret);
+          if (decision.action === 'create') written = await gateway.createSecret(decision.secret);
+          else if (decision.action === 'update') written = await gateway.replaceSecret(decision.secret);
           return decision;
         },
         attempts,
@@ -363,7 +382,6 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
               result.restarts = await restartDependents(gateway, info.spec, desired.hash);
             } catch (error) {
               failedWith(result, error, 'dependents-lookup-failed');
-              break;
             }
             const failedRestart = result.restarts.find((r) => r.outcome === 'failed');
             if (failedRestart !== undefined) {
@@ -372,6 +390,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
               result.retryable = true;
               result.reason = 'restart-failed';
             }
+            if (result.outcome === Outcome.Failed && written !== undefined) await markRestartPending(gateway, written);
           }
           break;
         }

@@ -118,6 +118,25 @@ describe('propagate', () => {
     expect(h.metrics.counter('restarts')).toBe(3);
   });
 
+  it('does not lose a failed restart: the retried event restarts what was missed, once', async () => {
+    // given a value change whose restart patch keeps failing
+    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ restart: { auto: true } })] }));
+    h.source.put('prod/database', { username: 'u', password: 'p1' });
+    h.cluster('c1').seedWorkload('Deployment', 'payments', 'api', podUsing('db-credentials'));
+    await h.propagator.propagate(aChange());
+    h.source.put('prod/database', { username: 'u', password: 'p2' });
+    h.cluster('c1').fail('patchTemplateAnnotations', new ClusterUnavailableError('503', { status: 503 }), 4);
+    // when the event is handled, fails, and is delivered again
+    const [failed] = await h.propagator.propagate(aChange({ eventId: 'evt-2' }));
+    const [retried] = await h.propagator.propagate(aChange({ eventId: 'evt-2' }));
+    const [duplicate] = await h.propagator.propagate(aChange({ eventId: 'evt-2' }));
+    // then
+    expect(failed?.targets[0]).toMatchObject({ outcome: 'failed', reason: 'restart-failed', errorCode: 'ClusterUnavailable', retryable: true });
+    expect(retried?.targets[0]).toMatchObject({ outcome: 'updated', restarts: [{ kind: 'Deployment', name: 'api', outcome: 'restarted' }] });
+    expect(duplicate?.targets[0]).toMatchObject({ outcome: 'unchanged', restarts: [] });
+    expect(h.decoded('c1', 'password')).toBe('p2');
+  });
+
   it('retries a 409 and converges', async () => {
     // given
     const h = harness(aRegistry({ clusters: [aCluster('c1')] }));
