@@ -182,4 +182,66 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
     expect(host.lines()).toEqual([expect.objectContaining({ level: 'error', errorCode: 'InvalidEvent' })]);
     expect(fleet.requests()).toEqual([]);
   });
+
+  it('scheduled timer: reconcile repairs a target that drifted from Key Vault', async () => {
+    // given
+    const value = 'canary-reconcile-0d9e';
+    kv.setSecret('newsecret', value);
+    const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
+    cleanups.push(cleanup);
+    await app.secretChanged(
+      docEvent('eventgrid-new-version-created.json'),
+      createContextFactory().context('secretChanged'),
+    );
+    const drifted = fleet.state.getSecret('aks-us-1', 'payments', 'db-credentials');
+    fleet.state.seedSecret('aks-us-1', { ...drifted, data: { password: b64('tampered') } });
+    const host = createContextFactory();
+    // when
+    await app.scheduled(
+      {
+        isPastDue: false,
+        schedule: { adjustForDST: false },
+        scheduleStatus: { last: '', next: '', lastUpdated: '' },
+      },
+      host.context('scheduled'),
+    );
+    // then
+    expect(passwordIn('aks-us-1')).toBe(b64(value));
+    expect(host.lines().find((l) => l['message'] === 'scheduled reconcile: done')).toMatchObject({
+      kind: 'reconcile',
+      outcome: 'ok',
+    });
+  });
+
+  it('scheduledRotate timer: writes a generated version for bindings with schedule.rotate', async () => {
+    // given
+    kv.setSecret('newsecret', '{"user":"app","password":"canary-rotate-77c1"}', {
+      contentType: 'application/json',
+    });
+    const before = kv.versions('newsecret').length;
+    const binding = aBinding({
+      data: [{ secretKey: 'password', property: 'password' }],
+      rotation: { generator: { type: 'password', length: 32, property: 'password' } },
+      schedule: { rotate: 'cron(0 2 ? * SUN *)' },
+    });
+    const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [binding] });
+    cleanups.push(cleanup);
+    const host = createContextFactory();
+    // when
+    await app.scheduledRotate(
+      {
+        isPastDue: false,
+        schedule: { adjustForDST: false },
+        scheduleStatus: { last: '', next: '', lastUpdated: '' },
+      },
+      host.context('scheduledRotate'),
+    );
+    // then
+    const versions = kv.versions('newsecret');
+    expect(versions).toHaveLength(before + 1);
+    const written = JSON.parse(versions.at(-1)?.value ?? '{}') as { user: string; password: string };
+    expect(written.user).toBe('app');
+    expect(written.password).toHaveLength(32);
+    expect(host.logs.map((l) => l.text).join('\n')).not.toContain(written.password);
+  });
 });
