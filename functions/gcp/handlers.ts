@@ -166,7 +166,8 @@ export function createGcpHandlers(deps: GcpHandlerDeps) {
         for (const change of normalized.changes) {
           const changeReports = await runtime.handle(change);
           if (changeReports.length === 0) {
-            logger.info('secretChanged: no binding uses this secret; acknowledged', {
+            // The engine already logs its one line for an unbound secret; this one is for debugging.
+            logger.debug('secretChanged: no binding uses this secret; acknowledged', {
               changeId: change.eventId,
               secretRef: change.secretRef,
               ...(change.versionId === undefined ? {} : { version: change.versionId }),

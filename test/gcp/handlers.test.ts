@@ -115,6 +115,7 @@ const versionAdd = (secret: string) =>
 describe('gcp handlers through the Functions Framework', () => {
   const lines: Record<string, unknown>[] = [];
   const logger = createCloudLogger({
+    level: 'debug',
     write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
     project: 'demo-project',
   });
