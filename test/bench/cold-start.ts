@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -15,14 +14,18 @@ export interface ColdStartResult {
   entry: string;
   bundleBytes: number;
   initMs: number;
+  /** The first error line when the bundle failed to initialise. */
+  error?: string;
 }
 
-export const FUNCTION_ENTRIES: readonly { name: string; entry: string }[] = [
+/** `external`: what the platform provides (the Azure host injects @azure/functions-core). */
+export const FUNCTION_ENTRIES: readonly { name: string; entry: string; external?: string[] }[] = [
   { name: 'aws/secret-changed', entry: 'functions/aws/secret-changed.ts' },
   { name: 'aws/scheduled', entry: 'functions/aws/scheduled.ts' },
   { name: 'aws/apply-worker', entry: 'functions/aws/apply-worker.ts' },
-  { name: 'azure/index', entry: 'functions/azure/index.ts' },
-  { name: 'gcp/index', entry: 'functions/gcp/index.ts' },
+  { name: 'azure/index', entry: 'functions/azure/index.ts', external: ['@azure/functions-core'] },
+  // As functions/gcp/build.ts: the framework and the gax-based clients stay installed packages.
+  { name: 'gcp/index', entry: 'functions/gcp/index.ts', external: ['@google-cloud/functions-framework', '@google-cloud/secret-manager', '@google-cloud/pubsub', 'google-auth-library'] },
 ];
 
 const REGISTRY = `apiVersion: secret-propagator/v1
@@ -45,6 +48,7 @@ function importTime(file: string, cwd: string, runs: number): number {
   const times: number[] = [];
   for (let i = 0; i < runs; i += 1) {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
       cwd,
       env: { PATH: process.env['PATH'] ?? '', REGISTRY_FILE: join(cwd, 'registry.yaml'), AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
       encoding: 'utf8',
@@ -57,12 +61,14 @@ function importTime(file: string, cwd: string, runs: number): number {
 }
 
 export async function measureColdStarts(root: string, runs = 5): Promise<ColdStartResult[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'sp-cold-'));
+  // Inside the repo so that externals resolve from its node_modules, as on the platform.
+  mkdirSync(join(root, '.build'), { recursive: true });
+  const dir = mkdtempSync(join(root, '.build', 'cold-'));
   writeFileSync(join(dir, 'registry.yaml'), REGISTRY);
   writeFileSync(join(dir, 'store.json'), JSON.stringify({ app: 'v', token: 't' }));
   const results: ColdStartResult[] = [];
   try {
-    for (const { name, entry } of FUNCTION_ENTRIES) {
+    for (const { name, entry, external } of FUNCTION_ENTRIES) {
       const source = resolve(root, entry);
       if (!existsSync(source)) continue;
       const outfile = join(dir, `${name.replace('/', '-')}.mjs`);
@@ -79,8 +85,16 @@ export async function measureColdStarts(root: string, runs = 5): Promise<ColdSta
         banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
         logLevel: 'silent',
         legalComments: 'none',
+        external: external ?? [],
       });
-      results.push({ name, entry, bundleBytes: statSync(outfile).size, initMs: importTime(outfile, dir, runs) });
+      const bundleBytes = statSync(outfile).size;
+      try {
+        results.push({ name, entry, bundleBytes, initMs: importTime(outfile, dir, runs) });
+      } catch (error) {
+        const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+        const line = stderr.split('\n').find((l) => /Error/.test(l)) ?? 'import failed';
+        results.push({ name, entry, bundleBytes, initMs: Number.NaN, error: line.slice(0, 300) });
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
