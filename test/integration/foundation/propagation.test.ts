@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SecretChange } from '../../../shared/core/change.js';
 import { Annotation, MANAGED_BY_LABEL, RestartAnnotation } from '../../../shared/engine/annotations.js';
+import type { WorkItem, WorkQueue } from '../../../shared/engine/types.js';
 import { parseRegistry } from '../../../shared/registry/load.js';
 import type { RegistryInput } from '../../../shared/registry/schema.js';
 import { createRuntime, type Runtime } from '../../../shared/runtime/index.js';
@@ -65,7 +66,11 @@ interface Scenario {
 }
 
 /** A fresh namespace, store and runtime per test; clusters are shared. */
-function scenario(binding: Partial<BindingInput> & { target?: Partial<BindingInput['target']> } = {}, settings: RegistryInput['settings'] = {}): Scenario {
+function scenario(
+  binding: Partial<BindingInput> & { target?: Partial<BindingInput['target']> } = {},
+  settings: RegistryInput['settings'] = {},
+  workQueue?: WorkQueue,
+): Scenario {
   counter++;
   const ns = `t${counter}`;
   const secretRef = `app/db-${counter}`;
@@ -101,6 +106,7 @@ function scenario(binding: Partial<BindingInput> & { target?: Partial<BindingInp
     logger: createJsonLogger({ write: (line) => logLines.push(line), level: 'debug' }),
     metrics,
     backoff: { baseMs: 5, maxMs: 20 },
+    ...(workQueue === undefined ? {} : { workQueue }),
   });
   runtimes.push(runtime);
   const secret = (cluster: string, name = 'db-credentials') => fleet.state.getSecret(cluster, ns, name) as ReturnType<Scenario['secret']>;
@@ -338,5 +344,24 @@ describe('deletion, plan, waves and fan-out over HTTPS', () => {
       ['eu-2', 'skipped', 'halted-after-failed-wave'],
     ]);
     expect(s.secret('eu-1')).toBeUndefined();
+  });
+
+  it('fans out to work items that a worker applies, reading the value itself', async () => {
+    // given a batch size below the number of clusters and an in-process queue
+    const queued: WorkItem[] = [];
+    const s = scenario({}, { fanOut: { batchSize: 2 } }, { enqueue: (items) => Promise.resolve(void queued.push(...items)) });
+    s.store.put(`app/db-${counter}`, { username: 'app', password: 'fan' });
+    // when the coordinator handles the change
+    const [coordinated] = await s.runtime.handle(s.change());
+    // then nothing is written yet and the items carry identifiers only
+    expect(coordinated?.enqueued).toBe(3);
+    expect(queued.map((i) => i.clusters)).toEqual([['eu-1', 'eu-2'], ['us-1']]);
+    expect(JSON.stringify(queued)).not.toContain('fan');
+    expect(s.secret('eu-1')).toBeUndefined();
+    // when a worker applies every item
+    const applied = await Promise.all(queued.map((item) => s.runtime.propagator.applyWorkItem(item)));
+    // then
+    expect(s.runtime.summarize(applied).counts.created).toBe(3);
+    for (const c of NAMES) expect(s.value(c, 'password')).toBe('fan');
   });
 });
