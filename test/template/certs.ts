@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { constants, generateKeyPairSync, privateEncrypt } from 'node:crypto';
 import forge from 'node-forge';
 import sshpk from 'sshpk';
 
@@ -36,7 +36,18 @@ function newRsaKey(): RsaKey {
 
 const lf = (pem: string) => pem.replace(/\r\n/g, '\n');
 
-export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date; issuer?: TestCert & { forgeKey?: forge.pki.rsa.PrivateKey }; ca?: boolean; ip?: string }): TestCert & { forgeKey: forge.pki.rsa.PrivateKey } {
+// PKCS#1 v1.5 signing through node:crypto (forge's pure-JS RSA is slow on a busy
+// machine): forge hashes the TBS certificate, OpenSSL signs the DigestInfo.
+const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+function nativeSigner(pem: string): forge.pki.rsa.PrivateKey {
+  const sign = (md: forge.md.MessageDigest) => {
+    const digest = Buffer.from(md.digest().getBytes(), 'binary');
+    return privateEncrypt({ key: pem, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest])).toString('binary');
+  };
+  return { sign } as unknown as forge.pki.rsa.PrivateKey;
+}
+
+export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date; issuer?: TestCert & { pem?: string }; ca?: boolean; ip?: string }): TestCert & { pem: string } {
   const key = rsaKey();
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
@@ -48,9 +59,8 @@ export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date;
   const issuer = options.issuer;
   cert.setIssuer(issuer === undefined ? subject : forge.pki.certificateFromPem(issuer.cert).subject.attributes);
   cert.setExtensions(options.ca === true ? [{ name: 'basicConstraints', cA: true }] : [{ name: 'subjectAltName', altNames: options.ip === undefined ? [{ type: 2, value: options.cn }] : [{ type: 7, ip: options.ip }] }]);
-  const signer = issuer?.forgeKey ?? key.forgeKey;
-  cert.sign(signer, forge.md.sha256.create());
-  return { cert: lf(forge.pki.certificateToPem(cert)), key: key.pem, forgeKey: key.forgeKey };
+  cert.sign(nativeSigner(issuer?.pem ?? key.pem), forge.md.sha256.create());
+  return { cert: lf(forge.pki.certificateToPem(cert)), key: key.pem, pem: key.pem };
 }
 
 const DAY = 86_400_000;
