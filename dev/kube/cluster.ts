@@ -121,6 +121,8 @@ export class VirtualCluster {
   readonly requestLog: RequestRecord[] = [];
   readonly counts = new Map<string, number>();
   faults: Fault[] = [];
+  /** TCP connections accepted so far (keep-alive reuse shows as few connections for many requests). */
+  connections = 0;
   controller: Required<ControllerOptions> = { rolloutDelayMs: 50, neverReady: false };
   latencyMs: number;
   private rv = 0;

@@ -454,6 +454,7 @@ export async function startKubeFleet(options: KubeFleetOptions): Promise<KubeFle
       });
       if (options.controller !== undefined) cluster.controller = { ...cluster.controller, ...options.controller };
       const listener = net.createServer((socket) => {
+        cluster.connections += 1;
         sockets.add(socket);
         socket.on('close', () => sockets.delete(socket));
         socket.on('error', () => undefined);

@@ -60,6 +60,7 @@ describe('Kubernetes gateway against the local API server', () => {
     expect(read).toEqual({ ...aSecret(), resourceVersion: created.resourceVersion });
     expect(replaced.data).toEqual({ password: 'bmV3' });
     expect(fleet.requests().map((r) => `${r.verb} ${r.status}`)).toEqual(['get 404', 'create 201', 'get 200', 'update 200']);
+    expect(fleet.connections('gw-1')).toBe(1);
   });
 
   test('a replace with a stale resourceVersion is a ConflictError carrying 409', async () => {

@@ -55,7 +55,10 @@ export interface LocalFleet {
   state: FleetState;
   /** Requests served (every cluster, or one), oldest first. `verb` is the Kubernetes verb (get, list, create, update, patch, delete, watch). */
   requests(cluster?: string): RequestRecord[];
+  /** Clears the request log, the counts and the connection counter. */
   resetRequests(): void;
+  /** TCP connections accepted by one cluster since the last reset (keep-alive reuse keeps this low). */
+  connections(cluster: string): number;
   /** Injects a fault into the next resource requests of `cluster` (discovery is never faulted). Faults stack in order. */
   setFault(cluster: string, fault: Fault): void;
   clearFaults(): void;
@@ -144,7 +147,11 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
       for (const c of all()) {
         c.requestLog.length = 0;
         c.counts.clear();
+        c.connections = 0;
       }
+    },
+    connections(cluster) {
+      return fleet.cluster(cluster).connections;
     },
     setFault(cluster, fault) {
       fleet.cluster(cluster).faults.push({ ...fault });
