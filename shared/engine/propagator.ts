@@ -425,6 +425,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       report.counts[target.outcome]++;
       for (const r of target.restarts) if (r.outcome === 'restarted') report.restarts++;
       if (target.outcome === Outcome.Unchanged && target.restarts.length === 0) continue;
+      // Durations of targets that did something; unchanged ones would only add volume.
+      metrics?.timing(MetricName.TargetDuration, target.durationMs, { outcome: target.outcome });
       const fields = {
         cluster: target.cluster,
         namespace: target.namespace,
