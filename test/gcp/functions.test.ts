@@ -398,6 +398,30 @@ describeWithKube('functions/gcp on the Pub/Sub emulator, Functions Framework and
     ).toBe(true);
   });
 
+  it('redelivers a notification whose cluster failed retryably, and the redelivery writes only what is missing', async () => {
+    // given: eu-2 refuses every write for now; gke-eu works
+    fleet.setFault('eu-2', { status: 503, verb: 'update' });
+    const before = restartedAt('gke-eu', 'api');
+    const version = store.addVersion('db-password', 'after-outage');
+    // when
+    await notify('SECRET_VERSION_ADD', 'db-password', version);
+    await waitFor('gke-eu updated', () => secretValue('gke-eu', 'db') === 'after-outage');
+    const restartedOnce = await waitFor(
+      'gke-eu restarted',
+      () => restartedAt('gke-eu', 'api') !== before && restartedAt('gke-eu', 'api'),
+    );
+    await waitFor(
+      'a failed, retryable invocation',
+      () =>
+        logged((l) => l['message'] === 'secretChanged: target failed' && l['cluster'] === 'eu-2').length > 0,
+    );
+    expect(secretValue('eu-2', 'db')).not.toBe('after-outage');
+    fleet.clearFaults();
+    // then: Pub/Sub redelivers the unacknowledged message
+    await waitFor('eu-2 updated by a redelivery', () => secretValue('eu-2', 'db') === 'after-outage', 40_000);
+    expect(restartedAt('gke-eu', 'api')).toBe(restartedOnce);
+  }, 60_000);
+
   it('never logs a secret value', () => {
     // then
     expect(logs.length).toBeGreaterThan(0);
