@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign as nodeSign } from 'node:crypto';
 import forge from 'node-forge';
 
 /** A certificate authority and one server certificate it signed for 127.0.0.1 / localhost / ::1. */
@@ -13,8 +13,11 @@ export interface TlsMaterial {
   keyPem: string;
 }
 
-/** RSA keys come from node:crypto (native, fast); forge only assembles and signs the X.509 certificates. */
-function rsaKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; privatePem: string } {
+/**
+ * RSA keys come from node:crypto, and so do signatures: forge only assembles the X.509
+ * structures. (forge's own big-number RSA takes seconds per signature inside jest's VM.)
+ */
+function rsaKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privatePem: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -22,7 +25,6 @@ function rsaKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.p
   });
   return {
     publicKey: forge.pki.publicKeyFromPem(publicKey),
-    privateKey: forge.pki.privateKeyFromPem(privateKey),
     privatePem: privateKey,
   };
 }
@@ -59,7 +61,7 @@ export function createTlsMaterial(commonName = 'secret-propagator local kube CA'
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  ca.sign(caKeys.privateKey, forge.md.sha256.create());
+  signCertificate(ca, caKeys.privatePem);
 
   const serverKeys = rsaKeyPair();
   const cert = forge.pki.createCertificate();
@@ -83,7 +85,7 @@ export function createTlsMaterial(commonName = 'secret-propagator local kube CA'
     },
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKeys.privateKey, forge.md.sha256.create());
+  signCertificate(cert, caKeys.privatePem);
 
   const caPem = forge.pki.certificateToPem(ca);
   return {
@@ -92,6 +94,19 @@ export function createTlsMaterial(commonName = 'secret-propagator local kube CA'
     certPem: forge.pki.certificateToPem(cert),
     keyPem: serverKeys.privatePem,
   };
+}
+
+/** What forge's `cert.sign` does, with the RSA signature computed natively. */
+function signCertificate(cert: forge.pki.Certificate, privatePem: string): void {
+  const algorithmOid = forge.pki.oids.sha256WithRSAEncryption ?? '1.2.840.113549.1.1.11';
+  cert.signatureOid = algorithmOid;
+  cert.siginfo.algorithmOid = algorithmOid;
+  // getTBSCertificate exists in forge but is missing from its type definitions.
+  const pki = forge.pki as typeof forge.pki & { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
+  const tbs = pki.getTBSCertificate(cert);
+  cert.tbsCertificate = tbs;
+  const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
+  cert.signature = nodeSign('sha256', der, privatePem).toString('binary');
 }
 
 let shared: TlsMaterial | undefined;
