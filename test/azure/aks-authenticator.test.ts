@@ -3,6 +3,8 @@ import { ClientSecretCredential } from '@azure/identity';
 import { ClusterRejectedError } from '../../shared/core/errors.js';
 import type { Clock } from '../../shared/core/ports.js';
 import { AKS_SERVER_APP_SCOPE, createAksAuthenticator } from '../../shared/kube/auth/aks.js';
+import { createKubeGateway } from '../../shared/kube/index.js';
+import { startLocalFleet } from '../support/clusters.js';
 import { startLocalEntra, type LocalEntra } from './support/entra-server.js';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';
@@ -106,5 +108,41 @@ describe('AKS authenticator (Entra ID token via @azure/identity against a local 
     expect(error).toBeInstanceOf(ClusterRejectedError);
     expect((error as Error).message).toContain('aks-eu-1');
     expect((error as Error).message).not.toContain(CLIENT_SECRET);
+  });
+
+  it('authenticates the Kubernetes gateway to an Entra-integrated cluster with the managed identity token', async () => {
+    // given: a cluster that accepts exactly the token Entra ID issues to the identity
+    const fleet = await startLocalFleet({ names: ['aks-eu-1'] });
+    try {
+      const cluster = fleet.clusters[0];
+      if (cluster === undefined) throw new Error('no cluster');
+      fleet.state.seedSecret('aks-eu-1', {
+        metadata: { name: 'db-credentials', namespace: 'payments' },
+        data: { password: 'cGFzcw==' },
+      });
+      const auth = createAksAuthenticator({ credential: aCredential(entra) });
+      const spec = { name: 'aks-eu-1', server: cluster.server, auth: { type: 'aks' as const } };
+      const issued = (await auth.credentials(spec)).token ?? '';
+      fleet.addToken('aks-eu-1', issued, {
+        user: 'function-identity',
+        namespaces: ['payments'],
+        verbs: ['get', 'list'],
+        resources: ['secrets'],
+      });
+      const gateway = createKubeGateway({
+        name: 'aks-eu-1',
+        server: cluster.server,
+        caData: cluster.caData,
+        credentials: () => auth.credentials(spec),
+      });
+      // when
+      const secret = await gateway.getSecret('payments', 'db-credentials');
+      gateway.close();
+      // then
+      expect(issued).toMatch(/^entra-token-/);
+      expect(secret?.data).toEqual({ password: 'cGFzcw==' });
+    } finally {
+      await fleet.stop();
+    }
   });
 });

@@ -21,7 +21,7 @@ export async function startLocalEntra(options: {
   expiresInSeconds: number;
   clientSecret: string;
 }): Promise<LocalEntra> {
-  const tls = createLocalTls('local-entra');
+  const tls = createLocalTls();
   const grants: { scope: string; clientId: string; token: string }[] = [];
   let refuse = false;
   let host = '';

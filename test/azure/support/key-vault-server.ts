@@ -79,7 +79,7 @@ const CHALLENGE = `Bearer authorization="https://login.microsoftonline.com/${TES
 
 export async function startLocalKeyVault(options: { token?: string } = {}): Promise<LocalKeyVault> {
   const token = options.token ?? TEST_TOKEN;
-  const tls = createLocalTls('local-key-vault');
+  const tls = createLocalTls();
   const secrets = new Map<string, StoredVersion[]>();
   const log: KeyVaultRequest[] = [];
   let fault: { status: number; code: string; remaining: number } | undefined;

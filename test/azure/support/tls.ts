@@ -25,8 +25,19 @@ function serial(): string {
   return `0${randomBytes(15).toString('hex')}`;
 }
 
+let shared: LocalTls | undefined;
+
+/**
+ * One CA and 127.0.0.1 certificate per test process: RSA key generation is the slowest part of
+ * starting a local server on a busy 2-core machine, and every local server may share it.
+ */
+export function createLocalTls(): LocalTls {
+  shared ??= generateLocalTls('local-azure-test-server');
+  return shared;
+}
+
 /** Creates a CA and a 127.0.0.1 server certificate valid for one day. */
-export function createLocalTls(commonName = 'local-test-server'): LocalTls {
+export function generateLocalTls(commonName: string): LocalTls {
   const now = new Date();
   const tomorrow = new Date(now.getTime() + 24 * 3600 * 1000);
   const yesterday = new Date(now.getTime() - 3600 * 1000);
