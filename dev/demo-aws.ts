@@ -83,16 +83,24 @@ try {
     }
   })();
 
-  say('a new version of prod/database becomes AWSCURRENT');
-  const put = await sm.send(new PutSecretValueCommand({ SecretId: 'prod/database', SecretString: JSON.stringify({ username: 'app', password: 'rotated-2' }) }));
   const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'aws', 'valid', 'secret-label-updated-awscurrent.json'), 'utf8')) as EventBridgeEvent<string, unknown>;
-  const event = { ...fixture, id: randomUUID(), region: moto.region, resources: [created.ARN ?? ''], detail: { name: 'prod/database', labelUpdated: 'AWSCURRENT', versionId: put.VersionId } };
-  const result = await secretChanged(event, aLambdaContext('secret-changed'));
-  say(`secret-changed returned ${JSON.stringify(result)}`);
+  /** Sends the native event for `versionId` and waits until the worker has brought every cluster to it. */
+  const propagate = async (versionId: string) => {
+    const event = { ...fixture, id: randomUUID(), region: moto.region, resources: [created.ARN ?? ''], detail: { name: 'prod/database', labelUpdated: 'AWSCURRENT', versionId } };
+    const result = await secretChanged(event, aLambdaContext('secret-changed'));
+    say(`secret-changed returned ${JSON.stringify(result)}`);
+    const versionOf = (cluster: string) =>
+      (fleet.state.getSecret(cluster, 'payments', 'db-credentials') as { metadata: { annotations?: Record<string, string> } } | undefined)?.metadata.annotations?.['secret-propagator.io/version'];
+    for (let i = 0; i < 100 && CLUSTERS.some((c) => versionOf(c) !== versionId); i++) await new Promise((r) => setTimeout(r, 200));
+  };
 
-  for (let i = 0; i < 50 && CLUSTERS.some((c) => fleet.state.getSecret(c, 'payments', 'db-credentials') === undefined); i++) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  say('first sync: the current version of prod/database reaches every cluster (created, no restart)');
+  await propagate(created.VersionId ?? '');
+
+  say('a new version of prod/database becomes AWSCURRENT: targets updated, dependents restarted');
+  const put = await sm.send(new PutSecretValueCommand({ SecretId: 'prod/database', SecretString: JSON.stringify({ username: 'app', password: 'rotated-2' }) }));
+  await propagate(put.VersionId ?? '');
+
   polling = false;
   await poller;
 
