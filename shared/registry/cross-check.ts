@@ -1,3 +1,5 @@
+import { isPropagatorError } from '../core/errors.js';
+import { checkTemplates } from '../template/render.js';
 import type { BindingSpec, ClusterSpec, Registry } from './schema.js';
 import { selectClusters } from './select.js';
 
@@ -77,8 +79,13 @@ export function crossCheck(registry: Registry): string[] {
         });
       }
     });
-    if (binding.schedule?.rotate !== undefined && binding.rotation === undefined) {
-      // Not an error: stores with native rotation (AWS RotateSecret) need no generator.
+    // Templates are parsed now so `validate` catches an unknown function or a syntax error
+    // before any event arrives; rendering still happens per change.
+    try {
+      checkTemplates(binding);
+    } catch (error) {
+      if (!isPropagatorError(error)) throw error;
+      problems.push(`${at}.target.template: ${error.message}`);
     }
   });
   return problems;

@@ -35,7 +35,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against the registry reference)`;
     case 'invalid_union':
-      if ('discriminator' in issue && typeof issue.discriminator === 'string') {
+      if ('discriminator' in issue && typeof issue.discriminator === 'string' && issue.path.at(-1) !== issue.discriminator) {
         return `${at}.${issue.discriminator}: ${issue.message}`;
       }
       return `${at}: ${issue.message}`;
