@@ -1,6 +1,5 @@
 // A namespace import lets esbuild drop what the schema does not use (zod's locales alone are ~300 KB).
 import * as z from 'zod';
-import { PROVIDERS } from '../core/change.js';
 import { WORKLOAD_KINDS } from '../core/ports.js';
 
 /**
