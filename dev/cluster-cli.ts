@@ -21,7 +21,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const fleet = await startKubeFleet({ names: [values.name], ports: [port], latencyMs: Number(values.latency), recordRequests: false });
+const fleet = await startKubeFleet({
+  names: [values.name],
+  ports: [port],
+  latencyMs: Number(values.latency),
+  recordRequests: false,
+});
 const [endpoint] = fleet.endpoints;
 if (endpoint === undefined) throw new Error('no cluster started');
 process.stdout.write(`${writeKubeconfig([endpoint])}\n`);

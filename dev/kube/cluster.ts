@@ -136,7 +136,8 @@ export class VirtualCluster {
   ) {
     this.latencyMs = options.latencyMs ?? 0;
     this.tokens.set(token, { user: 'admin' });
-    for (const ns of ['default', 'kube-system', 'kube-public']) this.seed('namespaces', { metadata: { name: ns } });
+    for (const ns of ['default', 'kube-system', 'kube-public'])
+      this.seed('namespaces', { metadata: { name: ns } });
   }
 
   record(entry: RequestRecord): void {
@@ -184,26 +185,51 @@ export class VirtualCluster {
   private requireNamespace(type: ResourceType, namespace: string | undefined): void {
     if (!type.namespaced || namespace === undefined) return;
     if (!this.objects.has(VirtualCluster.key('namespaces', undefined, namespace))) {
-      throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, {
+        name: namespace,
+        kind: 'namespaces',
+      });
     }
   }
 
   private validate(type: ResourceType, body: JsonObject): void {
     const name = str(meta(body).name) ?? '';
     const causes: Json[] = [];
-    if (name === '') causes.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
+    if (name === '')
+      causes.push({
+        reason: 'FieldValueRequired',
+        message: 'Required value: name or generateName is required',
+        field: 'metadata.name',
+      });
     else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`, field: 'metadata.name' });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+        field: 'metadata.name',
+      });
     }
     if (type.kind === 'Secret' && body.data !== undefined && body.data !== null) {
-      if (!isObject(body.data)) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: data must be a map', field: 'data' });
+      if (!isObject(body.data))
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: 'Invalid value: data must be a map',
+          field: 'data',
+        });
       else {
         for (const [key, value] of Object.entries(body.data)) {
           if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
-            causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: illegal base64 data', field: `data[${key}]` });
+            causes.push({
+              reason: 'FieldValueInvalid',
+              message: 'Invalid value: illegal base64 data',
+              field: `data[${key}]`,
+            });
           }
           if (!/^[-._a-zA-Z0-9]+$/.test(key)) {
-            causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${key}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`, field: `data[${key}]` });
+            causes.push({
+              reason: 'FieldValueInvalid',
+              message: `Invalid value: "${key}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+              field: `data[${key}]`,
+            });
           }
         }
       }
@@ -213,7 +239,9 @@ export class VirtualCluster {
     }
     if (causes.length > 0) {
       const first = causes[0];
-      const summary = causes.map((c) => (isObject(c) ? `${str(c.field) ?? ''}: ${str(c.message) ?? ''}` : '')).join(', ');
+      const summary = causes
+        .map((c) => (isObject(c) ? `${str(c.field) ?? ''}: ${str(c.message) ?? ''}` : ''))
+        .join(', ');
       throw new ApiError(422, 'Invalid', `${type.kind} "${name}" is invalid: ${summary}`, {
         name,
         kind: type.kind,
@@ -226,7 +254,8 @@ export class VirtualCluster {
   private normalizeSecret(body: JsonObject): void {
     if (isObject(body.stringData)) {
       const data = isObject(body.data) ? { ...body.data } : {};
-      for (const [k, v] of Object.entries(body.stringData)) data[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64');
+      for (const [k, v] of Object.entries(body.stringData))
+        data[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64');
       body.data = data;
     }
     delete body.stringData;
@@ -244,7 +273,12 @@ export class VirtualCluster {
     for (const watcher of this.watchers) watcher(event);
   }
 
-  create(type: ResourceType, namespace: string | undefined, input: JsonObject, options: { dryRun?: boolean } = {}): JsonObject {
+  create(
+    type: ResourceType,
+    namespace: string | undefined,
+    input: JsonObject,
+    options: { dryRun?: boolean } = {},
+  ): JsonObject {
     const body = structuredClone(input);
     const metadata = meta(body);
     if (str(metadata.name) === undefined && typeof metadata.generateName === 'string') {
@@ -253,7 +287,11 @@ export class VirtualCluster {
     if (type.namespaced) {
       const bodyNs = str(metadata.namespace);
       if (bodyNs !== undefined && namespace !== undefined && bodyNs !== namespace) {
-        throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+        throw new ApiError(
+          400,
+          'BadRequest',
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       metadata.namespace = namespace ?? bodyNs ?? 'default';
     }
@@ -266,7 +304,12 @@ export class VirtualCluster {
     this.requireNamespace(type, ns);
     const key = VirtualCluster.key(type.plural, ns, name);
     if (this.objects.has(key)) {
-      throw new ApiError(409, 'AlreadyExists', `${type.plural}${type.group === '' ? '' : `.${type.group}`} "${name}" already exists`, { name, group: type.group, kind: type.plural });
+      throw new ApiError(
+        409,
+        'AlreadyExists',
+        `${type.plural}${type.group === '' ? '' : `.${type.group}`} "${name}" already exists`,
+        { name, group: type.group, kind: type.plural },
+      );
     }
     applyDefaults(type, body);
     delete metadata.resourceVersion;
@@ -287,22 +330,37 @@ export class VirtualCluster {
    * an absent one is an unconditional update (as the real server allows for these kinds).
    * `statusOnly` is the `/status` subresource; otherwise status changes are ignored.
    */
-  update(type: ResourceType, namespace: string | undefined, name: string, input: JsonObject, options: { dryRun?: boolean; statusOnly?: boolean } = {}): JsonObject {
+  update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    input: JsonObject,
+    options: { dryRun?: boolean; statusOnly?: boolean } = {},
+  ): JsonObject {
     const current = this.get(type, namespace, name);
     const body = structuredClone(input);
     const metadata = meta(body);
     if (str(metadata.name) !== undefined && metadata.name !== name) {
-      throw new ApiError(400, 'BadRequest', `the name of the object (${str(metadata.name) ?? ''}) does not match the name on the URL (${name})`);
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the name of the object (${str(metadata.name) ?? ''}) does not match the name on the URL (${name})`,
+      );
     }
     metadata.name = name;
     const wantedRv = str(metadata.resourceVersion);
     const currentMeta = meta(current);
     if (wantedRv !== undefined && wantedRv !== '' && wantedRv !== currentMeta.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${type.plural}${type.group === '' ? '' : `.${type.group}`} "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-        name,
-        group: type.group,
-        kind: type.plural,
-      });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${type.plural}${type.group === '' ? '' : `.${type.group}`} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        {
+          name,
+          group: type.group,
+          kind: type.plural,
+        },
+      );
     }
     if (type.namespaced) metadata.namespace = namespace ?? str(currentMeta.namespace) ?? 'default';
     body.apiVersion = type.apiVersion;
@@ -322,24 +380,39 @@ export class VirtualCluster {
         const specChanged = JSON.stringify(body.spec) !== JSON.stringify(current.spec);
         const generation = typeof currentMeta.generation === 'number' ? currentMeta.generation : 1;
         metadata.generation = specChanged ? generation + 1 : generation;
-        if (specChanged) body.status = progressingStatus(type, isObject(current.status) ? current.status : {});
+        if (specChanged)
+          body.status = progressingStatus(type, isObject(current.status) ? current.status : {});
       }
       next = body;
     }
     if (options.dryRun === true) return next;
     const rv = this.nextRv();
     meta(next).resourceVersion = String(rv);
-    const key = VirtualCluster.key(type.plural, type.namespaced ? str(meta(next).namespace) : undefined, name);
+    const key = VirtualCluster.key(
+      type.plural,
+      type.namespaced ? str(meta(next).namespace) : undefined,
+      name,
+    );
     this.objects.set(key, next);
     this.emit('MODIFIED', type.plural, next, rv);
     if (type.workload && meta(next).generation !== currentMeta.generation) this.scheduleRollout(type, key);
     return next;
   }
 
-  delete(type: ResourceType, namespace: string | undefined, name: string, options: { dryRun?: boolean; preconditionRv?: string } = {}): JsonObject {
+  delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: { dryRun?: boolean; preconditionRv?: string } = {},
+  ): JsonObject {
     const current = this.get(type, namespace, name);
     if (options.preconditionRv !== undefined && options.preconditionRv !== meta(current).resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${name}": Precondition failed: ResourceVersion in precondition: ${options.preconditionRv}, ResourceVersion in object meta: ${str(meta(current).resourceVersion) ?? ''}`, { name, kind: type.plural });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${type.plural} "${name}": Precondition failed: ResourceVersion in precondition: ${options.preconditionRv}, ResourceVersion in object meta: ${str(meta(current).resourceVersion) ?? ''}`,
+        { name, kind: type.plural },
+      );
     }
     if (options.dryRun === true) return current;
     this.objects.delete(VirtualCluster.key(type.plural, type.namespaced ? namespace : undefined, name));
@@ -361,7 +434,8 @@ export class VirtualCluster {
     const m = isObject(input.metadata) ? input.metadata : {};
     const name = str(m.name) ?? '';
     const ns = type.namespaced ? (str(m.namespace) ?? 'default') : undefined;
-    if (ns !== undefined && !this.objects.has(VirtualCluster.key('namespaces', undefined, ns))) this.create(RESOURCES[0] as ResourceType, undefined, { metadata: { name: ns } });
+    if (ns !== undefined && !this.objects.has(VirtualCluster.key('namespaces', undefined, ns)))
+      this.create(RESOURCES[0] as ResourceType, undefined, { metadata: { name: ns } });
     if (this.objects.has(VirtualCluster.key(type.plural, ns, name))) {
       const { resourceVersion: _ignored, ...rest } = m;
       return this.update(type, ns, name, { ...input, metadata: rest });
@@ -376,7 +450,13 @@ export class VirtualCluster {
       const current = this.objects.get(key);
       if (current === undefined) return;
       const m = meta(current);
-      const status = settledStatus(type, str(m.name) ?? '', current, !this.controller.neverReady, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+      const status = settledStatus(
+        type,
+        str(m.name) ?? '',
+        current,
+        !this.controller.neverReady,
+        new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      );
       const rv = this.nextRv();
       const next = { ...current, status, metadata: { ...m, resourceVersion: String(rv) } };
       this.objects.set(key, next);
@@ -394,5 +474,10 @@ export class VirtualCluster {
 }
 
 export function notFound(type: ResourceType, name: string): ApiError {
-  return new ApiError(404, 'NotFound', `${type.plural}${type.group === '' ? '' : `.${type.group}`} "${name}" not found`, { name, group: type.group, kind: type.plural });
+  return new ApiError(
+    404,
+    'NotFound',
+    `${type.plural}${type.group === '' ? '' : `.${type.group}`} "${name}" not found`,
+    { name, group: type.group, kind: type.plural },
+  );
 }

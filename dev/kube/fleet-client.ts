@@ -27,19 +27,45 @@ export interface FleetProcess {
   clearFaults(): Promise<void>;
   setController(options: { cluster?: string; rolloutDelayMs?: number; neverReady?: boolean }): Promise<void>;
   seed(cluster: string | undefined, plural: string, object: JsonObject): Promise<void>;
-  getObject(cluster: string, plural: string, namespace: string, name: string): Promise<JsonObject | undefined>;
+  getObject(
+    cluster: string,
+    plural: string,
+    namespace: string,
+    name: string,
+  ): Promise<JsonObject | undefined>;
   stop(): Promise<void>;
 }
 
 const SCRIPT = fileURLToPath(new URL('./fleet-process.ts', import.meta.url));
 
 /** Starts `count` clusters in a child process (Node with the tsx loader) and waits until they listen. */
-export async function startFleetProcess(options: { count: number; latencyMs?: number; prefix?: string; rolloutDelayMs?: number; startTimeoutMs?: number }): Promise<FleetProcess> {
-  const args = ['--import', 'tsx', SCRIPT, '--count', String(options.count), '--latency', String(options.latencyMs ?? 0), '--prefix', options.prefix ?? 'cluster', '--rollout-delay', String(options.rolloutDelayMs ?? 50)];
+export async function startFleetProcess(options: {
+  count: number;
+  latencyMs?: number;
+  prefix?: string;
+  rolloutDelayMs?: number;
+  startTimeoutMs?: number;
+}): Promise<FleetProcess> {
+  const args = [
+    '--import',
+    'tsx',
+    SCRIPT,
+    '--count',
+    String(options.count),
+    '--latency',
+    String(options.latencyMs ?? 0),
+    '--prefix',
+    options.prefix ?? 'cluster',
+    '--rollout-delay',
+    String(options.rolloutDelayMs ?? 50),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the fleet process did not start in time')), options.startTimeoutMs ?? 120_000);
+    const timer = setTimeout(
+      () => reject(new Error('the fleet process did not start in time')),
+      options.startTimeoutMs ?? 120_000,
+    );
     lines.once('line', (line) => {
       clearTimeout(timer);
       resolve(line);
@@ -51,7 +77,12 @@ export async function startFleetProcess(options: { count: number; latencyMs?: nu
   });
   const started = JSON.parse(first) as { clusters: RemoteCluster[]; control: string };
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> =>
-    fetch(`${started.control}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    fetch(`${started.control}${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
   const post = async (path: string, body?: unknown): Promise<void> => {
     const res = await call('POST', path, body ?? {});
     if (!res.ok) throw new Error(`fleet control ${path}: HTTP ${res.status}`);
@@ -70,9 +101,13 @@ export async function startFleetProcess(options: { count: number; latencyMs?: nu
     setFault: (cluster, fault) => post('/fault', { ...(cluster === undefined ? {} : { cluster }), fault }),
     clearFaults: () => post('/clear-faults'),
     setController: (o) => post('/controller', o),
-    seed: (cluster, plural, object) => post('/seed', { ...(cluster === undefined ? {} : { cluster }), plural, object }),
+    seed: (cluster, plural, object) =>
+      post('/seed', { ...(cluster === undefined ? {} : { cluster }), plural, object }),
     async getObject(cluster, plural, namespace, name) {
-      const res = await call('GET', `/object?${new URLSearchParams({ cluster, plural, namespace, name }).toString()}`);
+      const res = await call(
+        'GET',
+        `/object?${new URLSearchParams({ cluster, plural, namespace, name }).toString()}`,
+      );
       return res.status === 404 ? undefined : ((await res.json()) as JsonObject);
     },
     stop() {

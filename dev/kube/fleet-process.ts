@@ -83,7 +83,9 @@ const control = http.createServer((req, res) => {
       case 'GET /requests': {
         const one = url.searchParams.get('cluster');
         const summary = countsOf(one === null ? names : [one]);
-        const byCluster = url.searchParams.has('byCluster') ? Object.fromEntries(names.map((n) => [n, countsOf([n]).total])) : undefined;
+        const byCluster = url.searchParams.has('byCluster')
+          ? Object.fromEntries(names.map((n) => [n, countsOf([n]).total]))
+          : undefined;
         reply(200, { ...summary, ...(byCluster === undefined ? {} : { byCluster }) });
         return;
       }
@@ -106,7 +108,8 @@ const control = http.createServer((req, res) => {
         for (const n of target(body.cluster)) {
           const c = fleet.cluster(n);
           c.controller = {
-            rolloutDelayMs: typeof body.rolloutDelayMs === 'number' ? body.rolloutDelayMs : c.controller.rolloutDelayMs,
+            rolloutDelayMs:
+              typeof body.rolloutDelayMs === 'number' ? body.rolloutDelayMs : c.controller.rolloutDelayMs,
             neverReady: typeof body.neverReady === 'boolean' ? body.neverReady : c.controller.neverReady,
           };
         }
@@ -116,7 +119,8 @@ const control = http.createServer((req, res) => {
       case 'POST /seed': {
         const body = await readJson(req);
         const object = body.object as JsonObject;
-        for (const n of target(body.cluster)) fleet.cluster(n).seed(typeof body.plural === 'string' ? body.plural : '', object);
+        for (const n of target(body.cluster))
+          fleet.cluster(n).seed(typeof body.plural === 'string' ? body.plural : '', object);
         reply(200, { ok: true });
         return;
       }
@@ -131,7 +135,9 @@ const control = http.createServer((req, res) => {
         reply(404, { error: `unknown control request ${req.method ?? ''} ${url.pathname}` });
     }
   };
-  run().catch((error: unknown) => reply(400, { error: error instanceof Error ? error.message : 'bad request' }));
+  run().catch((error: unknown) =>
+    reply(400, { error: error instanceof Error ? error.message : 'bad request' }),
+  );
 });
 await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
 const address = control.address();

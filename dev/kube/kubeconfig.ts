@@ -17,9 +17,15 @@ export function toKubeconfig(clusters: KubeconfigEntry[], currentContext = clust
     kind: 'Config',
     preferences: {},
     'current-context': currentContext,
-    clusters: clusters.map((c) => ({ name: c.name, cluster: { server: c.server, 'certificate-authority-data': c.caData } })),
+    clusters: clusters.map((c) => ({
+      name: c.name,
+      cluster: { server: c.server, 'certificate-authority-data': c.caData },
+    })),
     users: clusters.map((c) => ({ name: `${c.name}-admin`, user: { token: c.token } })),
-    contexts: clusters.map((c) => ({ name: c.name, context: { cluster: c.name, user: `${c.name}-admin`, namespace: 'default' } })),
+    contexts: clusters.map((c) => ({
+      name: c.name,
+      context: { cluster: c.name, user: `${c.name}-admin`, namespace: 'default' },
+    })),
   });
 }
 

@@ -86,7 +86,8 @@ export function strategicMergePatch(target: Json | undefined, patch: Json): Json
     if (key.startsWith('$deleteFromPrimitiveList/')) {
       const field = key.slice('$deleteFromPrimitiveList/'.length);
       const current = result[field];
-      if (Array.isArray(current) && Array.isArray(value)) result[field] = current.filter((v) => !value.includes(v));
+      if (Array.isArray(current) && Array.isArray(value))
+        result[field] = current.filter((v) => !value.includes(v));
       continue;
     }
     if (value === null) {
@@ -203,7 +204,8 @@ export function jsonPatch(target: Json, operations: Json): Json {
       }
       case 'test': {
         const actual = getAt(doc, tokens);
-        if (JSON.stringify(actual) !== JSON.stringify(op.value)) throw new PatchError(`test operation failed at ${op.path}`);
+        if (JSON.stringify(actual) !== JSON.stringify(op.value))
+          throw new PatchError(`test operation failed at ${op.path}`);
         break;
       }
       default:

@@ -9,7 +9,14 @@ import type { Json, JsonObject } from './patch.js';
 export const PROTOBUF_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
-type FieldType = 'string' | 'bytes' | 'int' | 'bool' | Schema | { map: 'string' | 'bytes' } | { repeated: 'string' | Schema };
+type FieldType =
+  | 'string'
+  | 'bytes'
+  | 'int'
+  | 'bool'
+  | Schema
+  | { map: 'string' | 'bytes' }
+  | { repeated: 'string' | Schema };
 interface Schema {
   [field: number]: [name: string, type: FieldType];
 }
@@ -26,7 +33,11 @@ const objectMeta: Schema = {
   14: ['finalizers', { repeated: 'string' }],
 };
 const envVar: Schema = { 1: ['name', 'string'], 2: ['value', 'string'] };
-const containerPort: Schema = { 1: ['name', 'string'], 3: ['containerPort', 'int'], 4: ['protocol', 'string'] };
+const containerPort: Schema = {
+  1: ['name', 'string'],
+  3: ['containerPort', 'int'],
+  4: ['protocol', 'string'],
+};
 const container: Schema = {
   1: ['name', 'string'],
   2: ['image', 'string'],
@@ -38,7 +49,10 @@ const container: Schema = {
   13: ['terminationMessagePath', 'string'],
   14: ['imagePullPolicy', 'string'],
 };
-const podSpec: Schema = { 2: ['containers', { repeated: container }], 15: ['imagePullSecrets', { repeated: { 1: ['name', 'string'] } }] };
+const podSpec: Schema = {
+  2: ['containers', { repeated: container }],
+  15: ['imagePullSecrets', { repeated: { 1: ['name', 'string'] } }],
+};
 const podTemplate: Schema = { 1: ['metadata', objectMeta], 2: ['spec', podSpec] };
 
 const SCHEMAS: Record<string, Schema> = {
@@ -52,13 +66,32 @@ const SCHEMAS: Record<string, Schema> = {
   },
   Deployment: {
     1: ['metadata', objectMeta],
-    2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', labelSelector], 3: ['template', podTemplate], 4: ['strategy', {}] }],
+    2: [
+      'spec',
+      {
+        1: ['replicas', 'int'],
+        2: ['selector', labelSelector],
+        3: ['template', podTemplate],
+        4: ['strategy', {}],
+      },
+    ],
   },
   StatefulSet: {
     1: ['metadata', objectMeta],
-    2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', labelSelector], 3: ['template', podTemplate], 5: ['serviceName', 'string'] }],
+    2: [
+      'spec',
+      {
+        1: ['replicas', 'int'],
+        2: ['selector', labelSelector],
+        3: ['template', podTemplate],
+        5: ['serviceName', 'string'],
+      },
+    ],
   },
-  DaemonSet: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['selector', labelSelector], 2: ['template', podTemplate] }] },
+  DaemonSet: {
+    1: ['metadata', objectMeta],
+    2: ['spec', { 1: ['selector', labelSelector], 2: ['template', podTemplate] }],
+  },
 };
 
 class Reader {
@@ -123,16 +156,17 @@ function decodeMessage(buf: Buffer, schema: Schema): JsonObject {
       // Go's encoder writes empty strings; in JSON they are simply absent.
       const text = r.bytes().toString('utf8');
       if (text !== '') out[name] = text;
-    }
-    else if (type === 'bytes') out[name] = r.bytes().toString('base64');
+    } else if (type === 'bytes') out[name] = r.bytes().toString('base64');
     else if (isMap(type)) {
       const kv = decodeMessage(r.bytes(), { 1: ['key', 'string'], 2: ['value', type.map] });
       const existing = out[name];
-      const map: JsonObject = typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? existing : {};
+      const map: JsonObject =
+        typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? existing : {};
       map[typeof kv.key === 'string' ? kv.key : ''] = kv.value ?? (type.map === 'bytes' ? '' : '');
       out[name] = map;
     } else if (isRepeated(type)) {
-      const item: Json = type.repeated === 'string' ? r.bytes().toString('utf8') : decodeMessage(r.bytes(), type.repeated);
+      const item: Json =
+        type.repeated === 'string' ? r.bytes().toString('utf8') : decodeMessage(r.bytes(), type.repeated);
       const existing = out[name];
       out[name] = Array.isArray(existing) ? [...existing, item] : [item];
     } else {
@@ -144,16 +178,26 @@ function decodeMessage(buf: Buffer, schema: Schema): JsonObject {
 
 /** Decodes a protobuf-encoded object of a kind we serve into its JSON form. */
 export function decodeProtobufObject(body: Buffer): JsonObject {
-  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) throw new Error('missing the k8s protobuf envelope');
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC))
+    throw new Error('missing the k8s protobuf envelope');
   const unknown = decodeMessage(body.subarray(4), {
     1: ['typeMeta', { 1: ['apiVersion', 'string'], 2: ['kind', 'string'] }],
     2: ['raw', 'bytes'],
   });
   const typeMeta = unknown.typeMeta;
-  const kind = typeof typeMeta === 'object' && typeMeta !== null && !Array.isArray(typeMeta) && typeof typeMeta.kind === 'string' ? typeMeta.kind : '';
+  const kind =
+    typeof typeMeta === 'object' &&
+    typeMeta !== null &&
+    !Array.isArray(typeMeta) &&
+    typeof typeMeta.kind === 'string'
+      ? typeMeta.kind
+      : '';
   const schema = SCHEMAS[kind];
   if (schema === undefined) throw new Error(`protobuf bodies of kind "${kind}" are not supported; send JSON`);
   const raw = Buffer.from(typeof unknown.raw === 'string' ? unknown.raw : '', 'base64');
-  const apiVersion = typeof typeMeta === 'object' && typeMeta !== null && !Array.isArray(typeMeta) ? typeMeta.apiVersion ?? null : null;
+  const apiVersion =
+    typeof typeMeta === 'object' && typeMeta !== null && !Array.isArray(typeMeta)
+      ? (typeMeta.apiVersion ?? null)
+      : null;
   return { apiVersion, kind, ...decodeMessage(raw, schema) };
 }

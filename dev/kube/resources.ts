@@ -20,15 +20,55 @@ export interface ResourceType {
 const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 
 function resource(r: Omit<ResourceType, 'apiVersion' | 'version' | 'singular'>): ResourceType {
-  return { ...r, version: 'v1', apiVersion: r.group === '' ? 'v1' : `${r.group}/v1`, singular: r.kind.toLowerCase() };
+  return {
+    ...r,
+    version: 'v1',
+    apiVersion: r.group === '' ? 'v1' : `${r.group}/v1`,
+    singular: r.kind.toLowerCase(),
+  };
 }
 
 export const RESOURCES: readonly ResourceType[] = [
-  resource({ group: '', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], workload: false }),
-  resource({ group: '', kind: 'Secret', plural: 'secrets', namespaced: true, shortNames: [], workload: false }),
-  resource({ group: 'apps', kind: 'Deployment', plural: 'deployments', namespaced: true, shortNames: ['deploy'], workload: true }),
-  resource({ group: 'apps', kind: 'StatefulSet', plural: 'statefulsets', namespaced: true, shortNames: ['sts'], workload: true }),
-  resource({ group: 'apps', kind: 'DaemonSet', plural: 'daemonsets', namespaced: true, shortNames: ['ds'], workload: true }),
+  resource({
+    group: '',
+    kind: 'Namespace',
+    plural: 'namespaces',
+    namespaced: false,
+    shortNames: ['ns'],
+    workload: false,
+  }),
+  resource({
+    group: '',
+    kind: 'Secret',
+    plural: 'secrets',
+    namespaced: true,
+    shortNames: [],
+    workload: false,
+  }),
+  resource({
+    group: 'apps',
+    kind: 'Deployment',
+    plural: 'deployments',
+    namespaced: true,
+    shortNames: ['deploy'],
+    workload: true,
+  }),
+  resource({
+    group: 'apps',
+    kind: 'StatefulSet',
+    plural: 'statefulsets',
+    namespaced: true,
+    shortNames: ['sts'],
+    workload: true,
+  }),
+  resource({
+    group: 'apps',
+    kind: 'DaemonSet',
+    plural: 'daemonsets',
+    namespaced: true,
+    shortNames: ['ds'],
+    workload: true,
+  }),
 ];
 
 export function resourceByPlural(group: string, plural: string): ResourceType | undefined {
@@ -37,7 +77,9 @@ export function resourceByPlural(group: string, plural: string): ResourceType | 
 
 export function resourceByKind(kind: string): ResourceType | undefined {
   const lower = kind.toLowerCase();
-  return RESOURCES.find((r) => r.kind.toLowerCase() === lower || r.plural === lower || r.shortNames.includes(lower));
+  return RESOURCES.find(
+    (r) => r.kind.toLowerCase() === lower || r.plural === lower || r.shortNames.includes(lower),
+  );
 }
 
 /** `/api/v1` and `/apis/apps/v1` discovery documents. */
@@ -54,19 +96,38 @@ export function apiResourceList(group: '' | 'apps'): JsonObject {
       storageVersionHash: createHash('sha256').update(r.plural).digest('base64').slice(0, 11),
     });
     if (r.workload) {
-      resources.push({ name: `${r.plural}/status`, singularName: '', namespaced: true, kind: r.kind, verbs: ['get', 'patch', 'update'] });
+      resources.push({
+        name: `${r.plural}/status`,
+        singularName: '',
+        namespaced: true,
+        kind: r.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? 'v1' : `${group}/v1`, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group === '' ? 'v1' : `${group}/v1`,
+    resources,
+  };
 }
 
 export function apiGroupList(): JsonObject {
   const version = { groupVersion: 'apps/v1', version: 'v1' };
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'apps', versions: [version], preferredVersion: version }] };
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: [{ name: 'apps', versions: [version], preferredVersion: version }],
+  };
 }
 
 export function apiVersions(serverAddress: string): JsonObject {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 export const VERSION_INFO: JsonObject = {
@@ -91,7 +152,10 @@ export function applyDefaults(type: ResourceType, body: JsonObject): void {
     body.spec = { finalizers: ['kubernetes'], ...obj(body.spec) };
     body.status = { phase: 'Active' };
     const metadata = obj(body.metadata);
-    metadata.labels = { ...obj(metadata.labels), 'kubernetes.io/metadata.name': typeof metadata.name === 'string' ? metadata.name : '' };
+    metadata.labels = {
+      ...obj(metadata.labels),
+      'kubernetes.io/metadata.name': typeof metadata.name === 'string' ? metadata.name : '',
+    };
     body.metadata = metadata;
     return;
   }
@@ -105,28 +169,40 @@ export function applyDefaults(type: ResourceType, body: JsonObject): void {
   if (spec.revisionHistoryLimit === undefined) spec.revisionHistoryLimit = 10;
   if (type.kind === 'Deployment') {
     if (spec.progressDeadlineSeconds === undefined) spec.progressDeadlineSeconds = 600;
-    if (!isObject(spec.strategy) || spec.strategy.type === undefined) spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+    if (!isObject(spec.strategy) || spec.strategy.type === undefined)
+      spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
   } else {
     if (!isObject(spec.updateStrategy) || spec.updateStrategy.type === undefined) {
-      spec.updateStrategy = type.kind === 'StatefulSet'
-        ? { type: 'RollingUpdate', rollingUpdate: { partition: 0 } }
-        : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
+      spec.updateStrategy =
+        type.kind === 'StatefulSet'
+          ? { type: 'RollingUpdate', rollingUpdate: { partition: 0 } }
+          : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
     }
-    if (type.kind === 'StatefulSet' && spec.podManagementPolicy === undefined) spec.podManagementPolicy = 'OrderedReady';
+    if (type.kind === 'StatefulSet' && spec.podManagementPolicy === undefined)
+      spec.podManagementPolicy = 'OrderedReady';
   }
   if (body.status === undefined) body.status = {};
 }
 
 /** A short revision hash of the pod template, as StatefulSets report in currentRevision/updateRevision. */
 export function templateRevision(name: string, spec: JsonObject): string {
-  return `${name}-${createHash('sha256').update(JSON.stringify(spec.template ?? null)).digest('hex').slice(0, 10)}`;
+  return `${name}-${createHash('sha256')
+    .update(JSON.stringify(spec.template ?? null))
+    .digest('hex')
+    .slice(0, 10)}`;
 }
 
 /**
  * The status the workload controller reports once a rollout of `generation` has settled.
  * `ready: false` models a rollout that never becomes available.
  */
-export function settledStatus(type: ResourceType, name: string, body: JsonObject, ready: boolean, now: string): JsonObject {
+export function settledStatus(
+  type: ResourceType,
+  name: string,
+  body: JsonObject,
+  ready: boolean,
+  now: string,
+): JsonObject {
   const spec = obj(body.spec);
   const generation = obj(body.metadata).generation ?? 1;
   const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
@@ -145,7 +221,9 @@ export function settledStatus(type: ResourceType, name: string, body: JsonObject
             type: 'Available',
             status: ready ? 'True' : 'False',
             reason: ready ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
-            message: ready ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+            message: ready
+              ? 'Deployment has minimum availability.'
+              : 'Deployment does not have minimum availability.',
             lastUpdateTime: now,
             lastTransitionTime: now,
           },
@@ -153,7 +231,9 @@ export function settledStatus(type: ResourceType, name: string, body: JsonObject
             type: 'Progressing',
             status: 'True',
             reason: ready ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
-            message: ready ? `ReplicaSet "${name}" has successfully progressed.` : `ReplicaSet "${name}" is progressing.`,
+            message: ready
+              ? `ReplicaSet "${name}" has successfully progressed.`
+              : `ReplicaSet "${name}" is progressing.`,
             lastUpdateTime: now,
             lastTransitionTime: now,
           },
@@ -216,34 +296,75 @@ function num(value: Json | undefined): number {
 /** The `meta.k8s.io/v1` Table kubectl asks for when printing `get` output. */
 export function toTable(type: ResourceType, items: JsonObject[], resourceVersion: string): JsonObject {
   const now = Date.now();
-  const col = (name: string, format = ''): Json => ({ name, type: 'string', format, description: name, priority: 0 });
+  const col = (name: string, format = ''): Json => ({
+    name,
+    type: 'string',
+    format,
+    description: name,
+    priority: 0,
+  });
   let columns: Json[];
   let cells: (o: JsonObject) => Json[];
   switch (type.kind) {
     case 'Namespace':
       columns = [col('Name', 'name'), col('Status'), col('Age')];
-      cells = (o) => [obj(o.metadata).name ?? '', obj(o.status).phase ?? 'Active', age(obj(o.metadata).creationTimestamp, now)];
+      cells = (o) => [
+        obj(o.metadata).name ?? '',
+        obj(o.status).phase ?? 'Active',
+        age(obj(o.metadata).creationTimestamp, now),
+      ];
       break;
     case 'Secret':
       columns = [col('Name', 'name'), col('Type'), col('Data'), col('Age')];
-      cells = (o) => [obj(o.metadata).name ?? '', o.type ?? 'Opaque', Object.keys(obj(o.data)).length, age(obj(o.metadata).creationTimestamp, now)];
+      cells = (o) => [
+        obj(o.metadata).name ?? '',
+        o.type ?? 'Opaque',
+        Object.keys(obj(o.data)).length,
+        age(obj(o.metadata).creationTimestamp, now),
+      ];
       break;
     case 'Deployment':
       columns = [col('Name', 'name'), col('Ready'), col('Up-to-date'), col('Available'), col('Age')];
       cells = (o) => {
         const s = obj(o.status);
-        return [obj(o.metadata).name ?? '', `${num(s.readyReplicas)}/${num(obj(o.spec).replicas)}`, num(s.updatedReplicas), num(s.availableReplicas), age(obj(o.metadata).creationTimestamp, now)];
+        return [
+          obj(o.metadata).name ?? '',
+          `${num(s.readyReplicas)}/${num(obj(o.spec).replicas)}`,
+          num(s.updatedReplicas),
+          num(s.availableReplicas),
+          age(obj(o.metadata).creationTimestamp, now),
+        ];
       };
       break;
     case 'StatefulSet':
       columns = [col('Name', 'name'), col('Ready'), col('Age')];
-      cells = (o) => [obj(o.metadata).name ?? '', `${num(obj(o.status).readyReplicas)}/${num(obj(o.spec).replicas)}`, age(obj(o.metadata).creationTimestamp, now)];
+      cells = (o) => [
+        obj(o.metadata).name ?? '',
+        `${num(obj(o.status).readyReplicas)}/${num(obj(o.spec).replicas)}`,
+        age(obj(o.metadata).creationTimestamp, now),
+      ];
       break;
     default:
-      columns = [col('Name', 'name'), col('Desired'), col('Current'), col('Ready'), col('Up-to-date'), col('Available'), col('Age')];
+      columns = [
+        col('Name', 'name'),
+        col('Desired'),
+        col('Current'),
+        col('Ready'),
+        col('Up-to-date'),
+        col('Available'),
+        col('Age'),
+      ];
       cells = (o) => {
         const s = obj(o.status);
-        return [obj(o.metadata).name ?? '', num(s.desiredNumberScheduled), num(s.currentNumberScheduled), num(s.numberReady), num(s.updatedNumberScheduled), num(s.numberAvailable), age(obj(o.metadata).creationTimestamp, now)];
+        return [
+          obj(o.metadata).name ?? '',
+          num(s.desiredNumberScheduled),
+          num(s.currentNumberScheduled),
+          num(s.numberReady),
+          num(s.updatedNumberScheduled),
+          num(s.numberAvailable),
+          age(obj(o.metadata).creationTimestamp, now),
+        ];
       };
   }
   return {
@@ -272,10 +393,16 @@ export function openApiV3Root(): JsonObject {
  */
 export function openApiV3Document(group: '' | 'apps'): JsonObject {
   const paths: JsonObject = {};
-  const fieldValidation = { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } };
+  const fieldValidation = {
+    name: 'fieldValidation',
+    in: 'query',
+    schema: { type: 'string', uniqueItems: true },
+  };
   for (const r of RESOURCES.filter((x) => x.group === group)) {
     const base = group === '' ? '/api/v1' : `/apis/${group}/v1`;
-    const path = r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}/{name}` : `${base}/${r.plural}/{name}`;
+    const path = r.namespaced
+      ? `${base}/namespaces/{namespace}/${r.plural}/{name}`
+      : `${base}/${r.plural}/{name}`;
     const gvk = { group, version: 'v1', kind: r.kind };
     const operation = (id: string): JsonObject => ({
       operationId: `${id}${r.kind}`,
@@ -283,9 +410,19 @@ export function openApiV3Document(group: '' | 'apps'): JsonObject {
       parameters: [fieldValidation],
       responses: { '200': { description: 'OK' } },
     });
-    paths[path] = { get: { ...operation('read'), parameters: [] }, put: operation('replace'), patch: operation('patch'), delete: { ...operation('delete'), parameters: [] } };
+    paths[path] = {
+      get: { ...operation('read'), parameters: [] },
+      put: operation('replace'),
+      patch: operation('patch'),
+      delete: { ...operation('delete'), parameters: [] },
+    };
     const collection = r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}` : `${base}/${r.plural}`;
     paths[collection] = { post: operation('create'), get: { ...operation('list'), parameters: [] } };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas: {} } };
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: 'v1.32.0' },
+    paths,
+    components: { schemas: {} },
+  };
 }

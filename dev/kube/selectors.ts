@@ -29,7 +29,12 @@ function parseTerm(term: string): LabelPredicate {
   const set = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
   if (set) {
     const [, key = '', op, list = ''] = set;
-    const values = new Set(list.split(',').map((v) => v.trim()).filter((v) => v.length > 0));
+    const values = new Set(
+      list
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0),
+    );
     return op === 'in'
       ? (labels) => labels[key] !== undefined && values.has(labels[key])
       : (labels) => labels[key] === undefined || !values.has(labels[key]);
@@ -54,7 +59,9 @@ export function parseLabelSelector(selector: string | null | undefined): LabelPr
 }
 
 /** Field selectors: only `metadata.name` and `metadata.namespace` (`=`, `==`, `!=`), which is what kubectl uses. */
-export function parseFieldSelector(selector: string | null | undefined): (obj: { metadata: { name: string; namespace?: string } }) => boolean {
+export function parseFieldSelector(
+  selector: string | null | undefined,
+): (obj: { metadata: { name: string; namespace?: string } }) => boolean {
   if (selector === null || selector === undefined || selector.trim() === '') return () => true;
   const predicates = splitTerms(selector).map((term) => {
     const m = /^(metadata\.name|metadata\.namespace)\s*(==|=|!=)\s*(.*)$/.exec(term);
@@ -62,7 +69,9 @@ export function parseFieldSelector(selector: string | null | undefined): (obj: {
     const [, field, op, value] = m;
     const read = (o: { metadata: { name: string; namespace?: string } }): string | undefined =>
       field === 'metadata.name' ? o.metadata.name : o.metadata.namespace;
-    return op === '!=' ? (o: { metadata: { name: string; namespace?: string } }) => read(o) !== value : (o: { metadata: { name: string; namespace?: string } }) => read(o) === value;
+    return op === '!='
+      ? (o: { metadata: { name: string; namespace?: string } }) => read(o) !== value
+      : (o: { metadata: { name: string; namespace?: string } }) => read(o) === value;
   });
   return (obj) => predicates.every((p) => p(obj));
 }

@@ -8,7 +8,16 @@ import { ApiError, meta, REASONS, VirtualCluster } from './cluster.js';
 import type { Json, JsonObject } from './patch.js';
 import { isObject, jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import type { ResourceType } from './resources.js';
-import { apiGroupList, apiResourceList, apiVersions, openApiV3Document, openApiV3Root, resourceByPlural, toTable, VERSION_INFO } from './resources.js';
+import {
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  openApiV3Document,
+  openApiV3Root,
+  resourceByPlural,
+  toTable,
+  VERSION_INFO,
+} from './resources.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import type { TlsMaterial } from './tls.js';
 import { sharedTls } from './tls.js';
@@ -54,7 +63,11 @@ const JSON_TYPE = 'application/json';
 
 function send(res: ServerResponse, code: number, body: Json): void {
   const payload = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(payload), 'Cache-Control': 'no-cache, private' });
+  res.writeHead(code, {
+    'Content-Type': JSON_TYPE,
+    'Content-Length': Buffer.byteLength(payload),
+    'Cache-Control': 'no-cache, private',
+  });
   res.end(payload);
 }
 
@@ -89,7 +102,10 @@ interface Route {
 
 /** `/api/v1/...` and `/apis/apps/v1/...` resource paths. */
 function route(path: string): Route | undefined {
-  const parts = path.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+  const parts = path
+    .split('/')
+    .filter((p) => p.length > 0)
+    .map(decodeURIComponent);
   let group: string;
   let rest: string[];
   if (parts[0] === 'api' && parts[1] === 'v1') {
@@ -136,13 +152,24 @@ function verbOf(method: string, r: Route | undefined, query: URLSearchParams): s
 function forbidden(grant: TokenGrant, verb: string, r: Route): ApiError {
   const user = grant.user ?? 'test-user';
   const group = r.type.group === '' ? '""' : `"${r.type.group}"`;
-  const target = r.name === undefined ? `${r.type.plural}` : `${r.type.plural}${r.type.group === '' ? '' : `.${r.type.group}`} "${r.name}"`;
-  const scope = r.type.namespaced && r.namespace !== undefined ? ` in the namespace "${r.namespace}"` : ' at the cluster scope';
-  return new ApiError(403, 'Forbidden', `${target} is forbidden: User "${user}" cannot ${verb} resource "${r.type.plural}" in API group ${group}${scope}`, {
-    ...(r.name === undefined ? {} : { name: r.name }),
-    group: r.type.group,
-    kind: r.type.plural,
-  });
+  const target =
+    r.name === undefined
+      ? `${r.type.plural}`
+      : `${r.type.plural}${r.type.group === '' ? '' : `.${r.type.group}`} "${r.name}"`;
+  const scope =
+    r.type.namespaced && r.namespace !== undefined
+      ? ` in the namespace "${r.namespace}"`
+      : ' at the cluster scope';
+  return new ApiError(
+    403,
+    'Forbidden',
+    `${target} is forbidden: User "${user}" cannot ${verb} resource "${r.type.plural}" in API group ${group}${scope}`,
+    {
+      ...(r.name === undefined ? {} : { name: r.name }),
+      group: r.type.group,
+      kind: r.type.plural,
+    },
+  );
 }
 
 function allowed(grant: TokenGrant, verb: string, r: Route): boolean {
@@ -181,38 +208,71 @@ function applyPatch(contentType: string, current: JsonObject, patchText: string)
         result = strategicMergePatch(current, parseYaml(patchText) as Json);
         break;
       default:
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+        );
     }
     if (!isObject(result)) throw new ApiError(400, 'BadRequest', 'the patch did not produce an object');
     return result;
   } catch (error) {
-    if (error instanceof PatchError) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${error.message}`);
+    if (error instanceof PatchError)
+      throw new ApiError(
+        422,
+        'Invalid',
+        `the server rejected our request due to an error in our request: ${error.message}`,
+      );
     throw error;
   }
 }
 
-function matchesWatch(event: WatchEvent, r: Route, labels: ReturnType<typeof parseLabelSelector>, fields: ReturnType<typeof parseFieldSelector>): boolean {
+function matchesWatch(
+  event: WatchEvent,
+  r: Route,
+  labels: ReturnType<typeof parseLabelSelector>,
+  fields: ReturnType<typeof parseFieldSelector>,
+): boolean {
   if (event.plural !== r.type.plural) return false;
   const m = meta(event.object);
   if (r.namespace !== undefined && m.namespace !== r.namespace) return false;
   if (r.name !== undefined && m.name !== r.name) return false;
-  const metadata = { name: typeof m.name === 'string' ? m.name : '', ...(typeof m.namespace === 'string' ? { namespace: m.namespace } : {}) };
+  const metadata = {
+    name: typeof m.name === 'string' ? m.name : '',
+    ...(typeof m.namespace === 'string' ? { namespace: m.namespace } : {}),
+  };
   return labels(isObject(m.labels) ? (m.labels as Record<string, string>) : {}) && fields({ metadata });
 }
 
-function startWatch(cluster: VirtualCluster, req: IncomingMessage, res: ServerResponse, r: Route, query: URLSearchParams): void {
+function startWatch(
+  cluster: VirtualCluster,
+  req: IncomingMessage,
+  res: ServerResponse,
+  r: Route,
+  query: URLSearchParams,
+): void {
   const labels = parseLabelSelector(query.get('labelSelector'));
   const fields = parseFieldSelector(query.get('fieldSelector'));
-  res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  res.writeHead(200, {
+    'Content-Type': JSON_TYPE,
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache, private',
+  });
   // Headers go out at once, like the real server: clients block on them before reading events.
   res.flushHeaders();
   const write = (event: WatchEvent): void => {
-    if (matchesWatch(event, r, labels, fields)) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+    if (matchesWatch(event, r, labels, fields))
+      res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
   };
   const since = query.get('resourceVersion');
   if (since === null || since === '' || since === '0') {
     for (const o of cluster.list(r.type, r.namespace)) {
-      write({ type: 'ADDED', object: o, plural: r.type.plural, resourceVersion: Number(meta(o).resourceVersion) });
+      write({
+        type: 'ADDED',
+        object: o,
+        plural: r.type.plural,
+        resourceVersion: Number(meta(o).resourceVersion),
+      });
     }
   } else {
     for (const event of cluster.history) if (event.resourceVersion > Number(since)) write(event);
@@ -235,7 +295,11 @@ function objectBody(req: IncomingMessage, raw: Buffer): JsonObject {
     try {
       input = decodeProtobufObject(raw);
     } catch (error) {
-      throw new ApiError(415, 'UnsupportedMediaType', error instanceof Error ? error.message : 'unsupported protobuf body');
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        error instanceof Error ? error.message : 'unsupported protobuf body',
+      );
     }
   } else {
     input = parseJson(raw.toString('utf8'));
@@ -244,7 +308,15 @@ function objectBody(req: IncomingMessage, raw: Buffer): JsonObject {
   return input;
 }
 
-function handleResource(cluster: VirtualCluster, req: IncomingMessage, res: ServerResponse, r: Route, verb: string, query: URLSearchParams, raw: Buffer): void {
+function handleResource(
+  cluster: VirtualCluster,
+  req: IncomingMessage,
+  res: ServerResponse,
+  r: Route,
+  verb: string,
+  query: URLSearchParams,
+  raw: Buffer,
+): void {
   const body = raw.toString('utf8');
   const dryRun = query.has('dryRun');
   const type = r.type;
@@ -261,10 +333,19 @@ function handleResource(cluster: VirtualCluster, req: IncomingMessage, res: Serv
       const fields = parseFieldSelector(query.get('fieldSelector'));
       const items = cluster.list(type, r.namespace).filter((o) => {
         const m = meta(o);
-        const metadata = { name: typeof m.name === 'string' ? m.name : '', ...(typeof m.namespace === 'string' ? { namespace: m.namespace } : {}) };
+        const metadata = {
+          name: typeof m.name === 'string' ? m.name : '',
+          ...(typeof m.namespace === 'string' ? { namespace: m.namespace } : {}),
+        };
         return labels(isObject(m.labels) ? (m.labels as Record<string, string>) : {}) && fields({ metadata });
       });
-      send(res, 200, wantsTable(req) ? toTable(type, items, cluster.resourceVersion) : listOf(type, items, cluster.resourceVersion));
+      send(
+        res,
+        200,
+        wantsTable(req)
+          ? toTable(type, items, cluster.resourceVersion)
+          : listOf(type, items, cluster.resourceVersion),
+      );
       return;
     }
     case 'get': {
@@ -278,7 +359,11 @@ function handleResource(cluster: VirtualCluster, req: IncomingMessage, res: Serv
       return;
     }
     case 'update': {
-      send(res, 200, cluster.update(type, r.namespace, r.name ?? '', objectBody(req, raw), { dryRun, statusOnly }));
+      send(
+        res,
+        200,
+        cluster.update(type, r.namespace, r.name ?? '', objectBody(req, raw), { dryRun, statusOnly }),
+      );
       return;
     }
     case 'patch': {
@@ -289,10 +374,23 @@ function handleResource(cluster: VirtualCluster, req: IncomingMessage, res: Serv
         current = cluster.get(type, r.namespace, name);
       } catch (error) {
         // Server-side apply creates what does not exist yet.
-        if (error instanceof ApiError && error.code === 404 && contentType.startsWith('application/apply-patch+yaml')) {
+        if (
+          error instanceof ApiError &&
+          error.code === 404 &&
+          contentType.startsWith('application/apply-patch+yaml')
+        ) {
           const input = parseYaml(body) as Json;
           if (!isObject(input)) throw new ApiError(400, 'BadRequest', 'the request body must be an object');
-          send(res, 201, cluster.create(type, r.namespace, { ...input, metadata: { ...(isObject(input.metadata) ? input.metadata : {}), name } }, { dryRun }));
+          send(
+            res,
+            201,
+            cluster.create(
+              type,
+              r.namespace,
+              { ...input, metadata: { ...(isObject(input.metadata) ? input.metadata : {}), name } },
+              { dryRun },
+            ),
+          );
           return;
         }
         throw error;
@@ -301,25 +399,44 @@ function handleResource(cluster: VirtualCluster, req: IncomingMessage, res: Serv
       // A resourceVersion inside the patch is a precondition, exactly like on PUT.
       const patchedRv = meta(patched).resourceVersion;
       const rv = typeof patchedRv === 'string' ? patchedRv : undefined;
-      const next = { ...patched, metadata: { ...meta(patched), resourceVersion: rv ?? (meta(current).resourceVersion ?? '') } };
+      const next = {
+        ...patched,
+        metadata: { ...meta(patched), resourceVersion: rv ?? meta(current).resourceVersion ?? '' },
+      };
       if (statusOnly) send(res, 200, cluster.update(type, r.namespace, name, next, { dryRun, statusOnly }));
-      else send(res, 200, cluster.update(type, r.namespace, name, { ...next, status: current.status ?? null }, { dryRun }));
+      else
+        send(
+          res,
+          200,
+          cluster.update(type, r.namespace, name, { ...next, status: current.status ?? null }, { dryRun }),
+        );
       return;
     }
     case 'delete': {
       let preconditionRv: string | undefined;
       if (body.trim() !== '') {
         const options = parseJson(body);
-        if (isObject(options) && isObject(options.preconditions) && typeof options.preconditions.resourceVersion === 'string') {
+        if (
+          isObject(options) &&
+          isObject(options.preconditions) &&
+          typeof options.preconditions.resourceVersion === 'string'
+        ) {
           preconditionRv = options.preconditions.resourceVersion;
         }
       }
-      const deleted = cluster.delete(type, r.namespace, r.name ?? '', { dryRun, ...(preconditionRv === undefined ? {} : { preconditionRv }) });
+      const deleted = cluster.delete(type, r.namespace, r.name ?? '', {
+        dryRun,
+        ...(preconditionRv === undefined ? {} : { preconditionRv }),
+      });
       send(res, 200, deleted);
       return;
     }
     default:
-      throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      throw new ApiError(
+        405,
+        'MethodNotAllowed',
+        `the server does not allow this method on the requested resource`,
+      );
   }
 }
 
@@ -357,12 +474,19 @@ function delay(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
-async function handle(cluster: VirtualCluster, port: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  cluster: VirtualCluster,
+  port: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://127.0.0.1');
   const method = req.method ?? 'GET';
   const r = route(url.pathname);
   const verb = verbOf(method, r, url.searchParams);
-  res.on('finish', () => cluster.record({ cluster: cluster.name, verb, method, path: url.pathname, status: res.statusCode }));
+  res.on('finish', () =>
+    cluster.record({ cluster: cluster.name, verb, method, path: url.pathname, status: res.statusCode }),
+  );
   const body = await readBody(req);
   await delay(cluster.latencyMs);
 
@@ -392,10 +516,19 @@ async function handle(cluster: VirtualCluster, port: number, req: IncomingMessag
     if (fault.hang === true) return; // never answered: the client's timeout must fire
     if (fault.status !== undefined) {
       const reason = REASONS[fault.status] ?? 'InternalError';
-      const message = fault.status === 409
-        ? `Operation cannot be fulfilled on ${r.type.plural} "${r.name ?? ''}": the object has been modified; please apply your changes to the latest version and try again`
-        : `injected fault: ${reason}`;
-      sendError(res, new ApiError(fault.status, reason, message, { ...(r.name === undefined ? {} : { name: r.name }), kind: r.type.plural, ...(fault.status === 429 ? { retryAfterSeconds: 1 } : {}) }), fault.status === 429 ? { 'Retry-After': '1' } : {});
+      const message =
+        fault.status === 409
+          ? `Operation cannot be fulfilled on ${r.type.plural} "${r.name ?? ''}": the object has been modified; please apply your changes to the latest version and try again`
+          : `injected fault: ${reason}`;
+      sendError(
+        res,
+        new ApiError(fault.status, reason, message, {
+          ...(r.name === undefined ? {} : { name: r.name }),
+          kind: r.type.plural,
+          ...(fault.status === 429 ? { retryAfterSeconds: 1 } : {}),
+        }),
+        fault.status === 429 ? { 'Retry-After': '1' } : {},
+      );
       return;
     }
   }
@@ -404,7 +537,11 @@ async function handle(cluster: VirtualCluster, port: number, req: IncomingMessag
   } catch (error) {
     if (error instanceof ApiError) sendError(res, error);
     else if (error instanceof SelectorError) sendError(res, new ApiError(400, 'BadRequest', error.message));
-    else sendError(res, new ApiError(500, 'InternalError', error instanceof Error ? error.message : 'internal error'));
+    else
+      sendError(
+        res,
+        new ApiError(500, 'InternalError', error instanceof Error ? error.message : 'internal error'),
+      );
   }
 }
 
@@ -429,18 +566,27 @@ export async function startKubeFleet(options: KubeFleetOptions): Promise<KubeFle
   const byPort = new Map<number, VirtualCluster>();
   const byName = new Map<string, VirtualCluster>();
   const sockets = new Set<net.Socket>();
-  const tlsServer = https.createServer({ key: tls.keyPem, cert: tls.certPem, keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-    const port = req.socket.localPort ?? 0;
-    const cluster = byPort.get(port);
-    if (cluster === undefined) {
-      res.destroy();
-      return;
-    }
-    handle(cluster, port, req, res).catch(() => {
-      if (!res.headersSent) sendError(res, new ApiError(500, 'InternalError', 'internal error'));
-      else res.destroy();
-    });
-  });
+  const tlsServer = https.createServer(
+    {
+      key: tls.keyPem,
+      cert: tls.certPem,
+      keepAliveTimeout: 30_000,
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+    },
+    (req, res) => {
+      const port = req.socket.localPort ?? 0;
+      const cluster = byPort.get(port);
+      if (cluster === undefined) {
+        res.destroy();
+        return;
+      }
+      handle(cluster, port, req, res).catch(() => {
+        if (!res.headersSent) sendError(res, new ApiError(500, 'InternalError', 'internal error'));
+        else res.destroy();
+      });
+    },
+  );
   tlsServer.on('tlsClientError', () => undefined);
   const listeners: net.Server[] = [];
   const endpoints: ClusterEndpoint[] = [];
@@ -452,7 +598,8 @@ export async function startKubeFleet(options: KubeFleetOptions): Promise<KubeFle
         ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
         ...(options.recordRequests === undefined ? {} : { recordRequests: options.recordRequests }),
       });
-      if (options.controller !== undefined) cluster.controller = { ...cluster.controller, ...options.controller };
+      if (options.controller !== undefined)
+        cluster.controller = { ...cluster.controller, ...options.controller };
       const listener = net.createServer((socket) => {
         cluster.connections += 1;
         sockets.add(socket);

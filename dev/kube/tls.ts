@@ -32,7 +32,7 @@ function rsaKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privatePem: string 
 function serial(): string {
   // Positive, non-zero serial: clear the top bit.
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f | 0x01;
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
   return bytes.toString('hex');
 }
 
@@ -102,7 +102,9 @@ function signCertificate(cert: forge.pki.Certificate, privatePem: string): void 
   cert.signatureOid = algorithmOid;
   cert.siginfo.algorithmOid = algorithmOid;
   // getTBSCertificate exists in forge but is missing from its type definitions.
-  const pki = forge.pki as typeof forge.pki & { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
+  const pki = forge.pki as typeof forge.pki & {
+    getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1;
+  };
   const tbs = pki.getTBSCertificate(cert);
   cert.tbsCertificate = tbs;
   const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');

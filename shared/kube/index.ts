@@ -1,14 +1,29 @@
 import type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import { ClusterRejectedError, ClusterUnavailableError } from '../core/errors.js';
-import type { Clock, ClusterCredentials, ClusterGateway, KubeSecret, Workload, WorkloadKind } from '../core/ports.js';
+import type {
+  Clock,
+  ClusterCredentials,
+  ClusterGateway,
+  KubeSecret,
+  Workload,
+  WorkloadKind,
+} from '../core/ports.js';
 import { createCredentialsCache } from './credentials.js';
 import type { KubeRequest, KubeResponse } from './transport.js';
 import { createKubeTransport, toClusterError } from './transport.js';
 import { atPath, readPath, WORKLOAD_RESOURCES } from './workloads.js';
 
 export { createTokenAuthenticator, type ReadValue, type TokenAuth } from './auth/token.js';
-export { createKubeconfigAuthenticator, kubeconfigCredentials, type KubeconfigAuth } from './auth/kubeconfig.js';
-export { createCredentialsCache, CREDENTIALS_REFRESH_MARGIN_MS, type CredentialsCache } from './credentials.js';
+export {
+  createKubeconfigAuthenticator,
+  kubeconfigCredentials,
+  type KubeconfigAuth,
+} from './auth/kubeconfig.js';
+export {
+  createCredentialsCache,
+  CREDENTIALS_REFRESH_MARGIN_MS,
+  type CredentialsCache,
+} from './credentials.js';
 export { toClusterError } from './transport.js';
 export { WORKLOAD_RESOURCES, type WorkloadResource } from './workloads.js';
 
@@ -95,7 +110,9 @@ function parse(what: string, response: KubeResponse): unknown {
   try {
     return JSON.parse(response.body) as unknown;
   } catch {
-    throw new ClusterUnavailableError(`${what}: HTTP ${response.status} with a body that is not JSON`, { status: response.status });
+    throw new ClusterUnavailableError(`${what}: HTTP ${response.status} with a body that is not JSON`, {
+      status: response.status,
+    });
   }
 }
 
@@ -120,7 +137,10 @@ function query(params: Record<string, string | undefined>): string {
 export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway & { close(): void } {
   const cluster = options.name;
   const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const transport = createKubeTransport({ timeoutMs, ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }) });
+  const transport = createKubeTransport({
+    timeoutMs,
+    ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
+  });
   const credentials = createCredentialsCache(
     async () => {
       const c = await options.credentials();
@@ -146,7 +166,8 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
 
   async function expectOk(request: KubeRequest, what: string): Promise<KubeResponse> {
     const response = await send(request, what);
-    if (response.status < 200 || response.status >= 300) throw toClusterError(`cluster "${cluster}": ${what}`, response);
+    if (response.status < 200 || response.status >= 300)
+      throw toClusterError(`cluster "${cluster}": ${what}`, response);
     return response;
   }
 
@@ -178,7 +199,10 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
     async createSecret(secret) {
       const what = `create secret ${secret.namespace}/${secret.name}`;
       const { resourceVersion: _ignored, ...fresh } = secret;
-      const response = await expectOk({ method: 'POST', path: secretPath(secret.namespace), body: toV1Secret(fresh) }, what);
+      const response = await expectOk(
+        { method: 'POST', path: secretPath(secret.namespace), body: toV1Secret(fresh) },
+        what,
+      );
       return fromV1Secret(parse(what, response) as V1Secret);
     },
 
@@ -186,9 +210,14 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
       const what = `replace secret ${secret.namespace}/${secret.name}`;
       if (secret.resourceVersion === undefined) {
         // Without it the write would be unconditional and could overwrite a concurrent change.
-        throw new ClusterRejectedError(`cluster "${cluster}": ${what}: resourceVersion is required (read the Secret first)`);
+        throw new ClusterRejectedError(
+          `cluster "${cluster}": ${what}: resourceVersion is required (read the Secret first)`,
+        );
       }
-      const response = await expectOk({ method: 'PUT', path: secretPath(secret.namespace, secret.name), body: toV1Secret(secret) }, what);
+      const response = await expectOk(
+        { method: 'PUT', path: secretPath(secret.namespace, secret.name), body: toV1Secret(secret) },
+        what,
+      );
       return fromV1Secret(parse(what, response) as V1Secret);
     },
 
@@ -196,7 +225,8 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
       const what = `delete secret ${namespace}/${name}`;
       const response = await send({ method: 'DELETE', path: secretPath(namespace, name) }, what);
       if (response.status === 404) return;
-      if (response.status < 200 || response.status >= 300) throw toClusterError(`cluster "${cluster}": ${what}`, response);
+      if (response.status < 200 || response.status >= 300)
+        throw toClusterError(`cluster "${cluster}": ${what}`, response);
     },
 
     async getWorkload(kind, namespace, name) {
@@ -209,14 +239,25 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
 
     async listWorkloads(kind, namespace, labelSelector) {
       const what = `list ${kind} ${namespace}${labelSelector === undefined ? '' : ` ${labelSelector}`}`;
-      const response = await expectOk({ method: 'GET', path: `${workloadPath(kind, namespace)}${query({ labelSelector })}` }, what);
+      const response = await expectOk(
+        { method: 'GET', path: `${workloadPath(kind, namespace)}${query({ labelSelector })}` },
+        what,
+      );
       return items(what, response).map((w) => toWorkload(kind, w));
     },
 
     async patchTemplateAnnotations(kind, namespace, name, annotations) {
       const what = `restart ${kind} ${namespace}/${name}`;
       const body = atPath(WORKLOAD_RESOURCES[kind].templatePath, { metadata: { annotations } });
-      await expectOk({ method: 'PATCH', path: workloadPath(kind, namespace, name), body, contentType: 'application/merge-patch+json' }, what);
+      await expectOk(
+        {
+          method: 'PATCH',
+          path: workloadPath(kind, namespace, name),
+          body,
+          contentType: 'application/merge-patch+json',
+        },
+        what,
+      );
     },
 
     close() {

@@ -1,6 +1,11 @@
 import https from 'node:https';
 import type { ClusterCredentials } from '../core/ports.js';
-import { ClusterRejectedError, ClusterUnavailableError, ConflictError, ThrottledError } from '../core/errors.js';
+import {
+  ClusterRejectedError,
+  ClusterUnavailableError,
+  ConflictError,
+  ThrottledError,
+} from '../core/errors.js';
 import type { PropagatorError } from '../core/errors.js';
 
 /** One HTTP exchange with an API server; `body` is the raw response text (never put it in errors). */
@@ -41,7 +46,8 @@ export function toClusterError(what: string, response: KubeResponse): Propagator
   let reason = '';
   try {
     const parsed: unknown = JSON.parse(response.body);
-    const r = typeof parsed === 'object' && parsed !== null ? (parsed as { reason?: unknown }).reason : undefined;
+    const r =
+      typeof parsed === 'object' && parsed !== null ? (parsed as { reason?: unknown }).reason : undefined;
     if (typeof r === 'string' && /^[A-Za-z]{1,40}$/.test(r)) reason = ` ${r}`;
   } catch {
     // Not a Status object: the status code alone says enough.
@@ -51,8 +57,13 @@ export function toClusterError(what: string, response: KubeResponse): Propagator
   if (response.status === 409) return new ConflictError(message, options);
   if (response.status === 429) return new ThrottledError(message, options);
   if (response.status >= 500) return new ClusterUnavailableError(message, options);
-  if (response.status === 401) return new ClusterRejectedError(`${message} (the credentials were refused)`, options);
-  if (response.status === 403) return new ClusterRejectedError(`${message} (RBAC does not allow this; see \`secret-propagator rbac\`)`, options);
+  if (response.status === 401)
+    return new ClusterRejectedError(`${message} (the credentials were refused)`, options);
+  if (response.status === 403)
+    return new ClusterRejectedError(
+      `${message} (RBAC does not allow this; see \`secret-propagator rbac\`)`,
+      options,
+    );
   return new ClusterRejectedError(message, options);
 }
 
@@ -81,15 +92,23 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
       maxFreeSockets: options.maxSockets ?? 8,
       scheduling: 'lifo',
       ...(credentials.caData === undefined ? {} : { ca: Buffer.from(credentials.caData, 'base64') }),
-      ...(credentials.clientCertData === undefined ? {} : { cert: Buffer.from(credentials.clientCertData, 'base64') }),
-      ...(credentials.clientKeyData === undefined ? {} : { key: Buffer.from(credentials.clientKeyData, 'base64') }),
+      ...(credentials.clientCertData === undefined
+        ? {}
+        : { cert: Buffer.from(credentials.clientCertData, 'base64') }),
+      ...(credentials.clientKeyData === undefined
+        ? {}
+        : { key: Buffer.from(credentials.clientKeyData, 'base64') }),
       rejectUnauthorized: true,
     });
     agent = { key, agent: created };
     return created;
   };
 
-  const once = (request: KubeRequest, credentials: ClusterCredentials, server: URL): Promise<{ response: KubeResponse } | { error: Error; reused: boolean }> =>
+  const once = (
+    request: KubeRequest,
+    credentials: ClusterCredentials,
+    server: URL,
+  ): Promise<{ response: KubeResponse } | { error: Error; reused: boolean }> =>
     new Promise((resolve) => {
       const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
       const req = https.request(
@@ -104,7 +123,12 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
             accept: 'application/json',
             'user-agent': 'secret-propagator',
             ...(credentials.token === undefined ? {} : { authorization: `Bearer ${credentials.token}` }),
-            ...(payload === undefined ? {} : { 'content-type': request.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...(payload === undefined
+              ? {}
+              : {
+                  'content-type': request.contentType ?? 'application/json',
+                  'content-length': Buffer.byteLength(payload),
+                }),
           },
         },
         (res) => {
@@ -112,7 +136,9 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({ response: { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') } });
+            resolve({
+              response: { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') },
+            });
           });
           res.on('error', (error) => {
             clearTimeout(timer);
@@ -130,19 +156,28 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
 
   return {
     async send(request, credentials, what) {
-      if (credentials.server === undefined) throw new ClusterRejectedError(`${what}: no API server URL (set clusters[].server)`);
+      if (credentials.server === undefined)
+        throw new ClusterRejectedError(`${what}: no API server URL (set clusters[].server)`);
       const server = new URL(credentials.server);
       let outcome = await once(request, credentials, server);
       // A keep-alive socket the server closed while idle fails at once; one retry on a fresh socket (not for POST).
-      if ('error' in outcome && outcome.reused && request.method !== 'POST' && (outcome.error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      if (
+        'error' in outcome &&
+        outcome.reused &&
+        request.method !== 'POST' &&
+        (outcome.error as NodeJS.ErrnoException).code === 'ECONNRESET'
+      ) {
         outcome = await once(request, credentials, server);
       }
       if ('response' in outcome) return outcome.response;
       const error = outcome.error;
-      if (error instanceof RequestTimeout) throw new ClusterUnavailableError(`${what}: no answer within ${options.timeoutMs} ms`);
+      if (error instanceof RequestTimeout)
+        throw new ClusterUnavailableError(`${what}: no answer within ${options.timeoutMs} ms`);
       const code = (error as NodeJS.ErrnoException).code ?? 'network error';
       if (TLS_ERRORS.has(code)) {
-        throw new ClusterRejectedError(`${what}: TLS verification failed (${code}); check the cluster's caData and server name`);
+        throw new ClusterRejectedError(
+          `${what}: TLS verification failed (${code}); check the cluster's caData and server name`,
+        );
       }
       throw new ClusterUnavailableError(`${what}: ${code}`);
     },

@@ -12,9 +12,27 @@ export interface WorkloadResource {
 }
 
 export const WORKLOAD_RESOURCES: Readonly<Record<WorkloadKind, WorkloadResource>> = {
-  Deployment: { kind: 'Deployment', apiVersion: 'apps/v1', basePath: '/apis/apps/v1', plural: 'deployments', templatePath: ['spec', 'template'] },
-  StatefulSet: { kind: 'StatefulSet', apiVersion: 'apps/v1', basePath: '/apis/apps/v1', plural: 'statefulsets', templatePath: ['spec', 'template'] },
-  DaemonSet: { kind: 'DaemonSet', apiVersion: 'apps/v1', basePath: '/apis/apps/v1', plural: 'daemonsets', templatePath: ['spec', 'template'] },
+  Deployment: {
+    kind: 'Deployment',
+    apiVersion: 'apps/v1',
+    basePath: '/apis/apps/v1',
+    plural: 'deployments',
+    templatePath: ['spec', 'template'],
+  },
+  StatefulSet: {
+    kind: 'StatefulSet',
+    apiVersion: 'apps/v1',
+    basePath: '/apis/apps/v1',
+    plural: 'statefulsets',
+    templatePath: ['spec', 'template'],
+  },
+  DaemonSet: {
+    kind: 'DaemonSet',
+    apiVersion: 'apps/v1',
+    basePath: '/apis/apps/v1',
+    plural: 'daemonsets',
+    templatePath: ['spec', 'template'],
+  },
 };
 
 /** `{ spec: { template: value } }` for templatePath `['spec', 'template']`. */

@@ -12,18 +12,28 @@ describe('npm run dev:cluster', () => {
         probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
       });
     });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'dev/cluster-cli.ts', '--port', String(port)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'dev/cluster-cli.ts', '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     try {
       // when
-      const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+      const first = await new Promise<string>((resolve) =>
+        createInterface({ input: child.stdout }).once('line', resolve),
+      );
       const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
-        execFile('/usr/bin/kubectl', ['get', 'namespaces', '-o', 'name'], { env: { PATH: process.env.PATH ?? '', KUBECONFIG: first, HOME: '/tmp' }, timeout: 20_000 }, (error, stdout) =>
-          resolve({ code: error === null ? 0 : 1, stdout }),
+        execFile(
+          '/usr/bin/kubectl',
+          ['get', 'namespaces', '-o', 'name'],
+          { env: { PATH: process.env.PATH ?? '', KUBECONFIG: first, HOME: '/tmp' }, timeout: 20_000 },
+          (error, stdout) => resolve({ code: error === null ? 0 : 1, stdout }),
         );
       });
       // then
       expect(existsSync(first)).toBe(true);
-      expect(result).toEqual({ code: 0, stdout: 'namespace/default\nnamespace/kube-public\nnamespace/kube-system\n' });
+      expect(result).toEqual({
+        code: 0,
+        stdout: 'namespace/default\nnamespace/kube-public\nnamespace/kube-system\n',
+      });
       const { readFileSync } = await import('node:fs');
       expect(readFileSync(first, 'utf8')).toContain(`server: https://127.0.0.1:${port}`);
     } finally {

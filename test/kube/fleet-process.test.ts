@@ -16,13 +16,29 @@ describe('fleet in a child process (benchmarks)', () => {
     // given
     await fleet.seed(undefined, 'namespaces', { metadata: { name: 'payments' } });
     await fleet.resetRequests();
-    const gateways = fleet.clusters.map((c) => createKubeGateway({ name: c.name, server: c.server, caData: c.caData, credentials: () => Promise.resolve({ token: c.token }) }));
+    const gateways = fleet.clusters.map((c) =>
+      createKubeGateway({
+        name: c.name,
+        server: c.server,
+        caData: c.caData,
+        credentials: () => Promise.resolve({ token: c.token }),
+      }),
+    );
     // when
-    await Promise.all(gateways.map(async (g) => {
-      await g.getSecret('payments', 'db');
-      await g.createSecret({ namespace: 'payments', name: 'db', type: 'Opaque', data: { a: 'YQ==' }, labels: {}, annotations: {} });
-      g.close();
-    }));
+    await Promise.all(
+      gateways.map(async (g) => {
+        await g.getSecret('payments', 'db');
+        await g.createSecret({
+          namespace: 'payments',
+          name: 'db',
+          type: 'Opaque',
+          data: { a: 'YQ==' },
+          labels: {},
+          annotations: {},
+        });
+        g.close();
+      }),
+    );
     const counts = await fleet.requests();
     const one = await fleet.requests({ cluster: fleet.clusters[0]?.name ?? '' });
     const stored = await fleet.getObject(fleet.clusters[19]?.name ?? '', 'secrets', 'payments', 'db');
@@ -39,7 +55,12 @@ describe('fleet in a child process (benchmarks)', () => {
     const c = fleet.clusters[3];
     if (c === undefined) throw new Error('no cluster');
     await fleet.setFault(c.name, { status: 429, times: 1 });
-    const gateway = createKubeGateway({ name: c.name, server: c.server, caData: c.caData, credentials: () => Promise.resolve({ token: c.token }) });
+    const gateway = createKubeGateway({
+      name: c.name,
+      server: c.server,
+      caData: c.caData,
+      credentials: () => Promise.resolve({ token: c.token }),
+    });
     // when
     const first = gateway.getSecret('payments', 'db');
     // then

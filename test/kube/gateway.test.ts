@@ -1,6 +1,17 @@
-import { ClusterRejectedError, ClusterUnavailableError, ConflictError, ThrottledError, ConfigError } from '../../shared/core/errors.js';
+import {
+  ClusterRejectedError,
+  ClusterUnavailableError,
+  ConflictError,
+  ThrottledError,
+  ConfigError,
+} from '../../shared/core/errors.js';
 import type { ClusterCredentials, KubeSecret } from '../../shared/core/ports.js';
-import { createCredentialsCache, createKubeconfigAuthenticator, createKubeGateway, createTokenAuthenticator } from '../../shared/kube/index.js';
+import {
+  createCredentialsCache,
+  createKubeconfigAuthenticator,
+  createKubeGateway,
+  createTokenAuthenticator,
+} from '../../shared/kube/index.js';
 import { toKubeconfig } from '../../dev/kube/kubeconfig.js';
 import { createTlsMaterial } from '../../dev/kube/tls.js';
 import type { LocalFleet } from '../support/clusters.js';
@@ -20,7 +31,9 @@ const aSecret = (overrides: Partial<KubeSecret> = {}): KubeSecret => ({
 
 describe('Kubernetes gateway against the local API server', () => {
   let fleet: LocalFleet;
-  const gatewayFor = (options: { token?: string; caData?: string; timeoutMs?: number; server?: string } = {}) => {
+  const gatewayFor = (
+    options: { token?: string; caData?: string; timeoutMs?: number; server?: string } = {},
+  ) => {
     const c = fleet.clusters[0];
     if (c === undefined) throw new Error('no cluster');
     return createKubeGateway({
@@ -52,14 +65,22 @@ describe('Kubernetes gateway against the local API server', () => {
     const missing = await gateway.getSecret('payments', 'db-credentials');
     const created = await gateway.createSecret(aSecret());
     const read = await gateway.getSecret('payments', 'db-credentials');
-    const replaced = await gateway.replaceSecret({ ...aSecret({ data: { password: 'bmV3' } }), resourceVersion: read?.resourceVersion ?? '' });
+    const replaced = await gateway.replaceSecret({
+      ...aSecret({ data: { password: 'bmV3' } }),
+      resourceVersion: read?.resourceVersion ?? '',
+    });
     gateway.close();
     // then
     expect(missing).toBeUndefined();
     expect(created.resourceVersion).toEqual(expect.any(String));
     expect(read).toEqual({ ...aSecret(), resourceVersion: created.resourceVersion });
     expect(replaced.data).toEqual({ password: 'bmV3' });
-    expect(fleet.requests().map((r) => `${r.verb} ${r.status}`)).toEqual(['get 404', 'create 201', 'get 200', 'update 200']);
+    expect(fleet.requests().map((r) => `${r.verb} ${r.status}`)).toEqual([
+      'get 404',
+      'create 201',
+      'get 200',
+      'update 200',
+    ]);
     expect(fleet.connections('gw-1')).toBe(1);
   });
 
@@ -94,7 +115,10 @@ describe('Kubernetes gateway against the local API server', () => {
     // then
     await expect(result).rejects.toBeInstanceOf(type);
     await expect(result).rejects.toMatchObject({ status, retryable });
-    const error = await result.then(() => new Error('expected a failure'), (e: unknown) => e as Error);
+    const error = await result.then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
     expect(error.message).toContain(`HTTP ${status}`);
     expect(error.message).not.toContain('injected fault');
     gateway.close();
@@ -165,9 +189,15 @@ describe('Kubernetes gateway against the local API server', () => {
     // given
     const gateway = gatewayFor();
     await gateway.createSecret(aSecret());
-    fleet.state.seedWorkload('gw-1', 'Deployment', 'payments', 'api', { labels: { app: 'api', tier: 'web' } });
-    fleet.state.seedWorkload('gw-1', 'StatefulSet', 'payments', 'db', { labels: { app: 'db', tier: 'data' } });
-    fleet.state.seedWorkload('gw-1', 'Deployment', 'payments', 'worker', { labels: { app: 'worker', tier: 'data' } });
+    fleet.state.seedWorkload('gw-1', 'Deployment', 'payments', 'api', {
+      labels: { app: 'api', tier: 'web' },
+    });
+    fleet.state.seedWorkload('gw-1', 'StatefulSet', 'payments', 'db', {
+      labels: { app: 'db', tier: 'data' },
+    });
+    fleet.state.seedWorkload('gw-1', 'Deployment', 'payments', 'worker', {
+      labels: { app: 'worker', tier: 'data' },
+    });
     // when
     const secrets = await gateway.listSecrets('app.kubernetes.io/managed-by=secret-propagator');
     const web = await gateway.listWorkloads('Deployment', 'payments', 'tier in (web)');
@@ -177,24 +207,43 @@ describe('Kubernetes gateway against the local API server', () => {
     expect(secrets.map((s) => `${s.namespace}/${s.name}`)).toEqual(['payments/db-credentials']);
     expect(web.map((w) => w.name)).toEqual(['api']);
     expect(data.map((w) => w.name)).toEqual(['worker']);
-    expect(all).toEqual([expect.objectContaining({ kind: 'StatefulSet', name: 'db', labels: { app: 'db', tier: 'data' }, podSpec: expect.objectContaining({ containers: expect.any(Array) }) })]);
+    expect(all).toEqual([
+      expect.objectContaining({
+        kind: 'StatefulSet',
+        name: 'db',
+        labels: { app: 'db', tier: 'data' },
+        podSpec: expect.objectContaining({ containers: expect.any(Array) }),
+      }),
+    ]);
     gateway.close();
   });
 
-  test.each(['Deployment', 'StatefulSet', 'DaemonSet'] as const)('patches %s pod template annotations with one merge PATCH, keeping the others', async (kind) => {
-    // given
-    const gateway = gatewayFor();
-    fleet.state.seedWorkload('gw-1', kind, 'payments', 'app', { templateAnnotations: { keep: 'me' } });
-    fleet.resetRequests();
-    // when
-    await gateway.patchTemplateAnnotations(kind, 'payments', 'app', { 'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z', 'secret-propagator.io/hash': 'abc' });
-    const workload = await gateway.getWorkload(kind, 'payments', 'app');
-    // then
-    expect(fleet.requests().map((r) => `${r.verb} ${r.path}`)[0]).toBe(`patch /apis/apps/v1/namespaces/payments/${kind.toLowerCase()}s/app`);
-    expect(workload?.templateAnnotations).toEqual({ keep: 'me', 'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z', 'secret-propagator.io/hash': 'abc' });
-    expect(fleet.state.getWorkload('gw-1', kind, 'payments', 'app')?.metadata.generation).toBe(2);
-    gateway.close();
-  });
+  test.each(['Deployment', 'StatefulSet', 'DaemonSet'] as const)(
+    'patches %s pod template annotations with one merge PATCH, keeping the others',
+    async (kind) => {
+      // given
+      const gateway = gatewayFor();
+      fleet.state.seedWorkload('gw-1', kind, 'payments', 'app', { templateAnnotations: { keep: 'me' } });
+      fleet.resetRequests();
+      // when
+      await gateway.patchTemplateAnnotations(kind, 'payments', 'app', {
+        'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z',
+        'secret-propagator.io/hash': 'abc',
+      });
+      const workload = await gateway.getWorkload(kind, 'payments', 'app');
+      // then
+      expect(fleet.requests().map((r) => `${r.verb} ${r.path}`)[0]).toBe(
+        `patch /apis/apps/v1/namespaces/payments/${kind.toLowerCase()}s/app`,
+      );
+      expect(workload?.templateAnnotations).toEqual({
+        keep: 'me',
+        'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z',
+        'secret-propagator.io/hash': 'abc',
+      });
+      expect(fleet.state.getWorkload('gw-1', kind, 'payments', 'app')?.metadata.generation).toBe(2);
+      gateway.close();
+    },
+  );
 
   test('a missing workload reads as undefined and patching it is a 404 ClusterRejectedError', async () => {
     // given
@@ -226,7 +275,10 @@ describe('Kubernetes gateway against the local API server', () => {
     // when: invalid data makes the server answer 422 with a Status naming the field
     const result = gateway.createSecret(aSecret({ data: { password: `${CANARY}!!` } }));
     // then
-    const error = await result.then(() => new Error('expected a failure'), (e: unknown) => e as Error);
+    const error = await result.then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
     expect(error).toBeInstanceOf(ClusterRejectedError);
     expect(JSON.stringify({ message: error.message, stack: error.stack })).not.toContain(CANARY);
     gateway.close();
@@ -238,7 +290,9 @@ describe('cluster authenticators', () => {
 
   test('token auth reads the bearer token from the source, trimmed', async () => {
     // given
-    const auth = createTokenAuthenticator({ readValue: (r) => Promise.resolve(r.key === 'k' ? 'abc.def\n' : '') });
+    const auth = createTokenAuthenticator({
+      readValue: (r) => Promise.resolve(r.key === 'k' ? 'abc.def\n' : ''),
+    });
     // when
     const credentials = await auth.credentials({ name: 'c', auth: { type: 'token', tokenFrom: ref } });
     // then
@@ -262,12 +316,19 @@ describe('cluster authenticators', () => {
       const text = toKubeconfig(fleet.clusters.map((c) => ({ ...c })));
       const auth = createKubeconfigAuthenticator({ readValue: () => Promise.resolve(text) });
       // when
-      const credentials = await auth.credentials({ name: 'kc-2', auth: { type: 'kubeconfig', kubeconfigFrom: ref, context: 'kc-2' } });
+      const credentials = await auth.credentials({
+        name: 'kc-2',
+        auth: { type: 'kubeconfig', kubeconfigFrom: ref, context: 'kc-2' },
+      });
       const gateway = createKubeGateway({ name: 'kc-2', credentials: () => Promise.resolve(credentials) });
       const secrets = await gateway.listSecrets('x=y', 'default');
       gateway.close();
       // then
-      expect(credentials).toEqual({ server: fleet.clusters[1]?.server, caData: fleet.clusters[1]?.caData, token: fleet.clusters[1]?.token });
+      expect(credentials).toEqual({
+        server: fleet.clusters[1]?.server,
+        caData: fleet.clusters[1]?.caData,
+        token: fleet.clusters[1]?.token,
+      });
       expect(secrets).toEqual([]);
       expect(fleet.requests('kc-2')).toHaveLength(1);
     } finally {
@@ -277,10 +338,14 @@ describe('cluster authenticators', () => {
 
   test('kubeconfig with an unknown context or insecure-skip-tls-verify is a ConfigError', async () => {
     // given
-    const insecure = 'apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: [{name: a, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: a, context: {cluster: a, user: u}}]\n';
+    const insecure =
+      'apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: [{name: a, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: a, context: {cluster: a, user: u}}]\n';
     const auth = createKubeconfigAuthenticator({ readValue: () => Promise.resolve(insecure) });
     // when
-    const unknown = auth.credentials({ name: 'c', auth: { type: 'kubeconfig', kubeconfigFrom: ref, context: 'nope' } });
+    const unknown = auth.credentials({
+      name: 'c',
+      auth: { type: 'kubeconfig', kubeconfigFrom: ref, context: 'nope' },
+    });
     const skip = auth.credentials({ name: 'c', auth: { type: 'kubeconfig', kubeconfigFrom: ref } });
     // then
     await expect(unknown).rejects.toThrow('has no context "nope"');

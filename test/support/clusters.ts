@@ -9,7 +9,13 @@
  * await fleet.stop();
  * ```
  */
-import type { ControllerOptions, Fault, KubeFleet, RequestRecord, TokenGrant } from '../../dev/kube/server.js';
+import type {
+  ControllerOptions,
+  Fault,
+  KubeFleet,
+  RequestRecord,
+  TokenGrant,
+} from '../../dev/kube/server.js';
 import { startKubeFleet } from '../../dev/kube/server.js';
 import { writeKubeconfig } from '../../dev/kube/kubeconfig.js';
 import type { TlsMaterial } from '../../dev/kube/tls.js';
@@ -41,9 +47,24 @@ export interface FleetState {
   /** Creates or replaces a Secret from a manifest (`metadata.namespace` defaults to "default", created if missing). */
   seedSecret(cluster: string, secretManifest: JsonObject): KubeObject;
   /** Creates or replaces a workload with a one-container pod template unless `podSpec` is given. */
-  seedWorkload(cluster: string, kind: WorkloadKindName, namespace: string, name: string, options?: { labels?: Record<string, string>; podSpec?: JsonObject; templateAnnotations?: Record<string, string> }): KubeObject;
+  seedWorkload(
+    cluster: string,
+    kind: WorkloadKindName,
+    namespace: string,
+    name: string,
+    options?: {
+      labels?: Record<string, string>;
+      podSpec?: JsonObject;
+      templateAnnotations?: Record<string, string>;
+    },
+  ): KubeObject;
   getSecret(cluster: string, namespace: string, name: string): KubeObject | undefined;
-  getWorkload(cluster: string, kind: WorkloadKindName, namespace: string, name: string): KubeObject | undefined;
+  getWorkload(
+    cluster: string,
+    kind: WorkloadKindName,
+    namespace: string,
+    name: string,
+  ): KubeObject | undefined;
   /** Every stored object of one plural (`secrets`, `deployments`...) in a namespace, or all namespaces. */
   list(cluster: string, plural: string, namespace?: string): KubeObject[];
   /** Deletes an object directly (no auth, no faults); false when it did not exist. */
@@ -81,18 +102,27 @@ export interface StartLocalFleetOptions {
   tls?: TlsMaterial;
 }
 
-const PLURALS: Record<WorkloadKindName, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' };
+const PLURALS: Record<WorkloadKindName, string> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+};
 
 function asKube(o: JsonObject | undefined): KubeObject | undefined {
   return o === undefined ? undefined : (structuredClone(o) as KubeObject);
 }
 
 function stateOf(fleet: KubeFleet): FleetState {
-  const find = (cluster: string, plural: string, namespace: string | undefined, name: string): JsonObject | undefined =>
-    fleet.cluster(cluster).objects.get(`${plural}/${namespace ?? ''}/${name}`);
+  const find = (
+    cluster: string,
+    plural: string,
+    namespace: string | undefined,
+    name: string,
+  ): JsonObject | undefined => fleet.cluster(cluster).objects.get(`${plural}/${namespace ?? ''}/${name}`);
   return {
     seedNamespace(cluster, namespace) {
-      if (find(cluster, 'namespaces', undefined, namespace) === undefined) fleet.cluster(cluster).seed('namespaces', { metadata: { name: namespace } });
+      if (find(cluster, 'namespaces', undefined, namespace) === undefined)
+        fleet.cluster(cluster).seed('namespaces', { metadata: { name: namespace } });
     },
     seedSecret(cluster, manifest) {
       return asKube(fleet.cluster(cluster).seed('secrets', manifest)) as KubeObject;
@@ -106,7 +136,15 @@ function stateOf(fleet: KubeFleet): FleetState {
           ...(kind === 'DaemonSet' ? {} : { replicas: 1 }),
           ...(kind === 'StatefulSet' ? { serviceName: name } : {}),
           selector: { matchLabels: labels },
-          template: { metadata: { labels, ...(options.templateAnnotations === undefined ? {} : { annotations: options.templateAnnotations }) }, spec: podSpec },
+          template: {
+            metadata: {
+              labels,
+              ...(options.templateAnnotations === undefined
+                ? {}
+                : { annotations: options.templateAnnotations }),
+            },
+            spec: podSpec,
+          },
         },
       };
       return asKube(fleet.cluster(cluster).seed(PLURALS[kind], manifest)) as KubeObject;
@@ -119,7 +157,9 @@ function stateOf(fleet: KubeFleet): FleetState {
     },
     list(cluster, plural, namespace) {
       const prefix = namespace === undefined ? `${plural}/` : `${plural}/${namespace}/`;
-      return [...fleet.cluster(cluster).objects.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => structuredClone(v) as KubeObject);
+      return [...fleet.cluster(cluster).objects.entries()]
+        .filter(([k]) => k.startsWith(prefix))
+        .map(([, v]) => structuredClone(v) as KubeObject);
     },
     remove(cluster, plural, namespace, name) {
       return fleet.cluster(cluster).objects.delete(`${plural}/${namespace ?? ''}/${name}`);
@@ -135,13 +175,20 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
     ...(options.tls === undefined ? {} : { tls: options.tls }),
     controller: { rolloutDelayMs: options.rolloutDelayMs ?? 50 },
   });
-  const clusters = fleet.endpoints.map(({ name, server, caData, token }) => ({ name, server, caData, token }));
+  const clusters = fleet.endpoints.map(({ name, server, caData, token }) => ({
+    name,
+    server,
+    caData,
+    token,
+  }));
   const all = (): ReturnType<KubeFleet['cluster']>[] => clusters.map((c) => fleet.cluster(c.name));
   return {
     clusters,
     state: stateOf(fleet),
     requests(cluster) {
-      return (cluster === undefined ? all() : [fleet.cluster(cluster)]).flatMap((c) => c.requestLog.map((r) => ({ ...r })));
+      return (cluster === undefined ? all() : [fleet.cluster(cluster)]).flatMap((c) =>
+        c.requestLog.map((r) => ({ ...r })),
+      );
     },
     resetRequests() {
       for (const c of all()) {
@@ -163,7 +210,8 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
       fleet.addToken(cluster, token, grant);
     },
     setController(controller, cluster) {
-      for (const c of cluster === undefined ? all() : [fleet.cluster(cluster)]) c.controller = { ...c.controller, ...controller };
+      for (const c of cluster === undefined ? all() : [fleet.cluster(cluster)])
+        c.controller = { ...c.controller, ...controller };
     },
     kubeconfig(current) {
       return writeKubeconfig(fleet.endpoints, current);

@@ -24,18 +24,34 @@ export function kubeconfigCredentials(text: string, where: string, context?: str
   const contextName = context ?? config.getCurrentContext();
   const ctx = config.getContextObject(contextName);
   if (ctx === null) {
-    const known = config.getContexts().map((c) => c.name).join(', ') || 'none';
-    throw new ConfigError(`${where} has no context "${contextName}" (contexts: ${known}); set auth.context or current-context`);
+    const known =
+      config
+        .getContexts()
+        .map((c) => c.name)
+        .join(', ') || 'none';
+    throw new ConfigError(
+      `${where} has no context "${contextName}" (contexts: ${known}); set auth.context or current-context`,
+    );
   }
   const cluster = config.getCluster(ctx.cluster);
   const user = config.getUser(ctx.user);
-  if (cluster === null) throw new ConfigError(`${where}: context "${contextName}" names cluster "${ctx.cluster}", which is not defined`);
-  if (user === null) throw new ConfigError(`${where}: context "${contextName}" names user "${ctx.user}", which is not defined`);
+  if (cluster === null)
+    throw new ConfigError(
+      `${where}: context "${contextName}" names cluster "${ctx.cluster}", which is not defined`,
+    );
+  if (user === null)
+    throw new ConfigError(
+      `${where}: context "${contextName}" names user "${ctx.user}", which is not defined`,
+    );
   if (cluster.skipTLSVerify) {
-    throw new ConfigError(`${where}: cluster "${cluster.name}" sets insecure-skip-tls-verify; TLS is always verified, give certificate-authority-data instead`);
+    throw new ConfigError(
+      `${where}: cluster "${cluster.name}" sets insecure-skip-tls-verify; TLS is always verified, give certificate-authority-data instead`,
+    );
   }
   if (user.exec !== undefined || user.authProvider !== undefined) {
-    throw new ConfigError(`${where}: user "${user.name}" uses an exec or auth-provider plugin, which functions cannot run; use auth.type eks, aks or gke, or a token`);
+    throw new ConfigError(
+      `${where}: user "${user.name}" uses an exec or auth-provider plugin, which functions cannot run; use auth.type eks, aks or gke, or a token`,
+    );
   }
   const credentials: ClusterCredentials = { server: cluster.server };
   if (cluster.caData !== undefined && cluster.caData !== '') credentials.caData = cluster.caData;
@@ -44,13 +60,17 @@ export function kubeconfigCredentials(text: string, where: string, context?: str
     credentials.clientCertData = user.certData;
     credentials.clientKeyData = user.keyData;
   } else {
-    throw new ConfigError(`${where}: user "${user.name}" has neither a token nor client-certificate-data/client-key-data (file paths are not supported)`);
+    throw new ConfigError(
+      `${where}: user "${user.name}" has neither a token nor client-certificate-data/client-key-data (file paths are not supported)`,
+    );
   }
   return credentials;
 }
 
 /** `auth: { type: kubeconfig, kubeconfigFrom: { source, key }, context? }`. */
-export function createKubeconfigAuthenticator(options: { readValue: ReadValue }): ClusterAuthenticator<KubeconfigAuth> {
+export function createKubeconfigAuthenticator(options: {
+  readValue: ReadValue;
+}): ClusterAuthenticator<KubeconfigAuth> {
   return {
     type: 'kubeconfig',
     async credentials(cluster): Promise<ClusterCredentials> {

@@ -8,8 +8,16 @@ export type TokenAuth = Extract<ClusterAuth, { type: 'token' }>;
 export type ReadValue = (ref: { source: string; key: string; property?: string }) => Promise<string>;
 
 /** The registry's selector (whose optional `property` may be explicitly undefined) as a ReadValue argument. */
-export function toValueRef(ref: { source: string; key: string; property?: string | undefined }): { source: string; key: string; property?: string } {
-  return { source: ref.source, key: ref.key, ...(ref.property === undefined ? {} : { property: ref.property }) };
+export function toValueRef(ref: { source: string; key: string; property?: string | undefined }): {
+  source: string;
+  key: string;
+  property?: string;
+} {
+  return {
+    source: ref.source,
+    key: ref.key,
+    ...(ref.property === undefined ? {} : { property: ref.property }),
+  };
 }
 
 /** `auth: { type: token, tokenFrom: { source, key, property? } }`: a bearer token kept in a secret store. */
