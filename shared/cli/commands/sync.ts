@@ -36,7 +36,11 @@ export function register(program: Command, io: CliIo = processIo): void {
       const loaded = loadRegistryOrExit(options);
       const names = options.binding ?? loaded.registry.bindings.map((b) => b.name);
       checkBindings(loaded, names);
-      const runtime = await createCliRuntime(loaded, options, io);
+      // While the progress bar owns the terminal, log lines wait and are printed after it.
+      const heldLogs: string[] = [];
+      let holdLogs = io.isTTY && options.progress !== false;
+      const logIo: CliIo = { ...io, err: (text) => (holdLogs ? heldLogs.push(text) : io.err(text)) };
+      const runtime = await createCliRuntime(loaded, options, logIo);
 
       const bar = io.isTTY && options.progress !== false
         ? new SingleBar({ format: 'sync [{bar}] {value}/{total} bindings | {targets} targets | {failed} failed', hideCursor: true, clearOnComplete: true, stream: process.stdout })
@@ -62,6 +66,8 @@ export function register(program: Command, io: CliIo = processIo): void {
         )
       ).flat();
       bar?.stop();
+      holdLogs = false;
+      for (const line of heldLogs) io.err(line);
       if (bar !== undefined) for (const report of reports) io.out(bindingLine(report));
 
       const totals = totalsOf(reports);
