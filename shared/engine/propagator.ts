@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ChangeKind, type SecretChange } from '../core/change.js';
 import {
+  ClusterRejectedError,
   ConfigError,
   SecretNotFoundError,
   ValidationGateError,
@@ -253,10 +254,16 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     return gateway.getSecret(ns, name);
   };
 
-  const findDependents = async (gateway: ClusterGateway, restart: RestartSpec, ns: string, secretName: string): Promise<Workload[]> => {
+  const findDependents = async (gateway: ClusterGateway, restart: RestartSpec, ns: string, secretName: string, verify: boolean): Promise<Workload[]> => {
     const found = new Map<string, Workload>();
     const add = (w: Workload) => found.set(`${w.kind}/${w.name}`, w);
     for (const ref of restart.workloads ?? []) {
+      if (!verify) {
+        // The Secret's content just changed, so no workload can carry this hash yet: patch
+        // straight away (one request per workload; a missing one answers 404 and is skipped).
+        add({ kind: ref.kind, namespace: ns, name: ref.name, labels: {}, templateAnnotations: {}, podSpec: undefined });
+        continue;
+      }
       const workload = await gateway.getWorkload(ref.kind, ns, ref.name);
       if (workload !== undefined) add(workload);
     }
@@ -273,13 +280,17 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     return [...found.values()];
   };
 
-  /** Restarts dependents; with `hash`, skips workloads already restarted for it. */
-  const restartDependents = async (gateway: ClusterGateway, spec: BindingSpec, hash: string | undefined): Promise<RestartResult[]> => {
+  /**
+   * Restarts dependents; with `hash`, skips workloads already restarted for it. `verify`
+   * reads explicit workloads first, which only matters when recovering a restart that
+   * failed earlier (some workloads may already carry the hash).
+   */
+  const restartDependents = async (gateway: ClusterGateway, spec: BindingSpec, hash: string | undefined, verify = true): Promise<RestartResult[]> => {
     const restart = spec.restart;
     if (restart === undefined || restart === false) return [];
     const ns = spec.target.namespace;
     const dependents = await attempt(`cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`, () =>
-      findDependents(gateway, restart, ns, spec.target.name),
+      findDependents(gateway, restart, ns, spec.target.name, verify),
     );
     const results: RestartResult[] = [];
     for (const workload of dependents) {
@@ -292,6 +303,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         );
         results.push({ kind: workload.kind, name: workload.name, namespace: ns, outcome: 'restarted' });
       } catch (error) {
+        // An explicit workload that does not exist is not a failure, as with a verified lookup.
+        if (!verify && error instanceof ClusterRejectedError && error.status === 404) continue;
         results.push({ kind: workload.kind, name: workload.name, namespace: ns, outcome: 'failed', errorCode: errorCodeOf(error) });
       }
     }
@@ -350,10 +363,12 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     try {
       const gateway = gatewayOf(cluster);
       let written: KubeSecret | undefined;
+      let previous: KubeSecret | undefined;
       const decision = await attempt(
         `cluster "${cluster.name}" Secret ${namespace}/${name}`,
         async () => {
           const existing = await existingSecret(gateway, cluster.name, namespace, name, inv, attempts.count === 1);
+          previous = existing;
           const decision = decide(existing, desired, { namespace, name, creationPolicy: info.spec.target.creationPolicy });
           if (decision.action === 'create') written = await gateway.createSecret(decision.secret);
           else if (decision.action === 'update') written = await gateway.replaceSecret(decision.secret);
@@ -379,7 +394,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
           result.hash = desired.hash;
           if (decision.action === 'update') {
             try {
-              result.restarts = await restartDependents(gateway, info.spec, desired.hash);
+              const recovering = previous?.annotations[Annotation.ContentHash] === RESTART_PENDING;
+              result.restarts = await restartDependents(gateway, info.spec, desired.hash, recovering);
             } catch (error) {
               failedWith(result, error, 'dependents-lookup-failed');
             }
@@ -680,7 +696,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
                   const restart = info.spec.restart;
                   const dependents =
                     decision.action === 'update' && restart !== undefined && restart !== false
-                      ? (await attempt(`cluster "${cluster.name}" dependents`, () => findDependents(gateway, restart, namespace, name)))
+                      ? (await attempt(`cluster "${cluster.name}" dependents`, () => findDependents(gateway, restart, namespace, name, true)))
                           .filter((w) => w.templateAnnotations[RestartAnnotation.RestartedForHash] !== desired.hash)
                           .map((w) => ({ kind: w.kind, name: w.name }))
                       : [];

@@ -3,19 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../shared/core/errors.js';
-import { loadRegistryFromEnv, parseRegistry, type RegistryInput } from '../../shared/registry/index.js';
+import { loadRegistryFromEnv, parseRegistry } from '../../shared/registry/index.js';
 
 // Builders: a valid registry, and tweaks applied on top of it.
-type Tweak = (r: RegistryInput & { clusters: object[]; sources: object[]; bindings: Record<string, unknown>[] }) => void;
+type Loose = { apiVersion: string; clusters: object[]; sources: object[]; bindings: Record<string, unknown>[] };
+type Tweak = (r: Loose) => void;
 
 function aRegistry(...tweaks: Tweak[]): string {
-  const registry = {
-    apiVersion: 'secret-propagator/v1' as const,
+  const registry: Loose = {
+    apiVersion: 'secret-propagator/v1',
     clusters: [
       { name: 'prod-eu-1', labels: { env: 'prod' }, server: 'https://127.0.0.1:6443', auth: { type: 'token', tokenFrom: { source: 'store', key: 'tokens/prod-eu-1' } } },
       { name: 'staging-1', labels: { env: 'staging' }, server: 'https://127.0.0.1:6444', namespaces: ['payments'], auth: { type: 'token', tokenFrom: { source: 'store', key: 'tokens/staging-1' } } },
-    ] as object[],
-    sources: [{ name: 'store', provider: 'local', path: './store.json' }] as object[],
+    ],
+    sources: [{ name: 'store', provider: 'local', path: './store.json' }],
     bindings: [
       {
         name: 'payments-db',
@@ -24,7 +25,7 @@ function aRegistry(...tweaks: Tweak[]): string {
         data: [{ secretKey: 'username', property: 'username' }],
         target: { name: 'db-credentials', namespace: 'payments', clusters: { matchLabels: {} } },
       },
-    ] as Record<string, unknown>[],
+    ],
   };
   for (const tweak of tweaks) tweak(registry);
   return stringify(registry);

@@ -198,6 +198,26 @@ describe('propagation over HTTPS to local clusters', () => {
     expect(s.templateAnnotations('eu-2', 'Deployment', 'unrelated')).toEqual({});
   });
 
+  it('restarts an explicit workload with a single PATCH and treats a missing one as nothing to restart', async () => {
+    // given the api Deployment exists in eu-1 only, and version one is applied
+    const s = scenario({ restart: { workloads: [{ kind: 'Deployment', name: 'api' }] } });
+    s.store.put(`app/db-${counter}`, { username: 'app', password: 'one' });
+    await s.runtime.handle(s.change());
+    fleet.state.seedWorkload('eu-1', 'Deployment', s.ns, 'api', { podSpec: podUsing('db-credentials') });
+    fleet.resetRequests();
+    // when
+    s.store.put(`app/db-${counter}`, { username: 'app', password: 'two' });
+    const reports = await s.runtime.handle(s.change());
+    // then one read and one write of the Secret, and one PATCH for the restart: no read of the workload
+    expect(s.runtime.summarize(reports)).toMatchObject({ ok: true, counts: { updated: 3, restarts: 1 } });
+    expect(fleet.requests('eu-1').map((r) => `${r.verb} ${r.path.split('?')[0]?.split('/').slice(-2, -1)[0] ?? ''}`)).toEqual([
+      'get secrets',
+      'update secrets',
+      'patch deployments',
+    ]);
+    expect(s.templateAnnotations('eu-1', 'Deployment', 'api')[RestartAnnotation.RestartedForHash]).toBe(reports[0]?.targets[0]?.hash);
+  });
+
   it('retries a 409 on write and converges', async () => {
     // given the next update to eu-1 loses an optimistic-concurrency race
     const s = scenario();
