@@ -17,7 +17,7 @@ import {
   UpdateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
@@ -155,6 +155,9 @@ async function drainOutcomes(): Promise<{ 'detail-type': string; detail: Record<
     const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: outcomesQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     const messages = out.Messages ?? [];
     for (const m of messages) found.push(JSON.parse(m.Body ?? '{}') as { 'detail-type': string; detail: Record<string, unknown> });
+    if (messages.length > 0) {
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: outcomesQueueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
+    }
     if (messages.length === 0 && found.length > 0) break;
     if (messages.length === 0) await new Promise((r) => setTimeout(r, 100));
   }
