@@ -6,7 +6,7 @@ import prettier from 'eslint-config-prettier';
 const cloudSdks = ['@aws-sdk/*', '@azure/*', '@google-cloud/*', 'google-auth-library', '@smithy/*', '@aws-crypto/*', '@aws-lambda-powertools/*', 'aws-cdk-lib', 'aws-cdk-lib/*'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', 'coverage/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', 'coverage/**', '.build/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

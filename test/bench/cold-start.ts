@@ -91,7 +91,8 @@ export async function measureColdStarts(root: string, runs = 5): Promise<ColdSta
       try {
         results.push({ name, entry, bundleBytes, initMs: importTime(outfile, dir, runs) });
       } catch (error) {
-        const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+        const raw = (error as { stderr?: unknown }).stderr;
+        const stderr = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : '';
         const line = stderr.split('\n').find((l) => /Error/.test(l)) ?? 'import failed';
         results.push({ name, entry, bundleBytes, initMs: Number.NaN, error: line.slice(0, 300) });
       }

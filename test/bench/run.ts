@@ -10,7 +10,6 @@
  * the same requests against the same servers. Results go to stdout (a table, and one JSON
  * object on the last line) and, for full runs, to BENCHMARKS.md.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,7 @@ import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createJsonLogger } from '../../shared/telemetry/index.js';
 import { runFloor, type FloorEndpoint, type FloorRequest } from './floor.js';
-import type { ChildMessage, FleetEndpoint, ParentMessage } from './fleet-process.js';
+import { startFleetProcess, type FleetProcess, type RemoteCluster } from '../../dev/kube/fleet-client.js';
 
 const NAMESPACE = 'app';
 const WORKLOAD = 'api';
@@ -51,48 +50,27 @@ export interface RunResult {
 }
 
 // ---------------------------------------------------------------------------
-// The fleet process
+// The fleet process (dev/kube/fleet-process.ts, driven over its control channel)
 // ---------------------------------------------------------------------------
 
-class Fleet {
-  private readonly waiting: ((m: ChildMessage) => void)[] = [];
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (m: ChildMessage) => this.waiting.shift()?.(m));
-  }
+type FleetEndpoint = RemoteCluster;
 
-  static async start(count: number, latencyMs: number): Promise<{ fleet: Fleet; endpoints: FleetEndpoint[] }> {
-    const child = fork(new URL('./fleet-process.ts', import.meta.url).pathname, [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const fleet = new Fleet(child);
-    const ready = await fleet.ask({ type: 'start', count, latencyMs, namespace: NAMESPACE, workload: WORKLOAD, secretName: SECRET });
-    if (ready.type !== 'ready') throw new Error(`fleet did not start: ${ready.type === 'error' ? ready.message : ready.type}`);
-    return { fleet, endpoints: ready.endpoints };
-  }
-
-  ask(message: ParentMessage): Promise<ChildMessage> {
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      this.child.send(message);
-    });
-  }
-
-  async counts(): Promise<Record<string, number>> {
-    const m = await this.ask({ type: 'counts' });
-    return m.type === 'counts' ? m.byVerb : {};
-  }
-
-  async reset(): Promise<void> {
-    await this.ask({ type: 'reset' });
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.send({ type: 'stop' });
-    });
-  }
+async function startFleet(count: number, latencyMs: number): Promise<FleetProcess> {
+  const fleet = await startFleetProcess({ count, latencyMs, prefix: 'c', rolloutDelayMs: 10, startTimeoutMs: 120_000 });
+  // Every cluster gets the namespace and one Deployment that reads the Secret through envFrom.
+  await fleet.seed(undefined, 'namespaces', { metadata: { name: NAMESPACE } });
+  await fleet.seed(undefined, 'deployments', {
+    metadata: { name: WORKLOAD, namespace: NAMESPACE, labels: { app: WORKLOAD } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: WORKLOAD } },
+      template: {
+        metadata: { labels: { app: WORKLOAD } },
+        spec: { containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: SECRET } }] }] },
+      },
+    },
+  });
+  return fleet;
 }
 
 // ---------------------------------------------------------------------------
@@ -216,7 +194,7 @@ function floorRequests(byVerbPerCluster: Record<string, number>, secrets: readon
 async function runOne(options: {
   name: string;
   runtime: Runtime;
-  fleet: Fleet;
+  fleet: FleetProcess;
   endpoints: readonly FleetEndpoint[];
   secrets: readonly string[];
   version: number;
@@ -226,14 +204,17 @@ async function runOne(options: {
   floor: boolean;
 }): Promise<RunResult> {
   const { fleet, endpoints, secrets, counter } = options;
-  await fleet.reset();
+  await fleet.resetRequests();
   counter.reads = 0;
   const m = await measure(options.work);
-  const byVerb = await fleet.counts();
+  const { byVerb } = await fleet.requests();
   const targets = m.reports.reduce((n, r) => n + r.targets.length, 0);
   const written = m.reports.reduce((n, r) => n + r.counts.created + r.counts.updated, 0);
   const failed = m.reports.reduce((n, r) => n + r.counts.failed + (r.error === undefined ? 0 : 1), 0);
-  if (failed > 0) throw new Error(`${options.name}: ${failed} failed targets or bindings; the benchmark only reports clean runs`);
+  if (failed > 0) {
+    const codes = m.reports.flatMap((r) => [...(r.error ? [r.error.code] : []), ...r.targets.filter((t) => t.outcome === 'failed').map((t) => t.errorCode ?? '?')]);
+    throw new Error(`${options.name}: ${failed} failed targets or bindings (${[...new Set(codes)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
+  }
   const restarts = m.reports.reduce((n, r) => n + r.restarts, 0);
   const latencies = m.reports.flatMap((r) => r.targets.map((t) => t.durationMs)).sort((a, b) => a - b);
   const requests = Object.values(byVerb).reduce((a, b) => a + b, 0);
@@ -283,19 +264,23 @@ function changeEvent(secret: string, version: number): SecretChange {
 /** One fleet size: create pass, a change, the same change again, optionally a reconcile of S secrets. */
 async function benchFleet(count: number, opts: { latencyMs: number; concurrency: number; secrets: number; floor: boolean }): Promise<RunResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sp-bench-'));
-  const { fleet, endpoints } = await Fleet.start(count, opts.latencyMs);
+  const fleet = await startFleet(count, opts.latencyMs);
+  const endpoints = fleet.clusters;
   const results: RunResult[] = [];
+  const runtimes: Runtime[] = [];
   try {
     writeFileSync(join(dir, 'tokens.json'), JSON.stringify(Object.fromEntries(endpoints.map((e) => [e.name, e.token]))));
     const counter = { reads: 0 };
     const build = (secrets: readonly string[], restart: boolean) => {
       const loaded = parseRegistry(registryYaml(endpoints, secrets, opts.concurrency, restart), 'bench', dir);
-      return createRuntime({
+      const runtime = createRuntime({
         loaded,
         sources: { local: (spec, ctx) => (spec.name === 'store' ? countReads(localSourceFactory(spec, ctx), counter) : localSourceFactory(spec, ctx)) },
         // Warnings and errors only: the summary and per-target lines are what a person reads, not what we time.
         logger: createJsonLogger({ level: 'warn', write: () => undefined }),
       });
+      runtimes.push(runtime);
+      return runtime;
     };
 
     // One binding over the whole fleet: create, change, repeat.
@@ -317,6 +302,7 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
       results.push(await runOne({ ...rc, name: `reconcile-unchanged-${count}x${opts.secrets}`, work: () => reconcile.scheduled('reconcile') }));
     }
   } finally {
+    for (const runtime of runtimes) runtime.close?.();
     await fleet.stop();
     rmSync(dir, { recursive: true, force: true });
   }
