@@ -1,4 +1,5 @@
 import https from 'node:https';
+import tls from 'node:tls';
 import type { ClusterCredentials } from '../core/ports.js';
 import {
   ClusterRejectedError,
@@ -73,6 +74,26 @@ export interface KubeTransport {
 }
 
 /**
+ * TLS contexts shared by every cluster with the same CA and client identity. Building one
+ * parses the CA bundle (about a millisecond of CPU); a fleet behind one CA needs it once,
+ * not once per cluster. Keyed by the base64 material itself, so a changed CA gets a new one.
+ */
+const secureContexts = new Map<string, tls.SecureContext>();
+
+function secureContextFor(key: string, credentials: ClusterCredentials): tls.SecureContext {
+  let context = secureContexts.get(key);
+  if (context === undefined) {
+    context = tls.createSecureContext({
+      ...(credentials.caData === undefined ? {} : { ca: Buffer.from(credentials.caData, 'base64') }),
+      ...(credentials.clientCertData === undefined ? {} : { cert: Buffer.from(credentials.clientCertData, 'base64') }),
+      ...(credentials.clientKeyData === undefined ? {} : { key: Buffer.from(credentials.clientKeyData, 'base64') }),
+    });
+    secureContexts.set(key, context);
+  }
+  return context;
+}
+
+/**
  * HTTPS with one keep-alive agent per cluster, so a fleet run opens one TLS connection per
  * cluster and reuses it. (@kubernetes/client-node 2.x builds a new undici Agent for every
  * request, which costs a TLS handshake per call at fleet scale.) The agent is rebuilt only
@@ -91,13 +112,8 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
       maxSockets: options.maxSockets ?? 8,
       maxFreeSockets: options.maxSockets ?? 8,
       scheduling: 'lifo',
-      ...(credentials.caData === undefined ? {} : { ca: Buffer.from(credentials.caData, 'base64') }),
-      ...(credentials.clientCertData === undefined
-        ? {}
-        : { cert: Buffer.from(credentials.clientCertData, 'base64') }),
-      ...(credentials.clientKeyData === undefined
-        ? {}
-        : { key: Buffer.from(credentials.clientKeyData, 'base64') }),
+      // Passed through to tls.connect; its typings omit it.
+      ...({ secureContext: secureContextFor(key, credentials) } as https.AgentOptions),
       rejectUnauthorized: true,
     });
     agent = { key, agent: created };

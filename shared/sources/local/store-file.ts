@@ -197,6 +197,33 @@ async function parseFile(file: string): Promise<Map<string, LocalEntry>> {
   return entries;
 }
 
+/**
+ * Parsed files, reused while the file is unchanged. Every read of a local source loads the
+ * store, and cluster tokens kept in one file are read once per cluster: without this a
+ * fleet of N clusters parses an N-entry file N times. A file counts as unchanged while its
+ * inode, size and nanosecond mtime/ctime are; writes go through a rename, so they always
+ * change the inode. Concurrent readers share one parse. Entries are never mutated.
+ */
+const parsed = new Map<string, { signature: string; entries: Promise<Map<string, LocalEntry>> }>();
+
+async function parseFileCached(file: string): Promise<Map<string, LocalEntry>> {
+  let signature: string;
+  try {
+    const s = await stat(file, { bigint: true });
+    signature = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return parseFile(file); // reports the error the way an uncached read does
+  }
+  const hit = parsed.get(file);
+  if (hit?.signature === signature) return hit.entries;
+  const entries = parseFile(file);
+  parsed.set(file, { signature, entries });
+  void entries.catch(() => {
+    if (parsed.get(file)?.entries === entries) parsed.delete(file);
+  });
+  return entries;
+}
+
 /** Reads the whole store at `path` (a file, or a folder of store files). */
 export async function loadLocalStore(path: string): Promise<LocalStore> {
   let isFolder: boolean;
@@ -211,7 +238,7 @@ export async function loadLocalStore(path: string): Promise<LocalStore> {
     : [path];
   const entries = new Map<string, LocalEntry>();
   for (const file of files) {
-    for (const [name, entry] of await parseFile(file)) {
+    for (const [name, entry] of await parseFileCached(file)) {
       const existing = entries.get(name);
       if (existing !== undefined) {
         throw new StoreError(`local store ${path}: secret "${name}" is defined in both ${basename(existing.file)} and ${basename(file)}`, { retryable: false });

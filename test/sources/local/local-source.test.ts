@@ -43,6 +43,28 @@ async function aStoreFile(content = aStoreYaml(), file = 'secrets.yaml'): Promis
 }
 
 describe('local source reads', () => {
+
+  it('sees an in-place edit of the same size at once, though parsed files are reused', async () => {
+    // given a store read once (so its parse is cached)
+    const path = await aStoreFile('app/api-key: aaaaaaaa\n', 'same-size.yaml');
+    const source = createLocalSource({ name: 'local', path });
+    expect(text((await source.read('app/api-key')).bytes)).toBe('aaaaaaaa');
+    // when the file is rewritten in place with a value of the same length
+    await writeFile(path, 'app/api-key: bbbbbbbb\n');
+    // then the next read returns the new value
+    expect(text((await source.read('app/api-key')).bytes)).toBe('bbbbbbbb');
+  });
+
+  it('answers many concurrent reads of one shared file, each with its own value', async () => {
+    // given one file holding many cluster tokens, read concurrently as a fleet's cold start does
+    const tokens = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`kube-token-c${i}`, `token-${i}`]));
+    const path = await aStoreFile(JSON.stringify(tokens), 'tokens.json');
+    const source = createLocalSource({ name: 'tokens', path });
+    // when
+    const values = await Promise.all(Object.keys(tokens).map(async (k) => text((await source.read(k)).bytes)));
+    // then every read got its own value
+    expect(values).toEqual(Object.values(tokens));
+  });
   it('reads the version named by current, with its creation time', async () => {
     // given
     const source = createLocalSource({ name: 'local-main', path: await aStoreFile() });
