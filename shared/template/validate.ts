@@ -1,8 +1,8 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import sshpk from 'sshpk';
 import { ValidationGateError } from '../core/errors.js';
 import type { BindingSpec } from '../registry/schema.js';
 import type { RenderedSecret } from './index.js';
+import { assertSshPrivateKey } from './ssh-key.js';
 
 /**
  * Validation gates run on the rendered Secret before anything is written anywhere.
@@ -108,7 +108,7 @@ function checkSsh(binding: BindingSpec, secret: RenderedSecret): void {
   const raw = secret.data['ssh-privatekey'];
   if (raw === undefined) refuse(binding, 'ssh gate: key "ssh-privatekey" is missing');
   try {
-    sshpk.parsePrivateKey(Buffer.from(raw), 'auto');
+    assertSshPrivateKey(utf8.decode(raw));
   } catch {
     refuse(binding, 'ssh gate: "ssh-privatekey" does not hold a parseable SSH private key');
   }

@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../core/errors.js';
 import type { ClusterAuthenticator, ClusterCredentials } from '../../core/ports.js';
 import type { ClusterAuth } from '../../registry/schema.js';
@@ -13,33 +13,106 @@ export type KubeconfigAuth = Extract<ClusterAuth, { type: 'kubeconfig' }>;
  * function has no CLI to run): use the eks / aks / gke auth types instead. TLS verification
  * can not be turned off.
  */
+interface NamedCluster {
+  name: string;
+  server: string;
+  caData?: string;
+  skipTLSVerify: boolean;
+}
+interface NamedUser {
+  name: string;
+  token?: string;
+  certData?: string;
+  keyData?: string;
+  exec?: unknown;
+  authProvider?: unknown;
+}
+interface NamedContext {
+  name: string;
+  cluster: string;
+  user: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** The `name` + nested object entries of one kubeconfig list (clusters, users, contexts). */
+function namedEntries(doc: Record<string, unknown>, list: string, inner: string): { name: string; body: Record<string, unknown> }[] {
+  const items = doc[list];
+  if (items === undefined || items === null) return [];
+  if (!Array.isArray(items)) throw new Error(`${list} is not a list`);
+  return items.map((item) => {
+    const name = isRecord(item) ? str(item['name']) : undefined;
+    const body = isRecord(item) ? item[inner] : undefined;
+    if (name === undefined || !isRecord(body)) throw new Error(`an entry of ${list} lacks name or ${inner}`);
+    return { name, body };
+  });
+}
+
+/**
+ * Reads the parts of a kubeconfig a function can use, with the same field names and
+ * lookup rules as @kubernetes/client-node's KubeConfig (test/kube/kubeconfig.test.ts holds
+ * the two side by side). Not KubeConfig itself: that pulls the whole generated client
+ * (about 1.3 MB minified) into every function bundle for a YAML lookup.
+ */
+function parseKubeconfig(text: string): { currentContext: string; clusters: NamedCluster[]; users: NamedUser[]; contexts: NamedContext[] } {
+  const doc: unknown = parseYaml(text);
+  if (!isRecord(doc)) throw new Error('not a mapping');
+  const clusters = namedEntries(doc, 'clusters', 'cluster').map(({ name, body }) => {
+    const server = str(body['server']);
+    if (server === undefined) throw new Error(`cluster ${name} has no server`);
+    const caData = str(body['certificate-authority-data']);
+    return { name, server, skipTLSVerify: body['insecure-skip-tls-verify'] === true, ...(caData === undefined ? {} : { caData }) };
+  });
+  const users = namedEntries(doc, 'users', 'user').map(({ name, body }) => {
+    const user: NamedUser = { name };
+    const token = str(body['token']);
+    const certData = str(body['client-certificate-data']);
+    const keyData = str(body['client-key-data']);
+    if (token !== undefined) user.token = token;
+    if (certData !== undefined) user.certData = certData;
+    if (keyData !== undefined) user.keyData = keyData;
+    if (body['exec'] !== undefined && body['exec'] !== null) user.exec = body['exec'];
+    if (body['auth-provider'] !== undefined && body['auth-provider'] !== null) user.authProvider = body['auth-provider'];
+    return user;
+  });
+  const contexts = namedEntries(doc, 'contexts', 'context').map(({ name, body }) => ({
+    name,
+    cluster: str(body['cluster']) ?? '',
+    user: str(body['user']) ?? '',
+  }));
+  return { currentContext: str(doc['current-context']) ?? '', clusters, users, contexts };
+}
+
+/**
+ * Credentials from a kubeconfig document: server, CA and either a bearer token or a client
+ * certificate of the chosen context. Exec and auth-provider plugins are not supported (a
+ * function has no CLI to run): use the eks / aks / gke auth types instead. TLS verification
+ * can not be turned off.
+ */
 export function kubeconfigCredentials(text: string, where: string, context?: string): ClusterCredentials {
-  const config = new KubeConfig();
+  let config: ReturnType<typeof parseKubeconfig>;
   try {
-    config.loadFromString(text);
+    config = parseKubeconfig(text);
   } catch {
     // The parser's message may quote the document: keep it out.
     throw new ConfigError(`${where} is not a valid kubeconfig (YAML with clusters, users and contexts)`);
   }
-  const contextName = context ?? config.getCurrentContext();
-  const ctx = config.getContextObject(contextName);
-  if (ctx === null) {
-    const known =
-      config
-        .getContexts()
-        .map((c) => c.name)
-        .join(', ') || 'none';
+  const contextName = context ?? config.currentContext;
+  const ctx = config.contexts.find((c) => c.name === contextName);
+  if (ctx === undefined) {
+    const known = config.contexts.map((c) => c.name).join(', ') || 'none';
     throw new ConfigError(
       `${where} has no context "${contextName}" (contexts: ${known}); set auth.context or current-context`,
     );
   }
-  const cluster = config.getCluster(ctx.cluster);
-  const user = config.getUser(ctx.user);
-  if (cluster === null)
+  const cluster = config.clusters.find((c) => c.name === ctx.cluster);
+  const user = config.users.find((u) => u.name === ctx.user);
+  if (cluster === undefined)
     throw new ConfigError(
       `${where}: context "${contextName}" names cluster "${ctx.cluster}", which is not defined`,
     );
-  if (user === null)
+  if (user === undefined)
     throw new ConfigError(
       `${where}: context "${contextName}" names user "${ctx.user}", which is not defined`,
     );
