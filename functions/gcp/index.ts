@@ -9,7 +9,6 @@
  * kubeconfig authenticators, so the bundle carries no other cloud's SDK.
  */
 import { cloudEvent } from '@google-cloud/functions-framework';
-import { PubSub } from '@google-cloud/pubsub';
 import { createGkeAuthenticator } from '../../shared/kube/auth/gke.js';
 import { loadRegistryFromEnv } from '../../shared/registry/index.js';
 import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
@@ -17,7 +16,7 @@ import { gcpSourceFactory } from '../../shared/sources/gcp/index.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createGcpHandlers } from './handlers.js';
 import { createCloudLogger } from './logging.js';
-import { createPubsubWorkQueue } from './work-queue.js';
+import { createPubsubWorkQueue, lazyWorkTopic } from './work-queue.js';
 
 export {
   createGcpHandlers,
@@ -42,7 +41,7 @@ function runtimeFromEnv(): Runtime {
     logger,
     ...(workTopic === undefined || workTopic === ''
       ? {}
-      : { workQueue: createPubsubWorkQueue(new PubSub().topic(workTopic)) }),
+      : { workQueue: createPubsubWorkQueue(lazyWorkTopic(workTopic)) }),
   });
   return runtime;
 }

@@ -23,6 +23,20 @@ export function createPubsubWorkQueue(topic: Pick<Topic, 'publishMessage'>): Wor
   };
 }
 
+/**
+ * A work topic whose client is loaded on first publish. @google-cloud/pubsub takes about
+ * 240 ms to import, and most invocations never fan out: only changes with more targets
+ * than `settings.fanOut.batchSize` pay for it, once per instance.
+ */
+export function lazyWorkTopic(name: string): Pick<Topic, 'publishMessage'> {
+  let topic: Promise<Topic> | undefined;
+  const publishMessage = async (message: Parameters<Topic['publishMessage']>[0]): Promise<string> => {
+    topic ??= import('@google-cloud/pubsub').then(({ PubSub }) => new PubSub().topic(name));
+    return (await topic).publishMessage(message);
+  };
+  return { publishMessage };
+}
+
 const KINDS: readonly string[] = Object.values(ChangeKind);
 
 /** Validates a WorkItem decoded from a work message; throws InvalidEventError naming the field. */
