@@ -238,7 +238,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   const attempt = <T>(what: string, operation: () => Promise<T>, attempts?: { count: number }): Promise<T> =>
     withRetry(() => withTimeout(operation(), timeoutMs, what), retry, attempts);
 
-  const existingSecret = async (gateway: ClusterGateway, cluster: string, ns: string, name: string, inv: Invocation, first: boolean) => {
+  const existingSecret = async (gateway: ClusterGateway, cluster: string, ns: string, name: string, inv: Invocation, first: boolean, trustAbsence: boolean) => {
     if (first && inv.listed !== undefined) {
       let listing = inv.listed.get(cluster);
       if (listing === undefined) {
@@ -248,8 +248,14 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         );
         inv.listed.set(cluster, listing);
       }
-      const found = (await listing)?.get(`${ns}/${name}`);
+      const listed = await listing;
+      const found = listed?.get(`${ns}/${name}`);
       if (found !== undefined) return found;
+      // The listing holds every Secret we manage there. Under Owner, a target missing from
+      // it is either absent, so we create it in one request, or someone else's: the create
+      // then answers 409, and the retry (first === false) reads it and the ownership rules
+      // decide. Merge and Orphan targets carry no managed-by label, so they are read.
+      if (listed !== undefined && trustAbsence) return undefined;
     }
     return gateway.getSecret(ns, name);
   };
@@ -367,7 +373,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       const decision = await attempt(
         `cluster "${cluster.name}" Secret ${namespace}/${name}`,
         async () => {
-          const existing = await existingSecret(gateway, cluster.name, namespace, name, inv, attempts.count === 1);
+          const existing = await existingSecret(gateway, cluster.name, namespace, name, inv, attempts.count === 1, info.spec.target.creationPolicy === 'Owner');
           previous = existing;
           const decision = decide(existing, desired, { namespace, name, creationPolicy: info.spec.target.creationPolicy });
           if (decision.action === 'create') written = await gateway.createSecret(decision.secret);

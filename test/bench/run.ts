@@ -10,8 +10,8 @@
  * the same requests against the same servers. Results go to stdout (a table, and one JSON
  * object on the last line) and, for full runs, to BENCHMARKS.md.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { normalizeEvent } from '../../shared/events/index.js';
@@ -22,7 +22,8 @@ import { parseRegistry } from '../../shared/registry/load.js';
 import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createJsonLogger } from '../../shared/telemetry/index.js';
-import { runFloor, type FloorEndpoint, type FloorRequest } from './floor.js';
+import { measureColdStarts, type ColdStartResult } from './cold-start.js';
+import { closeFloor, runFloor, type FloorEndpoint, type FloorRequest } from './floor.js';
 import { startFleetProcess, type FleetProcess, type RemoteCluster } from '../../dev/kube/fleet-client.js';
 
 const NAMESPACE = 'app';
@@ -303,6 +304,7 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
     }
   } finally {
     for (const runtime of runtimes) runtime.close?.();
+    closeFloor();
     await fleet.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -330,6 +332,7 @@ async function main(): Promise<void> {
       secrets: { type: 'string', default: '20' },
       concurrency: { type: 'string', default: '256' },
       'no-floor': { type: 'boolean', default: false },
+      'no-cold-start': { type: 'boolean', default: false },
     },
   });
   const latencyMs = Number(values.latency);
@@ -345,8 +348,73 @@ async function main(): Promise<void> {
     for (const r of runs) process.stderr.write(`${r.name}: ${r.totalMs} ms, ${r.cpuMsPerTarget} CPU ms/target, floor ${r.floorMs} ms\n`);
     results.push(...runs);
   }
-  process.stdout.write(`${table(results)}\n`);
-  process.stdout.write(`${JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, latencyMs, runs: results })}\n`);
+  const coldStarts = values['no-cold-start'] ? [] : await measureColdStarts(ROOT);
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const report = [
+    table(results),
+    coldStarts.length === 0 ? '' : coldStartTable(coldStarts),
+    sizingAndPolling(results, coldStarts, Number(values.secrets)),
+  ].filter((part) => part !== '').join('\n\n');
+  process.stdout.write(`${report}\n`);
+  if (values.clusters === undefined) writeBenchmarks(report, machine, latencyMs, concurrency);
+  process.stdout.write(`${JSON.stringify({ machine, latencyMs, runs: results, coldStarts })}\n`);
+}
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+function coldStartTable(results: readonly ColdStartResult[]): string {
+  const rows = results.map(
+    (r) => `| ${r.name} | ${round(r.bundleBytes / 1024, 0)} KB | ${Number.isNaN(r.initMs) ? `failed: ${r.error ?? ''}` : `${round(r.initMs, 0)} ms`} |`,
+  );
+  return ['| function bundle (esbuild, minified) | size | module init (median of 5 fresh processes) |', '|---|---:|---:|', ...rows].join('\n');
+}
+
+/**
+ * Fan-out sizing from the measured change run, and the polling comparison. A worker that
+ * applies B targets spends about B x (CPU ms per target) on its one vCPU plus one round of
+ * request latency per step; the coordinator's own read and enqueue come on top.
+ */
+function sizingAndPolling(results: readonly RunResult[], coldStarts: readonly ColdStartResult[], secrets: number): string {
+  const change = [...results].reverse().find((r) => r.name.startsWith('change-'));
+  const single = results.find((r) => r.name === 'change-1');
+  if (change === undefined) return '';
+  const cpu = change.cpuMsPerTarget;
+  const fixedMs = (single?.totalMs ?? 0) + Math.max(0, ...coldStarts.filter((c) => !Number.isNaN(c.initMs)).map((c) => c.initMs));
+  const budgetMs = 2000;
+  const perWorker = Math.max(1, Math.floor((budgetMs - fixedMs) / Math.max(cpu, 0.001)));
+  const workers = Math.ceil(1500 / perWorker);
+  const fleet = 1500;
+  const perDay = (intervalS: number) => fleet * secrets * (86_400 / intervalS);
+  const lines = [
+    `Fan-out sizing: ${cpu} CPU ms per target (change-${change.targets}) and ${round(fixedMs, 0)} ms fixed per worker (one target's latency + the slowest cold start) ` +
+      `give at most ${perWorker} targets per worker for ${budgetMs} ms, so 1,500 clusters need ${workers} worker invocations: batchSize ${Math.min(perWorker, 200)}${perWorker > 200 ? ' (the default, 200, already fits)' : ''}.`,
+    '',
+    `| ${fleet.toLocaleString('en')} clusters x ${secrets} secrets | store reads per day | mean staleness after a change |`,
+    '|---|---:|---:|',
+    `| polling, refreshInterval 1h (ESO default in most fleets) | ${perDay(3600).toLocaleString('en')} | 30 min + sync time |`,
+    `| polling, refreshInterval 15m | ${perDay(900).toLocaleString('en')} | 7.5 min + sync time |`,
+    `| secret-propagator, events + hourly reconcile | 1 per change + ${(secrets * 24).toLocaleString('en')} (reconcile) | ${round(change.totalMs / 1000, 2)} s to the last cluster (p50 target ${round(change.p50Ms / 1000, 2)} s), one process |`,
+  ];
+  return lines.join('\n');
+}
+
+function writeBenchmarks(report: string, machine: Record<string, unknown>, latencyMs: number, concurrency: number): void {
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const section = [
+    begin,
+    `Command: \`npm run bench\` (latency ${latencyMs} ms per request, engine concurrency ${concurrency}), ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${String(machine['cpus'])} cores (${String(machine['cpu'])}), ${String(machine['memoryGb'])} GiB, Node ${String(machine['node'])}; the fleet runs in its own process.`,
+    '',
+    report,
+    end,
+  ].join('\n');
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
+  const from = current.indexOf(begin);
+  const to = current.indexOf(end);
+  const next = from >= 0 && to > from ? current.slice(0, from) + section + current.slice(to + end.length) : `${current}\n${section}\n`;
+  writeFileSync(file, next);
 }
 
 main().catch((error: unknown) => {

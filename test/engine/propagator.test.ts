@@ -335,6 +335,21 @@ describe('reconcile, plan and restart', () => {
     expect(h.cluster('c1').calls).toEqual(['listSecrets']);
   });
 
+  it('creates unlisted Owner targets without reading them first, and still never overwrites a foreign Secret', async () => {
+    // given two bindings on one cluster: target "a" exists but is not ours, target "b" is absent
+    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })) }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    h.cluster('c1').seedSecret({ namespace: 'payments', name: 'a', type: 'Opaque', labels: {}, annotations: {}, data: { password: 'bWluZQ==' } });
+    // when
+    const reports = await h.propagator.reconcile();
+    // then "b" cost one create; "a" answered 409, was read, and was left alone
+    expect(reports.map((r) => r.targets[0]?.outcome)).toEqual(['skipped', 'created']);
+    expect(reports[0]?.targets[0]?.reason).toBe('foreign-secret');
+    expect(h.secretIn('c1', 'payments', 'a')?.data).toEqual({ password: 'bWluZQ==' });
+    expect(h.cluster('c1').calls.filter((c) => c === 'getSecret')).toHaveLength(1);
+    expect(h.cluster('c1').calls.filter((c) => c === 'createSecret')).toHaveLength(2);
+  });
+
   it('repairs drift on reconcile', async () => {
     const h = harness(aRegistry({ clusters: [aCluster('c1')] }));
     h.source.put('prod/database', { username: 'u', password: 'p' });
