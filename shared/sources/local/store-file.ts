@@ -236,6 +236,9 @@ export async function loadLocalStore(path: string): Promise<LocalStore> {
   const files = isFolder
     ? (await readdir(path)).filter(isStoreFileName).sort().map((f) => join(path, f))
     : [path];
+  // A file store is its one parsed file (shared, never mutated): no per-read copy, which
+  // matters when a fleet's cluster tokens are read from one file once per cluster.
+  if (!isFolder) return { path, isFolder, files, entries: await parseFileCached(path) };
   const entries = new Map<string, LocalEntry>();
   for (const file of files) {
     for (const [name, entry] of await parseFileCached(file)) {
