@@ -25,7 +25,7 @@ import {
 import { namespaceRefusal } from '../registry/cross-check.js';
 import type { BindingSpec, ClusterSpec, Registry, RestartSpec } from '../registry/schema.js';
 import { matchesLabels, selectClusters } from '../registry/select.js';
-import { readKey, requiredReads, renderSecret, validateSecret, type ReadRequest } from '../template/index.js';
+import { certificatesExpiringWithin, readKey, requiredReads, renderSecret, validateSecret, type ReadRequest } from '../template/index.js';
 import { MetricName } from '../telemetry/metrics.js';
 import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, RESTART_PENDING, RestartAnnotation } from './annotations.js';
 import { SkipReason, decide, type Desired } from './decide.js';
@@ -197,7 +197,23 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       }),
     );
     const rendered = renderSecret(info.spec, fetched);
-    validateSecret(info.spec, rendered, clock.now());
+    const now = clock.now();
+    validateSecret(info.spec, rendered, now);
+    // The scheduled certificate check: every reconcile looks at what it renders anyway.
+    if (inv.kind === ChangeKind.Reconcile) {
+      for (const cert of certificatesExpiringWithin(rendered, settings.certificateExpiryWindow, now)) {
+        metrics?.count(MetricName.CertificatesExpiring, 1, { binding: info.spec.name });
+        logger.warn(cert.expired ? 'certificate has expired' : 'certificate expires within the window', {
+          changeId: inv.changeId,
+          binding: info.spec.name,
+          source: info.source.name,
+          key: cert.key,
+          subject: cert.subject,
+          notAfter: cert.notAfter.toISOString(),
+          window: settings.certificateExpiryWindow,
+        });
+      }
+    }
     const data: Record<string, string> = {};
     for (const [key, bytes] of Object.entries(rendered.data)) data[key] = Buffer.from(bytes).toString('base64');
     const values = info.reads.map((r) => ({ request: r, value: fetched.get(readKey(r)) }));

@@ -220,6 +220,8 @@ export const settingsSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(4096).default(64),
   /** Per-target deadline. @default "20s" */
   targetTimeout: duration.default('20s'),
+  /** Scheduled reconciles warn about certificates in rendered Secrets that expire within this window. @default "30d" */
+  certificateExpiryWindow: duration.default('30d'),
   /** Retries per target for 409/429/5xx/timeouts. @default 3 */
   retries: z.number().int().min(0).max(10).default(3),
   fanOut: z

@@ -14,6 +14,8 @@ export const MetricName = {
   BindingErrors: 'binding.errors',
   /** Expiry warnings received. dims: kind */
   ExpiryWarnings: 'expiry.warnings',
+  /** Certificates found expiring within the window by a scheduled reconcile. dims: binding */
+  CertificatesExpiring: 'certificates.expiring',
   /** Work items enqueued for fan-out. */
   WorkItems: 'workitems.enqueued',
   /** Duration of one target. */

@@ -8,6 +8,7 @@ import { createJsonLogger, createMemoryMetrics } from '../../shared/telemetry/in
 import { createMemorySource } from '../support/memory-source.js';
 import { aBinding, aCluster, aRegistry } from './support/builders.js';
 import { createMemoryCluster, type MemoryCluster } from './support/memory-cluster.js';
+import { makeCert } from '../template/certs.js';
 
 const CANARY = 'CANARY-7f3a9c-do-not-log';
 
@@ -348,6 +349,38 @@ describe('reconcile, plan and restart', () => {
     expect(h.secretIn('c1', 'payments', 'a')?.data).toEqual({ password: 'bWluZQ==' });
     expect(h.cluster('c1').calls.filter((c) => c === 'getSecret')).toHaveLength(1);
     expect(h.cluster('c1').calls.filter((c) => c === 'createSecret')).toHaveLength(2);
+  });
+
+  it('warns on a scheduled reconcile about a certificate expiring within the window, without its content', async () => {
+    // given a TLS binding whose certificate expires in 10 days, and a 30-day window
+    const now = Date.now();
+    const leaf = makeCert({ cn: 'api.example.test', notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 10 * 86_400_000) });
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        settings: { certificateExpiryWindow: '30d' },
+        bindings: [
+          aBinding({
+            data: [
+              { secretKey: 'tls.crt', property: 'crt' },
+              { secretKey: 'tls.key', property: 'key' },
+            ],
+            target: { template: { type: 'kubernetes.io/tls' } },
+          }),
+        ],
+      }),
+    );
+    h.source.put('prod/database', { crt: leaf.cert, key: leaf.key });
+    // when
+    const reports = await h.propagator.reconcile();
+    // then the Secret is still written, and one warning names the key, subject and date only
+    expect(reports[0]?.counts.created).toBe(1);
+    const warnings = h.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['message'] === 'certificate expires within the window');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ binding: 'payments-db', key: 'tls.crt', subject: 'CN=api.example.test' });
+    expect(h.metrics.counter('certificates.expiring', { binding: 'payments-db' })).toBe(1);
+    const keyBody = leaf.key.split('\n')[1] ?? 'missing';
+    for (const line of h.lines) expect(line).not.toContain(keyBody);
   });
 
   it('repairs drift on reconcile', async () => {
