@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, describeFailure, processIo, type CliIo } from './context.js';
 import { register as registerImportEso } from './commands/import-eso.js';
 import { register as registerPlan } from './commands/plan.js';
+import { register as registerPoll } from './commands/poll.js';
 import { register as registerRbac } from './commands/rbac.js';
 import { register as registerRestart } from './commands/restart.js';
 import { register as registerSync } from './commands/sync.js';
@@ -19,6 +20,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerPlan(program, io);
   registerSync(program, io);
   registerRestart(program, io);
+  registerPoll(program, io);
   registerRbac(program, io);
   registerImportEso(program, io);
   for (const command of program.commands) {

@@ -1,10 +1,13 @@
 import type { Propagator } from '../engine/types.js';
 import type { LoadedRegistry } from '../registry/index.js';
+import type { Runtime } from '../runtime/index.js';
 import { cliLogger, loadCloudAuthenticators, loadSourceFactories, type CliIo, type GlobalOptions } from './context.js';
 
 /** What the commands use of the runtime. */
 export interface CliRuntime {
   propagator: Propagator;
+  sources: Runtime['sources'];
+  handle: Runtime['handle'];
 }
 
 /**
