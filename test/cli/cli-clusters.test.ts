@@ -2,14 +2,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { CLUSTER_TOKENS_SOURCE, registryClusters, startLocalFleet, tokenSecrets, type LocalFleet } from '../support/clusters.js';
+import {
+  CLUSTER_TOKENS_SOURCE,
+  registryClusters,
+  startLocalFleet,
+  tokenSecrets,
+  type LocalFleet,
+} from '../support/clusters.js';
 import { aBinding, toYaml } from './registry-builders.js';
-import { repoRoot, runCli, runCliInProcess, tlsMaterial } from './run-cli.js';
-import { existsSync } from 'node:fs';
+import { runCli, runCliInProcess, tlsMaterial } from './run-cli.js';
 
 // Runs once the Kubernetes gateway (shared/kube/index.ts, kube engineer) has landed; until then
 // the CLI cannot reach a cluster at all.
-const describeWhenKube = existsSync(join(repoRoot, 'shared', 'kube', 'index.ts')) ? describe : describe.skip;
 
 const CANARY = 'canary-cli-password-5f2e';
 const CLUSTERS = ['dev-1', 'prod-1'];
@@ -27,12 +31,24 @@ afterAll(async () => {
 });
 
 /** A fresh scenario: namespaces and one dependent Deployment per cluster, a store, tokens and a registry. */
-async function aScenario(name: string, bindings = [aBinding()], store: Record<string, unknown> = { 'prod/database': { username: 'app', password: CANARY } }): Promise<string> {
+async function aScenario(
+  name: string,
+  bindings = [aBinding()],
+  store: Record<string, unknown> = { 'prod/database': { username: 'app', password: CANARY } },
+): Promise<string> {
   const namespace = `ns-${name}`;
   for (const cluster of CLUSTERS) {
     fleet.state.seedNamespace(cluster, namespace);
     fleet.state.seedWorkload(cluster, 'Deployment', namespace, 'api', {
-      podSpec: { containers: [{ name: 'api', image: 'registry.local/api:1', envFrom: [{ secretRef: { name: 'db-credentials' } }] }] },
+      podSpec: {
+        containers: [
+          {
+            name: 'api',
+            image: 'registry.local/api:1',
+            envFrom: [{ secretRef: { name: 'db-credentials' } }],
+          },
+        ],
+      },
     });
   }
   const base = await mkdtemp(join(dir, `${name}-`));
@@ -53,9 +69,10 @@ async function aScenario(name: string, bindings = [aBinding()], store: Record<st
   return path;
 }
 
-const writes = (cluster?: string) => fleet.requests(cluster).filter((r) => r.verb !== 'get' && r.verb !== 'list' && r.verb !== 'watch');
+const writes = (cluster?: string) =>
+  fleet.requests(cluster).filter((r) => r.verb !== 'get' && r.verb !== 'list' && r.verb !== 'watch');
 
-describeWhenKube('secret-propagator against local clusters', () => {
+describe('secret-propagator against local clusters', () => {
   afterEach(() => {
     fleet.clearFaults();
   });
@@ -69,10 +86,16 @@ describeWhenKube('secret-propagator against local clusters', () => {
     const json = await runCliInProcess(['plan', '--registry', registry, '--output', 'json']);
     // then
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/dev-1\s+ns-plan\s+db-credentials\s+payments-db\s+create\s+password,username/);
+    expect(table.stdout).toMatch(
+      /dev-1\s+ns-plan\s+db-credentials\s+payments-db\s+create\s+password,username/,
+    );
     expect(table.stdout).toMatch(/prod-1\s+ns-plan\s+db-credentials\s+payments-db\s+create/);
     expect(table.stdout).toContain('2 target(s): 2 to create, 0 to update, 0 unchanged, 0 skipped');
-    expect(JSON.parse(json.stdout).targets.map((t: { cluster: string; action: string }) => `${t.cluster}:${t.action}`)).toEqual(['dev-1:create', 'prod-1:create']);
+    expect(
+      JSON.parse(json.stdout).targets.map(
+        (t: { cluster: string; action: string }) => `${t.cluster}:${t.action}`,
+      ),
+    ).toEqual(['dev-1:create', 'prod-1:create']);
     expect(writes()).toEqual([]);
     expect(fleet.state.getSecret('dev-1', 'ns-plan', 'db-credentials')).toBeUndefined();
     expect(table.stdout + table.stderr + json.stdout + json.stderr).not.toContain(CANARY);
@@ -87,14 +110,20 @@ describeWhenKube('secret-propagator against local clusters', () => {
     // then
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('payments-db: 2 target(s), 2 created');
-    expect(first.stdout).toMatch(/CLUSTER\s+NAMESPACE\s+SECRET\s+BINDING\s+OUTCOME\s+VERSION\s+RESTARTS\s+TIME/);
+    expect(first.stdout).toMatch(
+      /CLUSTER\s+NAMESPACE\s+SECRET\s+BINDING\s+OUTCOME\s+VERSION\s+RESTARTS\s+TIME/,
+    );
     expect(first.stdout).toMatch(/dev-1\s+ns-sync\s+db-credentials\s+payments-db\s+created\s+1/);
     for (const cluster of CLUSTERS) {
       const secret = fleet.state.getSecret(cluster, 'ns-sync', 'db-credentials');
-      expect(Buffer.from(String((secret?.['data'] as Record<string, string>)['password']), 'base64').toString()).toBe(CANARY);
+      expect(
+        Buffer.from(String((secret?.['data'] as Record<string, string>)['password']), 'base64').toString(),
+      ).toBe(CANARY);
     }
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('2 target(s): 0 created, 0 updated, 2 unchanged, 0 skipped, 0 failed; 0 restart(s)');
+    expect(second.stdout).toContain(
+      '2 target(s): 0 created, 0 updated, 2 unchanged, 0 skipped, 0 failed; 0 restart(s)',
+    );
     expect(first.stdout + first.stderr + second.stdout + second.stderr).not.toContain(CANARY);
   });
 
@@ -106,7 +135,9 @@ describeWhenKube('secret-propagator against local clusters', () => {
     const run = await runCli(['sync', '--registry', registry]);
     // then
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/prod-1\s+ns-failing\s+db-credentials\s+payments-db\s+failed \(ClusterUnavailable, retryable\)/);
+    expect(run.stdout).toMatch(
+      /prod-1\s+ns-failing\s+db-credentials\s+payments-db\s+failed \(ClusterUnavailable, retryable\)/,
+    );
     expect(run.stderr).toContain('secret-propagator: sync incomplete: 1 target(s) failed');
     expect(fleet.state.getSecret('dev-1', 'ns-failing', 'db-credentials')).toBeDefined();
     expect(fleet.state.getSecret('prod-1', 'ns-failing', 'db-credentials')).toBeUndefined();
@@ -119,7 +150,9 @@ describeWhenKube('secret-propagator against local clusters', () => {
     const run = await runCliInProcess(['sync', '--registry', registry]);
     // then
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('payments-db: SecretNotFound: secret "does/not-exist" not found in local source "local-store"');
+    expect(run.stdout).toContain(
+      'payments-db: SecretNotFound: secret "does/not-exist" not found in local source "local-store"',
+    );
     expect(run.stderr).toContain('secret-propagator: sync incomplete: 1 binding(s) failed');
   });
 
@@ -127,14 +160,20 @@ describeWhenKube('secret-propagator against local clusters', () => {
     // given
     const registry = await aScenario('restart');
     expect((await runCliInProcess(['sync', '--registry', registry])).code).toBe(0);
-    const before = CLUSTERS.map((c) => JSON.stringify(fleet.state.getWorkload(c, 'Deployment', 'ns-restart', 'api')?.['spec']));
+    const before = CLUSTERS.map((c) =>
+      JSON.stringify(fleet.state.getWorkload(c, 'Deployment', 'ns-restart', 'api')?.['spec']),
+    );
     // when
     const run = await runCli(['restart', '--registry', registry, '--binding', 'payments-db']);
     // then
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/dev-1\s+ns-restart\s+db-credentials\s+payments-db\s+\S+\s+\S+\s+Deployment\/api/);
+    expect(run.stdout).toMatch(
+      /dev-1\s+ns-restart\s+db-credentials\s+payments-db\s+\S+\s+\S+\s+Deployment\/api/,
+    );
     for (const [i, cluster] of CLUSTERS.entries()) {
-      const spec = fleet.state.getWorkload(cluster, 'Deployment', 'ns-restart', 'api')?.['spec'] as { template: { metadata: { annotations?: Record<string, string> } } };
+      const spec = fleet.state.getWorkload(cluster, 'Deployment', 'ns-restart', 'api')?.['spec'] as {
+        template: { metadata: { annotations?: Record<string, string> } };
+      };
       expect(JSON.stringify(spec)).not.toBe(before[i]);
       expect(spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeDefined();
     }

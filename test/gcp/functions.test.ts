@@ -5,7 +5,7 @@
  * local Secret Manager server, authenticates with ADC against a local token endpoint, and
  * writes local Kubernetes clusters.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,8 +29,6 @@ const RESTART_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
 process.env['METADATA_SERVER_DETECTION'] = 'none';
 
 /** The runtime needs the Kubernetes gateway (kube engineer); until it lands this suite is skipped. */
-const kubeGatewayLanded = existsSync(join(import.meta.dirname, '..', '..', 'shared', 'kube', 'index.ts'));
-const describeWithKube = kubeGatewayLanded ? describe : describe.skip;
 
 async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -42,7 +40,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
   }
 }
 
-describeWithKube('functions/gcp on the Pub/Sub emulator, Functions Framework and local clusters', () => {
+describe('functions/gcp on the Pub/Sub emulator, Functions Framework and local clusters', () => {
   let google: FakeGoogleAuth;
   let emulator: PubsubEmulator;
   let store: FakeSecretManager;

@@ -4,7 +4,7 @@
  * certificate within minValidity is refused, nothing is written, and no log line holds
  * any part of the value.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Annotation } from '../../shared/engine/annotations.js';
@@ -18,10 +18,6 @@ import { CLUSTER_TOKENS_SOURCE, registryClusters, startLocalFleet, tokenSecrets,
 import { makeCert, makeChain } from '../template/certs.js';
 import { startLocalVault, type LocalVault } from './vault-server.js';
 
-// The runtime composes shared/kube gateways; until shared/kube/index.ts has landed this
-// end-to-end suite cannot load the runtime and is skipped (the unit suites still run).
-const kubeLanded = existsSync(join(import.meta.dirname, '..', '..', 'shared', 'kube', 'index.ts'));
-const describeE2E = kubeLanded ? describe : describe.skip;
 
 const CANARY = 'CANARY-vault-4d2e-never-log-me';
 const NAMES = ['eu-1', 'us-1'];
@@ -37,7 +33,6 @@ let source: VaultSource;
 const logLines: string[] = [];
 
 beforeAll(async () => {
-  if (!kubeLanded) return;
   const { createRuntime } = await import('../../shared/runtime/index.js');
   [fleet, vault] = await Promise.all([startLocalFleet({ names: NAMES, rolloutDelayMs: 10 }), startLocalVault()]);
   for (const name of NAMES) fleet.state.seedNamespace(name, NS);
@@ -97,7 +92,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!kubeLanded) return;
   await Promise.all([fleet.stop(), vault.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -109,7 +103,7 @@ const value = (cluster: string, name: string, key: string) => {
   return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString();
 };
 
-describeE2E('vault poll -> propagation', () => {
+describe('vault poll -> propagation', () => {
   it('propagates a version bump found by the poll, and an unchanged poll writes nothing', async () => {
     // given: version 1 is in every cluster and the poll has its baseline
     vault.put('payments/db', { username: 'app', password: 'first-password' });
