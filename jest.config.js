@@ -19,6 +19,8 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60_000,
+  // A planted secret value must never reach any output of the whole run.
+  setupFilesAfterEnv: ['<rootDir>/test/support/canary-guard.ts'],
   reporters: ['default', '<rootDir>/test/support/plain-summary-reporter.cjs'],
   maxWorkers: 2,
 };
