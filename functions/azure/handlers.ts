@@ -1,8 +1,9 @@
 import type { InvocationContext, Timer } from '@azure/functions';
-import { ChangeKind, type SecretChange } from '../../shared/core/change.js';
+import { ChangeKind } from '../../shared/core/change.js';
 import { errorCodeOf, isPropagatorError, isRetryable } from '../../shared/core/errors.js';
 import type { LogFields, Logger, Metrics } from '../../shared/core/ports.js';
-import type { ChangeReport, TargetResult, WorkItem } from '../../shared/engine/types.js';
+import type { ChangeReport } from '../../shared/engine/types.js';
+import type { HandlerRuntime } from '../../shared/runtime/index.js';
 import { normalizeEvent } from '../../shared/events/index.js';
 import { withInvocation } from './telemetry.js';
 import { parseWorkItem } from './work-queue.js';
@@ -13,18 +14,8 @@ import { parseWorkItem } from './work-queue.js';
  * bad input and definitive failures are logged and acknowledged.
  */
 
-/** What the handlers need from shared/runtime's `Runtime` (structural, so tests can use the real one). */
-export interface AzureRuntime {
-  propagator: { applyWorkItem(item: WorkItem): Promise<ChangeReport> };
-  handle(change: SecretChange): Promise<ChangeReport[]>;
-  scheduled(kind: 'reconcile' | 'rotate', bindings?: string[]): Promise<ChangeReport[]>;
-  summarize(reports: readonly ChangeReport[]): {
-    ok: boolean;
-    retryable: boolean;
-    counts: Record<string, number>;
-    failed: TargetResult[];
-  };
-}
+/** What the handlers need of the runtime (see shared/runtime). */
+export type AzureRuntime = HandlerRuntime;
 
 export interface AzureHandlerDeps {
   /** The runtime, built once per cold start (called on every invocation; must cache). */

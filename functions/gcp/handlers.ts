@@ -1,7 +1,7 @@
-import type { SecretChange } from '../../shared/core/change.js';
 import { errorCodeOf, InvalidEventError, isPropagatorError, isRetryable } from '../../shared/core/errors.js';
-import type { Logger, SecretSource } from '../../shared/core/ports.js';
-import type { ChangeReport, TargetResult, WorkItem } from '../../shared/engine/types.js';
+import type { Logger } from '../../shared/core/ports.js';
+import type { ChangeReport } from '../../shared/engine/types.js';
+import type { HandlerRuntime } from '../../shared/runtime/index.js';
 import { decodeMessageJson, extractPubsubMessage } from '../../shared/events/gcp.js';
 import { normalizeEvent } from '../../shared/events/index.js';
 import { traceIdOf, withInvocation } from './logging.js';
@@ -13,19 +13,8 @@ import { parseWorkItem } from './work-queue.js';
  * input, unbound secrets and definitive failures are logged and acknowledged.
  */
 
-/** What the handlers need from shared/runtime's `Runtime` (structural, so tests use the real one). */
-export interface GcpRuntime {
-  sources: ReadonlyMap<string, SecretSource>;
-  propagator: { applyWorkItem(item: WorkItem): Promise<ChangeReport> };
-  handle(change: SecretChange): Promise<ChangeReport[]>;
-  scheduled(kind: 'reconcile' | 'rotate', bindings?: string[]): Promise<ChangeReport[]>;
-  summarize(reports: ChangeReport[]): {
-    ok: boolean;
-    retryable: boolean;
-    counts: Record<string, number>;
-    failed: TargetResult[];
-  };
-}
+/** What the handlers need of the runtime (see shared/runtime). */
+export type GcpRuntime = HandlerRuntime;
 
 export interface GcpHandlerDeps {
   /** The runtime, built once per cold start (called on every invocation; must cache). */

@@ -1,14 +1,9 @@
-import type { Propagator } from '../engine/types.js';
 import type { LoadedRegistry } from '../registry/index.js';
 import type { Runtime } from '../runtime/index.js';
 import { cliLogger, loadCloudAuthenticators, loadSourceFactories, type CliIo, type GlobalOptions } from './context.js';
 
 /** What the commands use of the runtime. */
-export interface CliRuntime {
-  propagator: Propagator;
-  sources: Runtime['sources'];
-  handle: Runtime['handle'];
-}
+export type CliRuntime = Pick<Runtime, 'propagator' | 'sources' | 'handle'>;
 
 /**
  * The runtime a command works with: every source adapter and cloud authenticator the

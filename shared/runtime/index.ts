@@ -57,6 +57,14 @@ export interface Runtime {
   close?(): void;
 }
 
+/**
+ * What a cloud handler needs of a Runtime. Structural, so handler tests can pass a stand-in
+ * and the real runtime fits as it is.
+ */
+export type HandlerRuntime = Pick<Runtime, 'handle' | 'scheduled' | 'summarize'> & {
+  propagator: Pick<EnginePropagator, 'applyWorkItem'>;
+};
+
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const SYMBOLS = '!#%+-.:=@^_~';
 

@@ -12,6 +12,7 @@ import type { SecretChange } from '../../shared/core/change.js';
 import { ClusterUnavailableError, ConfigError } from '../../shared/core/errors.js';
 import type { ChangeReport, TargetResult, WorkItem } from '../../shared/engine/types.js';
 import { createGcpHandlers, type GcpRuntime } from '../../functions/gcp/handlers.js';
+import { summarizeReports } from '../../shared/runtime/index.js';
 import { createCloudLogger } from '../../functions/gcp/logging.js';
 
 const CANARY = 'canary-gcp-handler-91c2';
@@ -55,7 +56,6 @@ function aRuntime(behaviour: { handle?: (c: SecretChange) => Promise<ChangeRepor
     work: [],
   };
   const runtime: GcpRuntime = {
-    sources: new Map(),
     propagator: {
       applyWorkItem: (item) => {
         calls.work.push(item);
@@ -75,17 +75,7 @@ function aRuntime(behaviour: { handle?: (c: SecretChange) => Promise<ChangeRepor
       calls.scheduled.push({ kind, bindings });
       return Promise.resolve([aReport({ kind: 'reconcile' })]);
     },
-    summarize: (reports) => {
-      const failed = reports.flatMap((r) => r.targets.filter((t) => t.outcome === 'failed'));
-      const retryable =
-        failed.some((t) => t.retryable === true) || reports.some((r) => r.error?.retryable === true);
-      return {
-        ok: failed.length === 0 && reports.every((r) => r.error === undefined),
-        retryable,
-        counts: {},
-        failed,
-      };
-    },
+    summarize: summarizeReports,
   };
   return { runtime, calls };
 }
