@@ -2,49 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { parse } from '@cdktf/hcl2json';
+import { loadTerraformModule, local, resource, type Block, type Hcl } from '../support/terraform.js';
 import { KEY_VAULT_SECRET_EVENT_TYPES } from '../../shared/events/azure.js';
 import { DEFAULT_WORK_QUEUE } from '../../functions/azure/work-queue.js';
 
 const INFRA = join(import.meta.dirname, '..', '..', 'infra', 'azure');
 const FILES = ['versions.tf', 'variables.tf', 'main.tf', 'eventgrid.tf', 'outputs.tf'];
 
-type Block = Record<string, unknown>;
-interface Hcl {
-  resource: Record<string, Record<string, Block[]>>;
-  locals: Block[];
-  variable: Record<string, Block[]>;
-  terraform: Block[];
-}
-
-/** One merged view of every .tf file, as hcl2json renders it. */
-async function loadModule(): Promise<Hcl> {
-  const merged: Hcl = { resource: {}, locals: [], variable: {}, terraform: [] };
-  for (const file of FILES) {
-    const json = (await parse(file, readFileSync(join(INFRA, file), 'utf8'))) as Partial<Hcl>;
-    for (const [type, byName] of Object.entries(json.resource ?? {}))
-      merged.resource[type] = { ...merged.resource[type], ...byName };
-    merged.locals.push(...(json.locals ?? []));
-    Object.assign(merged.variable, json.variable ?? {});
-    merged.terraform.push(...(json.terraform ?? []));
-  }
-  return merged;
-}
-
-function resource(hcl: Hcl, type: string, name: string): Block {
-  const block = hcl.resource[type]?.[name]?.[0];
-  if (block === undefined) throw new Error(`no resource ${type}.${name}`);
-  return block;
-}
-
-function local(hcl: Hcl, name: string): unknown {
-  return hcl.locals.find((l) => name in l)?.[name];
-}
 
 describe('infra/azure Terraform', () => {
   let hcl: Hcl;
   beforeAll(async () => {
-    hcl = await loadModule();
+    hcl = await loadTerraformModule(INFRA, FILES);
   });
 
   it('pins azurerm ~> 4', () => {

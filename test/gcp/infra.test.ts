@@ -1,52 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { parse } from '@cdktf/hcl2json';
+import { loadTerraformModule, local, resource, type Block, type Hcl } from '../support/terraform.js';
 
 const INFRA = join(import.meta.dirname, '..', '..', 'infra', 'gcp');
 const FILES = ['versions.tf', 'variables.tf', 'main.tf', 'outputs.tf'];
-
-type Block = Record<string, unknown>;
-interface Hcl {
-  resource: Record<string, Record<string, Block[]>>;
-  locals: Block[];
-  variable: Record<string, Block[]>;
-  output: Record<string, Block[]>;
-  terraform: Block[];
-}
-
-async function loadModule(): Promise<Hcl> {
-  const merged: Hcl = { resource: {}, locals: [], variable: {}, output: {}, terraform: [] };
-  for (const file of FILES) {
-    const json = (await parse(file, readFileSync(join(INFRA, file), 'utf8'))) as Partial<Hcl>;
-    for (const [type, byName] of Object.entries(json.resource ?? {}))
-      merged.resource[type] = { ...merged.resource[type], ...byName };
-    merged.locals.push(...(json.locals ?? []));
-    Object.assign(merged.variable, json.variable ?? {});
-    Object.assign(merged.output, json.output ?? {});
-    merged.terraform.push(...(json.terraform ?? []));
-  }
-  return merged;
-}
-
-function resource(hcl: Hcl, type: string, name: string): Block {
-  const block = hcl.resource[type]?.[name]?.[0];
-  if (block === undefined) throw new Error(`no resource ${type}.${name}`);
-  return block;
-}
 
 function first(value: unknown): Block {
   return (value as Block[])[0] as Block;
 }
 
-function local(hcl: Hcl, name: string): unknown {
-  return hcl.locals.find((l) => name in l)?.[name];
-}
-
 describe('infra/gcp Terraform', () => {
   let hcl: Hcl;
   beforeAll(async () => {
-    hcl = await loadModule();
+    hcl = await loadTerraformModule(INFRA, FILES);
   });
 
   it('pins the google provider ~> 6', () => {
