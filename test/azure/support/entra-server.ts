@@ -1,6 +1,6 @@
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createLocalTls } from './tls.js';
+import { sharedTls } from '../../../dev/kube/tls.js';
 
 /**
  * A local Microsoft Entra ID (v2.0) endpoint: OpenID configuration discovery and the
@@ -21,7 +21,7 @@ export async function startLocalEntra(options: {
   expiresInSeconds: number;
   clientSecret: string;
 }): Promise<LocalEntra> {
-  const tls = createLocalTls();
+  const tls = sharedTls();
   const grants: { scope: string; clientId: string; token: string }[] = [];
   let refuse = false;
   let host = '';

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { createLocalTls } from './tls.js';
+import { sharedTls } from '../../../dev/kube/tls.js';
 
 /**
  * A local HTTPS server speaking the Key Vault secrets REST protocol (the subset the
@@ -79,7 +79,7 @@ const CHALLENGE = `Bearer authorization="https://login.microsoftonline.com/${TES
 
 export async function startLocalKeyVault(options: { token?: string } = {}): Promise<LocalKeyVault> {
   const token = options.token ?? TEST_TOKEN;
-  const tls = createLocalTls();
+  const tls = sharedTls();
   const secrets = new Map<string, StoredVersion[]>();
   const log: KeyVaultRequest[] = [];
   let fault: { status: number; code: string; remaining: number } | undefined;
