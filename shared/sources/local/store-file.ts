@@ -1,3 +1,4 @@
+import type { BigIntStats } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { isMap, parseDocument, stringify } from 'yaml';
@@ -206,14 +207,17 @@ async function parseFile(file: string): Promise<Map<string, LocalEntry>> {
  */
 const parsed = new Map<string, { signature: string; entries: Promise<Map<string, LocalEntry>> }>();
 
-async function parseFileCached(file: string): Promise<Map<string, LocalEntry>> {
-  let signature: string;
-  try {
-    const s = await stat(file, { bigint: true });
-    signature = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-  } catch {
-    return parseFile(file); // reports the error the way an uncached read does
+/** `known`: the file's stat when the caller already has it (a file store's own stat). */
+async function parseFileCached(file: string, known?: BigIntStats): Promise<Map<string, LocalEntry>> {
+  let info = known;
+  if (info === undefined) {
+    try {
+      info = await stat(file, { bigint: true });
+    } catch {
+      return parseFile(file); // reports the error the way an uncached read does
+    }
   }
+  const signature = `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
   const hit = parsed.get(file);
   if (hit?.signature === signature) return hit.entries;
   const entries = parseFile(file);
@@ -226,19 +230,20 @@ async function parseFileCached(file: string): Promise<Map<string, LocalEntry>> {
 
 /** Reads the whole store at `path` (a file, or a folder of store files). */
 export async function loadLocalStore(path: string): Promise<LocalStore> {
-  let isFolder: boolean;
+  let info: BigIntStats;
   try {
-    isFolder = (await stat(path)).isDirectory();
+    info = await stat(path, { bigint: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new StoreError(`local store ${path} cannot be opened: ${code}${code === 'ENOENT' ? ' (create the file or fix the source path)' : ''}`, { retryable: false });
   }
+  const isFolder = info.isDirectory();
   const files = isFolder
     ? (await readdir(path)).filter(isStoreFileName).sort().map((f) => join(path, f))
     : [path];
   // A file store is its one parsed file (shared, never mutated): no per-read copy, which
   // matters when a fleet's cluster tokens are read from one file once per cluster.
-  if (!isFolder) return { path, isFolder, files, entries: await parseFileCached(path) };
+  if (!isFolder) return { path, isFolder, files, entries: await parseFileCached(path, info) };
   const entries = new Map<string, LocalEntry>();
   for (const file of files) {
     for (const [name, entry] of await parseFileCached(file)) {
