@@ -123,11 +123,9 @@ function storeJson(secrets: readonly string[], version: number): string {
 
 /** Counts reads of the secret store (not of the cluster-token source). */
 function countReads(source: SecretSource, counter: { reads: number }): SecretSource {
+  // The local source is a plain object, so spreading keeps every method.
   return {
     ...source,
-    provider: source.provider,
-    name: source.name,
-    refersTo: (key, ref) => source.refersTo(key, ref),
     read: (key, options) => {
       counter.reads += 1;
       return source.read(key, options);
