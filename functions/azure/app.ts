@@ -1,13 +1,14 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import type { ClusterAuthenticator, Logger, Metrics } from '../../shared/core/ports.js';
 import type { WorkQueue } from '../../shared/engine/types.js';
-import { createAksAuthenticator } from '../../shared/kube/auth/aks.js';
+import { createAksTokenAuthenticator } from '../../shared/kube/auth/aks-token.js';
 import { loadRegistryFromEnv, type LoadedRegistry } from '../../shared/registry/load.js';
 import { createRuntime, type Runtime, type SourceFactories } from '../../shared/runtime/index.js';
-import { createAzureSourceFactory } from '../../shared/sources/azure/index.js';
+import { createAzureSourceFactory } from '../../shared/sources/azure/key-vault.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createAzureHandlers, type AzureHandlers } from './handlers.js';
+import { createManagedIdentityCredential } from './managed-identity.js';
 import { createInvocationLogger, createLogMetrics } from './telemetry.js';
 import { createStorageWorkQueue, DEFAULT_WORK_QUEUE } from './work-queue.js';
 
@@ -40,9 +41,14 @@ export function workQueueFromEnv(
 export interface AzureAppOptions {
   /** @default loadRegistryFromEnv() (REGISTRY_FILE or REGISTRY) */
   loaded?: LoadedRegistry;
-  /** @default azure (managed identity) + local */
+  /**
+   * How Key Vault, the Storage queue (identity-based connection) and AKS authenticate.
+   * @default the Function App's managed identity (IDENTITY_ENDPOINT / IDENTITY_HEADER from `env`; AZURE_CLIENT_ID for a user-assigned one)
+   */
+  credential?: TokenCredential;
+  /** @default azure (the credential) + local */
   sources?: SourceFactories;
-  /** @default aks with the managed identity (token and kubeconfig are built into the runtime) */
+  /** @default aks with the credential (token and kubeconfig are built into the runtime) */
   authenticators?: ClusterAuthenticator[];
   /** @default from app settings; `null` disables fan-out */
   workQueue?: WorkQueue | null;
@@ -62,8 +68,9 @@ export function createAzureApp(options: AzureAppOptions = {}): AzureHandlers & {
   const logger = options.logger ?? createInvocationLogger();
   const metrics = options.metrics ?? createLogMetrics(logger);
   const env = options.env ?? process.env;
-  let credential: TokenCredential | undefined;
-  const sharedCredential = () => (credential ??= new DefaultAzureCredential());
+  let credential = options.credential;
+  // One credential (one token cache) for every client; nothing is read before first use.
+  const sharedCredential = () => (credential ??= createManagedIdentityCredential({ env }));
   let runtime: Runtime | undefined;
 
   const getRuntime = (): Runtime => {
@@ -78,7 +85,9 @@ export function createAzureApp(options: AzureAppOptions = {}): AzureHandlers & {
         azure: createAzureSourceFactory({ credential: sharedCredential() }),
         local: localSourceFactory,
       },
-      authenticators: options.authenticators ?? [createAksAuthenticator({ credential: sharedCredential() })],
+      authenticators: options.authenticators ?? [
+        createAksTokenAuthenticator({ credential: sharedCredential() }),
+      ],
       logger,
       metrics,
       ...(workQueue === undefined ? {} : { workQueue }),

@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ClientSecretCredential } from '@azure/identity';
 import { ClusterRejectedError } from '../../shared/core/errors.js';
-import type { Clock } from '../../shared/core/ports.js';
 import { AKS_SERVER_APP_SCOPE, createAksAuthenticator } from '../../shared/kube/auth/aks.js';
 import { createKubeGateway } from '../../shared/kube/index.js';
 import { startLocalFleet } from '../support/clusters.js';
+import { aFakeClock } from './support/builders.js';
 import { startLocalEntra, type LocalEntra } from './support/entra-server.js';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';
 const CLIENT_ID = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
 const CLIENT_SECRET = 'local-client-secret';
-
-function aFakeClock(start = Date.now()): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => new Date(now),
-    sleep: () => Promise.resolve(),
-    advance: (ms) => {
-      now += ms;
-    },
-  };
-}
 
 /** The real ClientSecretCredential (MSAL), pointed at the local Entra endpoint; never the network. */
 function aCredential(entra: LocalEntra): ClientSecretCredential {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { build } from 'esbuild';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -49,5 +50,26 @@ describe('Function App package for `func azure functionapp publish`', () => {
       .map((m) => m[1])
       .sort();
     expect(registered).toEqual(['applyWorkItem', 'scheduled', 'scheduledRotate', 'secretChanged']);
+  });
+
+  it('leaves @azure/identity and MSAL out of the bundle (the function authenticates with its managed identity endpoint)', async () => {
+    // when: bundled as build.ts bundles it
+    const result = await build({
+      entryPoints: [join(ROOT, 'functions', 'azure', 'index.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      external: ['@azure/functions-core'],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    // then
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((p) => p.includes('functions/azure/managed-identity.ts'))).toBe(true);
+    expect(inputs.filter((p) => /node_modules\/@azure\/(identity|msal-node|msal-common)\//.test(p))).toEqual(
+      [],
+    );
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startLocalFleet, type LocalFleet } from '../support/clusters.js';
-import { createContextFactory } from './support/functions-host.js';
+import { aTimer, createContextFactory } from './support/functions-host.js';
 import { startLocalKeyVault, type LocalKeyVault } from './support/key-vault-server.js';
 import { aBinding, anAzureApp } from './support/scenario.js';
 
@@ -197,14 +197,7 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
     fleet.state.seedSecret('aks-us-1', { ...drifted, data: { password: b64('tampered') } });
     const host = createContextFactory();
     // when
-    await app.scheduled(
-      {
-        isPastDue: false,
-        schedule: { adjustForDST: false },
-        scheduleStatus: { last: '', next: '', lastUpdated: '' },
-      },
-      host.context('scheduled'),
-    );
+    await app.scheduled(aTimer(), host.context('scheduled'));
     // then
     expect(passwordIn('aks-us-1')).toBe(b64(value));
     expect(host.lines().find((l) => l['message'] === 'scheduled reconcile: done')).toMatchObject({
@@ -228,14 +221,7 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
     cleanups.push(cleanup);
     const host = createContextFactory();
     // when
-    await app.scheduledRotate(
-      {
-        isPastDue: false,
-        schedule: { adjustForDST: false },
-        scheduleStatus: { last: '', next: '', lastUpdated: '' },
-      },
-      host.context('scheduledRotate'),
-    );
+    await app.scheduledRotate(aTimer(), host.context('scheduledRotate'));
     // then
     const versions = kv.versions('newsecret');
     expect(versions).toHaveLength(before + 1);

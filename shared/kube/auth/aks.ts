@@ -1,115 +1,27 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { ClusterRejectedError, ClusterUnavailableError } from '../../core/errors.js';
+import type { ClusterAuthenticator } from '../../core/ports.js';
 import {
-  systemClock,
-  type ClusterAuthenticator,
-  type ClusterCredentials,
-  type Clock,
-} from '../../core/ports.js';
+  createAksTokenAuthenticator,
+  type AksAuthSpec,
+  type AksTokenAuthenticatorOptions,
+} from './aks-token.js';
 
-/** The Entra ID application every AKS cluster with Entra ID integration accepts tokens for. */
-export const AKS_SERVER_APP_SCOPE = '6dae42f8-4368-4678-94ff-3960e28e3630/.default';
+export { AKS_SERVER_APP_SCOPE, createAksTokenAuthenticator } from './aks-token.js';
+export type { AksAuthSpec, AksTokenAuthenticatorOptions } from './aks-token.js';
 
-/** The registry's `auth: { type: aks, scope? }`. */
-export interface AksAuthSpec {
-  type: 'aks';
-  scope?: string;
-}
-
-export interface AksAuthenticatorOptions {
-  /** @default a DefaultAzureCredential (the Function App's managed identity), created on first use */
+export type AksAuthenticatorOptions = Omit<AksTokenAuthenticatorOptions, 'credential'> & {
+  /** @default a DefaultAzureCredential (environment, workload or managed identity, Azure CLI ...), created on first use */
   credential?: TokenCredential;
-  /** Ask for a new token this long before the cached one expires. @default 120000 (2 min) */
-  refreshBeforeMs?: number;
-  /** @default systemClock */
-  clock?: Clock;
-}
-
-interface CachedToken {
-  token: string;
-  expiresAt: Date;
-}
-
-function statusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const status = (error as Record<string, unknown>)['statusCode'];
-  return typeof status === 'number' ? status : undefined;
-}
-
-/** @azure/identity errors that retrying cannot fix. */
-const DEFINITIVE = new Set(['AuthenticationRequiredError', 'CredentialUnavailableError']);
-
-function nameOf(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
-}
+};
 
 /**
- * AKS (Entra ID) cluster authentication: a bearer token for the AKS server application
- * scope, from an injected @azure/identity credential. One token per scope is shared by
- * every cluster and cached until shortly before it expires; concurrent callers share one
- * request. The identity needs a Kubernetes role on each cluster (Azure RBAC for
- * Kubernetes, or a RoleBinding for its object id): see infra/azure/README.md.
+ * The CLI's `aks` authenticator (contracts: `create<Type>Authenticator`, no required options):
+ * see createAksTokenAuthenticator. The Function App builds that one directly with its
+ * managed identity, so its bundle carries no @azure/identity (nor MSAL).
  */
 export function createAksAuthenticator(
   options: AksAuthenticatorOptions = {},
 ): ClusterAuthenticator<AksAuthSpec> {
-  let credential = options.credential;
-  const clock = options.clock ?? systemClock;
-  const refreshBeforeMs = options.refreshBeforeMs ?? 120_000;
-  const cache = new Map<string, CachedToken>();
-  const inFlight = new Map<string, Promise<CachedToken>>();
-
-  const fetchToken = async (scope: string, cluster: string): Promise<CachedToken> => {
-    credential ??= new DefaultAzureCredential();
-    let access;
-    try {
-      access = await credential.getToken(scope);
-    } catch (error) {
-      const status = statusOf(error);
-      const detail = `${nameOf(error)}${status === undefined ? '' : ` (HTTP ${status})`}`;
-      // A definitive refusal from Entra ID (bad client, no consent) or a credential that
-      // cannot work here (no managed identity) will not pass by retrying.
-      const refused =
-        status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
-      if (refused || DEFINITIVE.has(nameOf(error))) {
-        throw new ClusterRejectedError(
-          `aks auth for cluster "${cluster}": Entra ID refused a token for scope ${scope}: ${detail}`,
-          status === undefined ? { cause: error } : { cause: error, status },
-        );
-      }
-      throw new ClusterUnavailableError(
-        `aks auth for cluster "${cluster}": could not get an Entra ID token for scope ${scope}: ${detail}`,
-        { cause: error },
-      );
-    }
-    if (access === null) {
-      throw new ClusterRejectedError(
-        `aks auth for cluster "${cluster}": the credential returned no token for scope ${scope}`,
-      );
-    }
-    const entry = { token: access.token, expiresAt: new Date(access.expiresOnTimestamp) };
-    cache.set(scope, entry);
-    return entry;
-  };
-
-  return {
-    type: 'aks',
-    async credentials(cluster): Promise<ClusterCredentials> {
-      const scope = cluster.auth.scope ?? AKS_SERVER_APP_SCOPE;
-      const cached = cache.get(scope);
-      let entry: CachedToken;
-      if (cached !== undefined && cached.expiresAt.getTime() - refreshBeforeMs > clock.now().getTime()) {
-        entry = cached;
-      } else {
-        let pending = inFlight.get(scope);
-        if (pending === undefined) {
-          pending = fetchToken(scope, cluster.name).finally(() => inFlight.delete(scope));
-          inFlight.set(scope, pending);
-        }
-        entry = await pending;
-      }
-      // Refresh ahead of expiry: the gateway asks again once `expiresAt` is near.
-      return { token: entry.token, expiresAt: new Date(entry.expiresAt.getTime() - refreshBeforeMs) };
-    },
-  };
+  const credential = options.credential ?? new DefaultAzureCredential();
+  return createAksTokenAuthenticator({ ...options, credential });
 }

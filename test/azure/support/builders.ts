@@ -47,3 +47,15 @@ export function aLocalAzureSourceFactory(
     vaultNames: Object.fromEntries(sourceNames.map((n) => [n, DOC_VAULT])),
   });
 }
+
+/** A clock the test moves by hand; sleeping returns at once. */
+export function aFakeClock(start = Date.now()): Clock & { advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => new Date(now),
+    sleep: () => Promise.resolve(),
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}

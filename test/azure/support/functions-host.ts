@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvocationContext, type LogLevel } from '@azure/functions';
+import { InvocationContext, type LogLevel, type Timer } from '@azure/functions';
 import type { QueueClient } from '@azure/storage-queue';
 
 /** One line the function logged through its InvocationContext. */
@@ -10,6 +10,15 @@ export interface CapturedLog {
   functionName: string;
   level: LogLevel;
   text: string;
+}
+
+/** The timer payload the host passes to a timer-triggered function. */
+export function aTimer(): Timer {
+  return {
+    isPastDue: false,
+    schedule: { adjustForDST: false },
+    scheduleStatus: { last: '', next: '', lastUpdated: '' },
+  };
 }
 
 /** Builds InvocationContexts the way the Functions host does, capturing every log line. */
