@@ -74,9 +74,9 @@ function statusInBody(message: unknown): unknown {
 
 /**
  * The canonical status of an SDK failure and the HTTP status when there was one. The
- * client speaks gRPC in production (`code` is a google.rpc.Code number) and REST in
- * fallback mode, where the auth client may throw a Gaxios error carrying the HTTP status
- * and the JSON error body (`error.status` is the canonical name).
+ * client speaks REST (gax fallback mode): the auth client may throw a Gaxios error carrying
+ * the HTTP status and the JSON error body (`error.status` is the canonical name), and gax's
+ * own errors carry `code`, a google.rpc.Code number (as gRPC errors do).
  */
 export function statusOf(error: unknown): { status: StatusName | undefined; http: number | undefined } {
   const response = field(error, 'response');

@@ -1,5 +1,7 @@
 import { crc32c } from '@aws-crypto/crc32c';
-import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+// The v1 client module itself, not the package index: the index also loads v1beta2 and the
+// static protos module (about 770 KB of generated code) that the client never uses.
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js';
 import { Provider } from '../../core/change.js';
 import { ConfigError, SecretNotFoundError, StoreError } from '../../core/errors.js';
 import type { Logger, SecretSource, SecretValue } from '../../core/ports.js';
@@ -166,20 +168,22 @@ export interface GcpSourceFactoryOptions {
 }
 
 /**
- * Builds the client for one registry source. An `endpoint` (tests, private endpoints)
- * switches the client to its REST transport on that host, port and scheme.
+ * Builds the client for one registry source, always on the REST transport (gax "fallback":
+ * JSON over HTTPS). It is the transport the tests drive against the local Secret Manager
+ * server, the adapter makes only unary calls, and it lets the function bundle leave gRPC
+ * out (functions/gcp/bundle.ts), which took most of a cold start. An `endpoint` (tests,
+ * private endpoints) points the client at that host, port and scheme.
  */
 export function createSecretManagerClient(
   spec: SourceSpecOf<'gcp'>,
   options: GcpSourceFactoryOptions = {},
 ): SecretManagerServiceClient {
-  const base: ClientOptions = options.clientOptions ?? {};
+  const base: ClientOptions = { ...options.clientOptions, fallback: true };
   if (spec.endpoint === undefined) return new SecretManagerServiceClient(base);
   const url = new URL(spec.endpoint);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
   return new SecretManagerServiceClient({
     ...base,
-    fallback: true,
     apiEndpoint: url.hostname,
     port: url.port === '' ? (protocol === 'http' ? 80 : 443) : Number(url.port),
     protocol,
