@@ -1,12 +1,14 @@
 /**
  * Builds the Cloud Functions (2nd gen) source for infra/gcp:
- *   dist/gcp/index.mjs     one ESM bundle of functions/gcp (Google SDKs only)
- *   dist/gcp/package.json  "main": "index.mjs", depends on @google-cloud/functions-framework
- *   dist/gcp-function.zip  the two files, for `function_source_zip`
- * The Functions Framework stays external: the platform starts the installed framework,
- * which must be the same module instance our `cloudEvent(...)` registrations went to. The
- * Google client libraries stay external too (google-gax reads its .proto files from disk);
- * Cloud Build installs all of them from the generated package.json.
+ *   dist/gcp/index.mjs     one minified ESM bundle of functions/gcp with the Secret Manager
+ *                          client (REST transport) and google-auth-library inside
+ *   dist/gcp/package.json  "main": "index.mjs", depends on the Functions Framework and Pub/Sub
+ *   dist/gcp-function.zip  those files and the source map, for `function_source_zip`
+ * The esbuild options live in functions/gcp/bundle.ts, shared with the cold-start
+ * measurement (test/bench/cold-start.ts). The Functions Framework stays external because
+ * the platform starts the installed framework, which must be the module instance our
+ * `cloudEvent(...)` registrations went to; @google-cloud/pubsub because it is loaded only
+ * on the first fan-out. Cloud Build installs both from the generated package.json.
  * Usage: npm run build:gcp (GCP_BUILD_OUT overrides the folder)
  */
 import { execFileSync } from 'node:child_process';
@@ -14,18 +16,17 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { GCP_EXTERNAL, gcpBundleOptions } from './bundle.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const out = process.env['GCP_BUILD_OUT'] ?? join(root, 'dist', 'gcp');
-const FRAMEWORK = '@google-cloud/functions-framework';
-const EXTERNAL = [FRAMEWORK, '@google-cloud/pubsub', '@google-cloud/secret-manager', 'google-auth-library'];
 
 const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
 };
 const dependencies = Object.fromEntries(
-  EXTERNAL.map((name) => {
+  GCP_EXTERNAL.map((name) => {
     const version = rootPackage.dependencies[name];
     if (version === undefined) throw new Error(`${name} is missing from package.json dependencies`);
     return [name, version];
@@ -36,18 +37,10 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 await build({
+  ...gcpBundleOptions,
   entryPoints: [join(here, 'index.ts')],
   outfile: join(out, 'index.mjs'),
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
   sourcemap: 'linked',
-  external: EXTERNAL,
-  // CommonJS dependencies inside an ESM bundle call require() for Node built-ins.
-  banner: {
-    js: "import { createRequire as __spCreateRequire } from 'node:module'; const require = __spCreateRequire(import.meta.url);",
-  },
   logLevel: 'warning',
 });
 

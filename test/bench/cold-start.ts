@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
+import { gcpBundleOptions } from '../../functions/gcp/bundle.js';
 
 /**
  * Cold start of each function bundle: size of the minified esbuild bundle (what the
@@ -18,14 +19,23 @@ export interface ColdStartResult {
   error?: string;
 }
 
-/** `external`: what the platform provides (the Azure host injects @azure/functions-core). */
-export const FUNCTION_ENTRIES: readonly { name: string; entry: string; external?: string[] }[] = [
+/**
+ * `external`: what the platform provides (the Azure host injects @azure/functions-core).
+ * `options`: the deploy build's own esbuild options, when it shares them; they replace the
+ * defaults below (entry, output file and log level excepted).
+ */
+export const FUNCTION_ENTRIES: readonly {
+  name: string;
+  entry: string;
+  external?: string[];
+  options?: BuildOptions;
+}[] = [
   { name: 'aws/secret-changed', entry: 'functions/aws/secret-changed.ts' },
   { name: 'aws/scheduled', entry: 'functions/aws/scheduled.ts' },
   { name: 'aws/apply-worker', entry: 'functions/aws/apply-worker.ts' },
   { name: 'azure/index', entry: 'functions/azure/index.ts', external: ['@azure/functions-core'] },
-  // As functions/gcp/build.ts: the framework and the gax-based clients stay installed packages.
-  { name: 'gcp/index', entry: 'functions/gcp/index.ts', external: ['@google-cloud/functions-framework', '@google-cloud/secret-manager', '@google-cloud/pubsub', 'google-auth-library'] },
+  // Built exactly as functions/gcp/build.ts builds it.
+  { name: 'gcp/index', entry: 'functions/gcp/index.ts', options: gcpBundleOptions },
 ];
 
 const REGISTRY = `apiVersion: secret-propagator/v1
@@ -68,13 +78,11 @@ export async function measureColdStarts(root: string, runs = 5): Promise<ColdSta
   writeFileSync(join(dir, 'store.json'), JSON.stringify({ app: 'v', token: 't' }));
   const results: ColdStartResult[] = [];
   try {
-    for (const { name, entry, external } of FUNCTION_ENTRIES) {
+    for (const { name, entry, external, options } of FUNCTION_ENTRIES) {
       const source = resolve(root, entry);
       if (!existsSync(source)) continue;
       const outfile = join(dir, `${name.replace('/', '-')}.mjs`);
       await build({
-        entryPoints: [source],
-        outfile,
         bundle: true,
         minify: true,
         platform: 'node',
@@ -83,9 +91,12 @@ export async function measureColdStarts(root: string, runs = 5): Promise<ColdSta
         mainFields: ['module', 'main'],
         // Bundled CommonJS dependencies still call require() for Node built-ins.
         banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-        logLevel: 'silent',
         legalComments: 'none',
         external: external ?? [],
+        ...options,
+        entryPoints: [source],
+        outfile,
+        logLevel: 'silent',
       });
       const bundleBytes = statSync(outfile).size;
       try {
