@@ -1,12 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { QueueClient } from '@azure/storage-queue';
 import { stringify } from 'yaml';
-import { createAzureApp } from '../../functions/azure/app.js';
+import { createAzureApp, workQueueFromEnv } from '../../functions/azure/app.js';
 import { createManagedIdentityCredential } from '../../functions/azure/managed-identity.js';
 import { createInvocationLogger } from '../../functions/azure/telemetry.js';
+import { parseWorkItem } from '../../functions/azure/work-queue.js';
+import { ChangeKind } from '../../shared/core/change.js';
 import {
   AccessDeniedError,
   ClusterRejectedError,
@@ -17,6 +21,7 @@ import { parseRegistry } from '../../shared/registry/load.js';
 import { createAzureSource } from '../../shared/sources/azure/key-vault.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { startLocalFleet } from '../support/clusters.js';
+import { startAzuriteQueue } from './support/azurite.js';
 import { aFakeClock } from './support/builders.js';
 import { aTimer, createContextFactory } from './support/functions-host.js';
 import {
@@ -28,6 +33,7 @@ import { startLocalKeyVault, type LocalKeyVault } from './support/key-vault-serv
 
 const VAULT_RESOURCE = 'https://vault.azure.net';
 const AKS_RESOURCE = AKS_SERVER_APP_SCOPE.replace(/\/\.default$/, '');
+const STORAGE_RESOURCE = 'https://storage.azure.com';
 const KV_TOKEN = 'canary-kv-token-3f1a';
 const USER_ASSIGNED = '0f0e0d0c-0b0a-4909-8807-060504030201';
 
@@ -293,4 +299,58 @@ describe('managed identity credential (App Service / Functions identity endpoint
       await fleet.stop();
     }
   });
+
+  it('sends fan-out work items to an identity-based Storage queue with a storage token from the endpoint', async () => {
+    // given: Azurite over HTTPS accepting Entra ID bearer tokens, and the app settings infra/azure sets
+    const azurite = await startAzuriteQueue({ oauth: true });
+    const trusted = getCACertificates('default');
+    // The app builds its QueueServiceClient exactly as deployed (no test TLS options), so trust the local CA here.
+    setDefaultCACertificates([...trusted, azurite.caPem ?? '']);
+    try {
+      const queueName = 'work-mi';
+      await new QueueClient(azurite.connectionString, queueName).create();
+      identity.setToken(STORAGE_RESOURCE, aStorageAccessToken());
+      const env = identity.env({
+        AzureWebJobsStorage__queueServiceUri: azurite.queueServiceUri,
+        WORK_QUEUE_NAME: queueName,
+      });
+      const queue = workQueueFromEnv(env, () => createManagedIdentityCredential({ env }));
+      const item = {
+        changeId: 'c-1',
+        binding: 'payments-db',
+        kind: ChangeKind.VersionCurrent,
+        clusters: ['aks-1'],
+      };
+      // when
+      await queue?.enqueue([item]);
+      // then
+      const received = await new QueueClient(azurite.connectionString, queueName).receiveMessages();
+      const text = Buffer.from(received.receivedMessageItems[0]?.messageText ?? '', 'base64').toString(
+        'utf8',
+      );
+      expect(parseWorkItem(text)).toMatchObject(item);
+      expect(identity.requests().map((r) => r.resource)).toEqual([STORAGE_RESOURCE]);
+    } finally {
+      setDefaultCACertificates(trusted);
+      await azurite.stop();
+    }
+  });
 });
+
+/** What Entra ID issues for Storage, as far as Azurite checks it (issuer, audience, validity; not the signature). */
+function aStorageAccessToken(): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return [
+    part({ typ: 'JWT', alg: 'RS256' }),
+    part({
+      aud: 'https://storage.azure.com',
+      iss: 'https://sts.windows.net/72f988bf-0000-4000-8000-00000000c0de/',
+      iat: now - 60,
+      nbf: now - 60,
+      exp: now + 3600,
+      oid: 'canary-function-identity',
+    }),
+    'local-signature',
+  ].join('.');
+}

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sharedTls } from '../../../dev/kube/tls.js';
 
 /** Azurite's well-known development account (public, documented; not a secret). */
 const ACCOUNT = 'devstoreaccount1';
@@ -12,6 +13,10 @@ const ACCOUNT_KEY =
 export interface LocalAzurite {
   /** Connection string for the queue endpoint on 127.0.0.1. */
   connectionString: string;
+  /** The queue endpoint (`AzureWebJobsStorage__queueServiceUri`). */
+  queueServiceUri: string;
+  /** With `oauth`: the CA the HTTPS endpoint's certificate chains to. */
+  caPem?: string;
   stop(): Promise<void>;
 }
 
@@ -46,9 +51,21 @@ async function waitForPort(port: number, child: ChildProcess): Promise<boolean> 
   return false;
 }
 
-/** Starts `azurite-queue` (npm azurite) in memory on a free loopback port and waits until it listens. */
-export async function startAzuriteQueue(): Promise<LocalAzurite> {
+/**
+ * Starts `azurite-queue` (npm azurite) in memory on a free loopback port and waits until it listens.
+ * `oauth`: HTTPS (the shared local CA) and `--oauth basic`, so that clients may authenticate
+ * with Entra ID bearer tokens (Azurite checks issuer, audience and validity, not signatures).
+ */
+export async function startAzuriteQueue(options: { oauth?: boolean } = {}): Promise<LocalAzurite> {
   const location = mkdtempSync(join(tmpdir(), 'azurite-'));
+  const tls = options.oauth === true ? sharedTls() : undefined;
+  const secure: string[] = [];
+  if (tls !== undefined) {
+    writeFileSync(join(location, 'cert.pem'), tls.certPem);
+    writeFileSync(join(location, 'key.pem'), tls.keyPem);
+    secure.push('--oauth', 'basic', '--cert', join(location, 'cert.pem'), '--key', join(location, 'key.pem'));
+  }
+  const scheme = tls === undefined ? 'http' : 'https';
   const bin = join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'azurite-queue');
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
@@ -64,6 +81,7 @@ export async function startAzuriteQueue(): Promise<LocalAzurite> {
         '--loose',
         '--silent',
         '--disableTelemetry',
+        ...secure,
       ],
       // In memory: nothing is written; cwd keeps any debug files out of the repo.
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: location },
@@ -80,7 +98,9 @@ export async function startAzuriteQueue(): Promise<LocalAzurite> {
       });
     if (listening) {
       return {
-        connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};QueueEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
+        connectionString: `DefaultEndpointsProtocol=${scheme};AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};QueueEndpoint=${scheme}://127.0.0.1:${port}/${ACCOUNT};`,
+        queueServiceUri: `${scheme}://127.0.0.1:${port}/${ACCOUNT}`,
+        ...(tls === undefined ? {} : { caPem: tls.caPem }),
         stop: async () => {
           await stop();
           rmSync(location, { recursive: true, force: true });
