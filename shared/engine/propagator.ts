@@ -89,6 +89,9 @@ interface Invocation {
   listed: Map<string, Promise<Map<string, KubeSecret> | undefined>> | undefined;
 }
 
+/** Lanes one cluster gets at most in a several-binding run: the gateway's default connections per cluster. */
+const MAX_LANES_PER_CLUSTER = 8;
+
 function emptyCounts(): Record<Outcome, number> {
   return { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
 }
@@ -572,22 +575,32 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     report.enqueued = ordered.length;
   };
 
-  const runBinding = async (
+  /** A binding made ready to apply: its content decided, or its report already finished. */
+  type Prepared =
+    | { report: ChangeReport; done: true }
+    | { report: ChangeReport; done: false; started: number; desired: Desired; waves: ClusterSpec[][] };
+
+  /**
+   * Everything before the targets: read and render once, handle deletions and binding
+   * errors, or enqueue the targets for workers. `done` reports are finished already.
+   */
+  const prepareBinding = async (
     info: BindingInfo,
     inv: Invocation,
     secretRef: string,
     clusters: readonly ClusterSpec[] = info.clusters,
     allowFanOut = true,
-  ): Promise<ChangeReport> => {
+  ): Promise<Prepared> => {
     const started = performance.now();
     const report = newReport(info, inv, secretRef);
+    const done = (r: ChangeReport): Prepared => ({ report: r, done: true });
 
     if (inv.kind === ChangeKind.NearExpiry || inv.kind === ChangeKind.Expired || inv.kind === ChangeKind.RotateRequested) {
       // Warnings only: rotation (if configured) runs through the runtime's rotate path.
       metrics?.count(MetricName.ExpiryWarnings, 1, { kind: inv.kind });
       logger.warn(`secret ${inv.kind}: nothing written`, { changeId: inv.changeId, binding: info.spec.name, source: info.source.name, secretRef, outcome: inv.kind });
       report.durationMs = Math.round(performance.now() - started);
-      return report;
+      return done(report);
     }
 
     let desired: Desired;
@@ -597,12 +610,12 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       if (inv.kind === ChangeKind.Deleted && error instanceof SecretNotFoundError) {
         if (info.spec.target.deletionPolicy === 'Delete') report.targets = await deleteTargets(info, clusters, inv);
         else logger.info('source secret deleted: target Secrets retained (deletionPolicy Retain)', { changeId: inv.changeId, binding: info.spec.name, secretRef });
-        return finish(report, started);
+        return done(finish(report, started));
       }
       if (error instanceof ValidationGateError) metrics?.count(MetricName.GateFailures, 1, { binding: info.spec.name });
       metrics?.count(MetricName.BindingErrors, 1, { errorCode: errorCodeOf(error) });
       report.error = { code: errorCodeOf(error), message: safeMessage(error), retryable: isRetryable(error) };
-      return finish(report, started);
+      return done(finish(report, started));
     }
     report.version = desired.version;
 
@@ -614,10 +627,73 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       } catch (error) {
         report.error = { code: errorCodeOf(error), message: `enqueueing work items failed: ${safeMessage(error)}`, retryable: true };
       }
-      return finish(report, started);
+      return done(finish(report, started));
     }
-    report.targets = await applyWaves(info, waves, desired, inv);
-    return finish(report, started);
+    return { report, done: false, started, desired, waves };
+  };
+
+  /** One binding, wave by wave. */
+  const runBinding = async (...args: Parameters<typeof prepareBinding>): Promise<ChangeReport> => {
+    const [info, inv] = args;
+    const prepared = await prepareBinding(...args);
+    if (prepared.done) return prepared.report;
+    prepared.report.targets = await applyWaves(info, prepared.waves, prepared.desired, inv);
+    return finish(prepared.report, prepared.started);
+  };
+
+  /**
+   * Several bindings at once (a reconcile, or one secret behind several bindings), cluster
+   * by cluster: each cluster's targets run back to back on its kept connection, its managed
+   * Secrets are listed once for all of them, and that listing is dropped as soon as the
+   * cluster is done. So memory follows the clusters in flight, not the whole fleet, and each
+   * cluster is visited once instead of once per binding. A cluster gets several lanes only
+   * when there are fewer clusters than `concurrency` (still one target per lane at a time).
+   * Bindings with rollout waves keep their wave order and run binding by binding.
+   */
+  const runBindings = async (infos: readonly BindingInfo[], inv: Invocation, secretRef: (info: BindingInfo) => string): Promise<ChangeReport[]> => {
+    const prepared = await Promise.all(infos.map((info) => prepareBinding(info, inv, secretRef(info))));
+    const byCluster = new Map<string, { cluster: ClusterSpec; targets: { binding: number; index: number }[] }>();
+    const results: TargetResult[][] = [];
+    const separate: Promise<void>[] = [];
+    prepared.forEach((p, binding) => {
+      const info = infos[binding];
+      results.push([]);
+      if (p.done || info === undefined) return;
+      if (p.waves.length > 1) {
+        separate.push(applyWaves(info, p.waves, p.desired, inv).then((targets) => void (results[binding] = targets)));
+        return;
+      }
+      (p.waves[0] ?? []).forEach((cluster, index) => {
+        let entry = byCluster.get(cluster.name);
+        if (entry === undefined) byCluster.set(cluster.name, (entry = { cluster, targets: [] }));
+        entry.targets.push({ binding, index });
+      });
+    });
+
+    const lanesPerCluster = Math.max(1, Math.min(MAX_LANES_PER_CLUSTER, Math.floor(settings.concurrency / Math.max(byCluster.size, 1))));
+    const clusters = [...byCluster.values()].map(({ cluster, targets }) => {
+      const lanes = Array.from({ length: Math.min(lanesPerCluster, targets.length) }, (_, lane) => targets.filter((_, i) => i % lanesPerCluster === lane));
+      return Promise.all(
+        lanes.map((lane) =>
+          inv.limit(async () => {
+            for (const { binding, index } of lane) {
+              const info = infos[binding];
+              const p = prepared[binding];
+              const out = results[binding];
+              if (info === undefined || p === undefined || p.done || out === undefined) continue;
+              out[index] = await applyTarget(info, cluster, p.desired, inv);
+            }
+          }),
+        ),
+      ).finally(() => inv.listed?.delete(cluster.name));
+    });
+    await Promise.all([...clusters, ...separate]);
+
+    return prepared.map((p, binding) => {
+      if (p.done) return p.report;
+      p.report.targets = results[binding] ?? [];
+      return finish(p.report, p.started);
+    });
   };
 
   // ------------------------------------------------------------------ entry points
@@ -645,9 +721,9 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         logger.info('no binding refers to this secret: nothing to do', { changeId: change.eventId, secretRef: change.secretRef, outcome: 'ignored' });
         return [];
       }
-      // Several bindings on one secret: list each cluster's managed Secrets once instead of one GET per target.
-      const inv = newInvocation(change.eventId, change.kind, infos.length > 1);
-      return Promise.all(infos.map((info) => runBinding(info, inv, change.secretRef)));
+      if (infos.length === 1 && infos[0] !== undefined) return [await runBinding(infos[0], newInvocation(change.eventId, change.kind), change.secretRef)];
+      // Several bindings on one secret: cluster by cluster, one listing per cluster instead of one GET per target.
+      return runBindings(infos, newInvocation(change.eventId, change.kind, true), () => change.secretRef);
     },
 
     async applyWorkItem(item) {
@@ -688,7 +764,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     async reconcile(opts = {}) {
       const infos = selectInfos(opts.bindings);
       const inv = newInvocation(`reconcile-${randomUUID()}`, ChangeKind.Reconcile, infos.length > 1);
-      return Promise.all(infos.map((info) => runBinding(info, inv, primaryRef(info))));
+      return runBindings(infos, inv, primaryRef);
     },
 
     async plan(opts = {}) {

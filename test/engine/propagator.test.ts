@@ -336,6 +336,70 @@ describe('reconcile, plan and restart', () => {
     expect(h.cluster('c1').calls).toEqual(['listSecrets']);
   });
 
+  it('reconciles cluster by cluster: each cluster once, all its bindings together, at most `concurrency` targets at once', async () => {
+    // given 4 clusters x 3 bindings, two targets at a time
+    const names = ['c1', 'c2', 'c3', 'c4'];
+    const h = harness(
+      aRegistry({
+        settings: { concurrency: 2 },
+        clusters: names.map((n) => aCluster(n)),
+        bindings: ['a', 'b', 'c'].map((n) => aBinding({ name: n, target: { name: n } })),
+      }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    const order: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    for (const name of names) {
+      const cluster = h.cluster(name);
+      const create = cluster.createSecret.bind(cluster);
+      cluster.createSecret = async (secret) => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        order.push(`${name}/${secret.name}`);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight -= 1;
+        return create(secret);
+      };
+    }
+    // when
+    const reports = await h.propagator.reconcile();
+    // then every report lists its targets in registry order of the clusters
+    expect(reports.map((r) => r.targets.map((t) => `${t.cluster}:${t.outcome}`))).toEqual(
+      ['a', 'b', 'c'].map(() => names.map((n) => `${n}:created`)),
+    );
+    // two clusters at a time, one lane each, each cluster's targets back to back in binding order
+    expect(maxInFlight).toBe(2);
+    expect(order.filter((o) => o.startsWith('c1/') || o.startsWith('c2/')).slice(0, 6).sort()).toEqual(['c1/a', 'c1/b', 'c1/c', 'c2/a', 'c2/b', 'c2/c']);
+    expect(order.filter((o) => o.startsWith('c3/'))).toEqual(['c3/a', 'c3/b', 'c3/c']);
+    for (const name of names) expect(h.cluster(name).calls.filter((c) => c === 'listSecrets')).toHaveLength(1);
+  });
+
+  it('gives a cluster several lanes when there are fewer clusters than the concurrency', async () => {
+    // given one cluster, 6 bindings, concurrency 3
+    const h = harness(
+      aRegistry({ settings: { concurrency: 3 }, clusters: [aCluster('c1')], bindings: ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => aBinding({ name: n, target: { name: n } })) }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    const cluster = h.cluster('c1');
+    const create = cluster.createSecret.bind(cluster);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    cluster.createSecret = async (secret) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight -= 1;
+      return create(secret);
+    };
+    // when
+    const reports = await h.propagator.reconcile();
+    // then
+    expect(reports.map((r) => r.counts.created)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(maxInFlight).toBe(3);
+    expect(cluster.calls.filter((c) => c === 'listSecrets')).toHaveLength(1);
+  });
+
   it('creates unlisted Owner targets without reading them first, and still never overwrites a foreign Secret', async () => {
     // given two bindings on one cluster: target "a" exists but is not ours, target "b" is absent
     const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })) }));
