@@ -16,6 +16,7 @@ import {
   ClusterRejectedError,
   ClusterUnavailableError,
 } from '../../shared/core/errors.js';
+import { createAksAuthenticator } from '../../shared/kube/auth/aks.js';
 import { AKS_SERVER_APP_SCOPE, createAksTokenAuthenticator } from '../../shared/kube/auth/aks-token.js';
 import { parseRegistry } from '../../shared/registry/load.js';
 import { createAzureSource } from '../../shared/sources/azure/key-vault.js';
@@ -232,6 +233,37 @@ describe('managed identity credential (App Service / Functions identity endpoint
       expect(retryable).toBeInstanceOf(ClusterUnavailableError);
       expect((retryable as Error).message).toContain('HTTP 503');
     });
+  });
+
+  it('speaks the protocol MSAL speaks: the CLI default (DefaultAzureCredential) gets its AKS token from the same endpoint', async () => {
+    // given: the platform's identity settings in the process environment, nothing else Azure
+    const saved = { ...process.env };
+    for (const key of Object.keys(process.env))
+      if (/^(AZURE_|IDENTITY_|MSI_|IMDS_)/.test(key)) delete process.env[key];
+    Object.assign(process.env, identity.env());
+    identity.setToken(AKS_RESOURCE, 'canary-cli-aks-token-6a2f');
+    try {
+      const auth = createAksAuthenticator();
+      // when
+      const credentials = await auth.credentials({
+        name: 'aks-eu-1',
+        server: 'https://127.0.0.1:1',
+        auth: { type: 'aks' },
+      });
+      // then
+      expect(credentials.token).toBe('canary-cli-aks-token-6a2f');
+      expect(identity.requests()).toEqual([
+        {
+          resource: AKS_RESOURCE,
+          apiVersion: API_VERSION,
+          headerOk: true,
+          token: 'canary-cli-aks-token-6a2f',
+        },
+      ]);
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
   });
 
   it('is what the Function App uses by default: a reconcile writes to an AKS cluster with the identity token', async () => {

@@ -22,6 +22,11 @@ export type AksAuthenticatorOptions = Omit<AksTokenAuthenticatorOptions, 'creden
 export function createAksAuthenticator(
   options: AksAuthenticatorOptions = {},
 ): ClusterAuthenticator<AksAuthSpec> {
-  const credential = options.credential ?? new DefaultAzureCredential();
+  let fallback: DefaultAzureCredential | undefined;
+  // Created on first use: a registry may list aks clusters that a command never reaches.
+  const credential: TokenCredential = options.credential ?? {
+    getToken: (scopes, getOptions) =>
+      (fallback ??= new DefaultAzureCredential()).getToken(scopes, getOptions),
+  };
   return createAksTokenAuthenticator({ ...options, credential });
 }
