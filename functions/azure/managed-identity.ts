@@ -76,7 +76,8 @@ export function resourceOf(scopes: string | string[]): string {
   const list = Array.isArray(scopes) ? scopes : [scopes];
   const [scope] = list;
   if (list.length !== 1 || scope === undefined || scope.trim() === '') {
-    throw new ManagedIdentityTokenError(
+    // A caller's mistake, not a token failure (so not an AuthenticationError to retry).
+    throw new RangeError(
       `managed identity: expected exactly one scope, received ${list.length}; a managed identity token is for one resource`,
     );
   }

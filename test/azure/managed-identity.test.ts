@@ -7,7 +7,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { QueueClient } from '@azure/storage-queue';
 import { stringify } from 'yaml';
 import { createAzureApp, workQueueFromEnv } from '../../functions/azure/app.js';
-import { createManagedIdentityCredential } from '../../functions/azure/managed-identity.js';
+import { createManagedIdentityCredential, resourceOf } from '../../functions/azure/managed-identity.js';
 import { createInvocationLogger } from '../../functions/azure/telemetry.js';
 import { parseWorkItem } from '../../functions/azure/work-queue.js';
 import { ChangeKind } from '../../shared/core/change.js';
@@ -39,6 +39,23 @@ const KV_TOKEN = 'canary-kv-token-3f1a';
 const USER_ASSIGNED = '0f0e0d0c-0b0a-4909-8807-060504030201';
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+describe('resourceOf (scope -> the resource the identity endpoint takes)', () => {
+  it.each([
+    ['https://vault.azure.net/.default', 'https://vault.azure.net'],
+    [['https://storage.azure.com/.default'], 'https://storage.azure.com'],
+    [AKS_SERVER_APP_SCOPE, AKS_RESOURCE],
+    ['api://my-aks-proxy', 'api://my-aks-proxy'],
+  ])('%j -> %s', (scopes, resource) => {
+    expect(resourceOf(scopes)).toBe(resource);
+  });
+
+  it('refuses more than one scope (a token is for one resource)', () => {
+    expect(() =>
+      resourceOf(['https://vault.azure.net/.default', 'https://storage.azure.com/.default']),
+    ).toThrow(RangeError);
+  });
+});
 
 describe('managed identity credential (App Service / Functions identity endpoint on loopback)', () => {
   let identity: LocalIdentityEndpoint;
