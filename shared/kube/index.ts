@@ -8,6 +8,7 @@ import type {
   Workload,
   WorkloadKind,
 } from '../core/ports.js';
+import type { ConnectionBudget } from './connections.js';
 import { createCredentialsCache } from './credentials.js';
 import type { KubeRequest, KubeResponse } from './transport.js';
 import { createKubeTransport, toClusterError } from './transport.js';
@@ -25,6 +26,12 @@ export {
   type CredentialsCache,
 } from './credentials.js';
 export { toClusterError } from './transport.js';
+export {
+  autoIdleConnections,
+  createConnectionBudget,
+  memoryLimitBytes,
+  type ConnectionBudget,
+} from './connections.js';
 export { WORKLOAD_RESOURCES, type WorkloadResource } from './workloads.js';
 
 /** Default per-request deadline. */
@@ -43,6 +50,8 @@ export interface KubeGatewayOptions {
   timeoutMs?: number;
   /** Concurrent connections to this cluster. @default 8 */
   maxSockets?: number;
+  /** Shared by a runtime's gateways: which clusters keep their connections between requests. @default all keep them */
+  budget?: ConnectionBudget;
   clock?: Clock;
 }
 
@@ -140,6 +149,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
   const transport = createKubeTransport({
     timeoutMs,
     ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
+    ...(options.budget === undefined ? {} : { budget: options.budget }),
   });
   const credentials = createCredentialsCache(
     async () => {

@@ -1,6 +1,7 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import type { ClusterCredentials } from '../core/ports.js';
+import type { ConnectionBudget, ConnectionHolder } from './connections.js';
 import {
   ClusterRejectedError,
   ClusterUnavailableError,
@@ -97,15 +98,36 @@ function secureContextFor(key: string, credentials: ClusterCredentials): tls.Sec
  * HTTPS with one keep-alive agent per cluster, so a fleet run opens one TLS connection per
  * cluster and reuses it. (@kubernetes/client-node 2.x builds a new undici Agent for every
  * request, which costs a TLS handshake per call at fleet scale.) The agent is rebuilt only
- * when the CA or client certificate changes. TLS is always verified against the CA.
+ * when the CA or client certificate changes. TLS is always verified against the CA. With a
+ * `budget`, the connections are closed once idle unless the budget lets this cluster keep them.
  */
-export function createKubeTransport(options: { timeoutMs: number; maxSockets?: number }): KubeTransport {
+export function createKubeTransport(options: { timeoutMs: number; maxSockets?: number; budget?: ConnectionBudget }): KubeTransport {
   let agent: { key: string; agent: https.Agent } | undefined;
+  let inFlight = 0;
+  const budget = options.budget;
+  const holder: ConnectionHolder = {
+    openConnections() {
+      if (agent === undefined) return 0;
+      let open = 0;
+      for (const list of Object.values(agent.agent.sockets)) open += list?.length ?? 0;
+      for (const list of Object.values(agent.agent.freeSockets)) open += list?.length ?? 0;
+      return open;
+    },
+  };
+  const closeAgent = () => {
+    agent?.agent.destroy();
+    agent = undefined;
+    budget?.release(holder);
+  };
+  /** Once idle, keeps the connections if the budget allows, else closes them. */
+  const settle = () => {
+    if (inFlight === 0 && agent !== undefined && budget?.keep(holder) === false) closeAgent();
+  };
 
   const agentFor = (credentials: ClusterCredentials): https.Agent => {
     const key = `${credentials.caData ?? ''}|${credentials.clientCertData ?? ''}|${credentials.clientKeyData ?? ''}`;
     if (agent?.key === key) return agent.agent;
-    agent?.agent.destroy();
+    closeAgent();
     const created = new https.Agent({
       keepAlive: true,
       keepAliveMsecs: 15_000,
@@ -175,15 +197,24 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
       if (credentials.server === undefined)
         throw new ClusterRejectedError(`${what}: no API server URL (set clusters[].server)`);
       const server = new URL(credentials.server);
-      let outcome = await once(request, credentials, server);
-      // A keep-alive socket the server closed while idle fails at once; one retry on a fresh socket (not for POST).
-      if (
-        'error' in outcome &&
-        outcome.reused &&
-        request.method !== 'POST' &&
-        (outcome.error as NodeJS.ErrnoException).code === 'ECONNRESET'
-      ) {
+      inFlight += 1;
+      let outcome;
+      try {
         outcome = await once(request, credentials, server);
+        // A keep-alive socket the server closed while idle fails at once; one retry on a fresh socket (not for POST).
+        if (
+          'error' in outcome &&
+          outcome.reused &&
+          request.method !== 'POST' &&
+          (outcome.error as NodeJS.ErrnoException).code === 'ECONNRESET'
+        ) {
+          outcome = await once(request, credentials, server);
+        }
+      } finally {
+        inFlight -= 1;
+        // Idle means no request for a turn of the event loop: a cluster's next request usually
+        // follows at once (the same target's write, the next binding's target).
+        if (inFlight === 0 && budget !== undefined) setImmediate(settle);
       }
       if ('response' in outcome) return outcome.response;
       const error = outcome.error;
@@ -197,9 +228,6 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
       }
       throw new ClusterUnavailableError(`${what}: ${code}`);
     },
-    close() {
-      agent?.agent.destroy();
-      agent = undefined;
-    },
+    close: closeAgent,
   };
 }

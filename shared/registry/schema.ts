@@ -222,6 +222,12 @@ export const settingsSchema = z.strictObject({
   targetTimeout: duration.default('20s'),
   /** Scheduled reconciles warn about certificates in rendered Secrets that expire within this window. @default "30d" */
   certificateExpiryWindow: duration.default('30d'),
+  /**
+   * Clusters that keep their TLS connection open between requests (about 75 KiB each); the
+   * others close it when their requests are done. `auto`: as many as a quarter of the
+   * function's memory holds. @default "auto"
+   */
+  idleConnections: z.union([z.literal('auto'), z.number().int().min(0).max(1_000_000)]).default('auto'),
   /** Retries per target for 409/429/5xx/timeouts. @default 3 */
   retries: z.number().int().min(0).max(10).default(3),
   fanOut: z

@@ -5,7 +5,13 @@ import type { ClusterAuthenticator, ClusterGateway, Clock, Logger, Metrics, Secr
 import { systemClock } from '../core/ports.js';
 import { createPropagator, type EnginePropagator } from '../engine/propagator.js';
 import { Outcome, type ChangeReport, type TargetResult, type WorkQueue } from '../engine/types.js';
-import { createKubeGateway, createKubeconfigAuthenticator, createTokenAuthenticator } from '../kube/index.js';
+import {
+  autoIdleConnections,
+  createConnectionBudget,
+  createKubeGateway,
+  createKubeconfigAuthenticator,
+  createTokenAuthenticator,
+} from '../kube/index.js';
 import type { LoadedRegistry } from '../registry/load.js';
 import type { BindingSpec, ClusterSpec, Registry, SourceSpec, SourceSpecOf } from '../registry/schema.js';
 import { requiredReads } from '../template/index.js';
@@ -127,6 +133,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     authenticators.set(a.type, a);
   }
 
+  const idle = registry.settings.idleConnections;
+  const budget = createConnectionBudget(idle === 'auto' ? autoIdleConnections() : idle);
   const kubeGateway = (cluster: ClusterSpec): ClusterGateway => {
     const authenticator = authenticators.get(cluster.auth.type);
     const spec = {
@@ -137,6 +145,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     };
     return createKubeGateway({
       name: cluster.name,
+      budget,
       ...(cluster.server === undefined ? {} : { server: cluster.server }),
       ...(cluster.caData === undefined ? {} : { caData: cluster.caData }),
       credentials: () =>
