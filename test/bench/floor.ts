@@ -1,12 +1,16 @@
 import https from 'node:https';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
+import { startChild } from './child.js';
 
 /**
  * The floor: the least a single Node process can spend doing exactly the requests the
  * engine made, with nothing but node:https. One keep-alive agent (so one TLS handshake)
  * per cluster, kept across runs like the engine's, the same concurrency as the engine, and no
- * parsing beyond draining bodies.
+ * parsing beyond draining bodies. It runs in a child process of its own (floor-process.ts),
+ * so that its connections and heap never count in the engine's memory, nor its CPU in the
+ * engine's.
  */
 
 export interface FloorEndpoint {
@@ -124,4 +128,66 @@ export async function runFloor(
   const wallMs = performance.now() - start;
   const cpu = process.cpuUsage(cpuStart);
   return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, requests, failures };
+}
+
+/** What the engine did per cluster in a run; the floor repeats it (see floorRequests). */
+export interface FloorSpec {
+  /** Requests per cluster by verb, as the fleet counted them (fractions are rounded). */
+  perCluster: Record<string, number>;
+  secrets: readonly string[];
+  version: number;
+  namespace: string;
+  workload: string;
+}
+
+/** The floor's requests for one cluster: the same verbs, paths and body sizes the engine used. */
+export function floorRequests(spec: FloorSpec): FloorRequest[] {
+  const { secrets, version, namespace, workload } = spec;
+  const out: FloorRequest[] = [];
+  const per = (verb: string) => Math.round(spec.perCluster[verb] ?? 0);
+  const nameOf = (i: number) => secrets[i % secrets.length] ?? 'secret';
+  const secretPath = (s: string) => `/api/v1/namespaces/${namespace}/secrets/floor-${s}`;
+  const body = (s: string) =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `floor-${s}`, namespace, labels: { 'app.kubernetes.io/managed-by': 'floor' }, annotations: { 'secret-propagator.io/version': String(version) } },
+      type: 'Opaque',
+      data: { username: 'YXBw', password: Buffer.from(`bench-password-${s}-v${version}`).toString('base64'), host: 'ZGIuaW50ZXJuYWw6NTQzMg==' },
+    });
+  for (let i = 0; i < per('list'); i++) out.push({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dfloor` });
+  for (let i = 0; i < per('get'); i++) out.push({ method: 'GET', path: secretPath(nameOf(i)) });
+  // Statuses are not checked: like the engine's, the floor's GET before a create answers 404,
+  // and a repeated POST answers 409, which costs the server and client what a 201 does.
+  for (let i = 0; i < per('create') + per('update'); i++) {
+    const s = nameOf(i);
+    out.push({ method: i < per('create') ? 'POST' : 'PUT', path: i < per('create') ? `/api/v1/namespaces/${namespace}/secrets` : secretPath(s), body: body(s) });
+  }
+  for (let i = 0; i < per('patch'); i++) {
+    out.push({
+      method: 'PATCH',
+      path: `/apis/apps/v1/namespaces/${namespace}/deployments/${workload}`,
+      contentType: 'application/merge-patch+json',
+      body: JSON.stringify({ spec: { template: { metadata: { annotations: { 'floor/restartedAt': new Date().toISOString() } } } } }),
+    });
+  }
+  return out;
+}
+
+/** The floor in its child process, driven over IPC. */
+export interface FloorProcess {
+  run(spec: FloorSpec, concurrency: number): Promise<FloorResult>;
+  /** Drops the floor's kept connections (the engine's next run starts cold too). */
+  close(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startFloorProcess(endpoints: readonly FloorEndpoint[]): Promise<FloorProcess> {
+  const child = startChild(fileURLToPath(new URL('./floor-process.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
+  await child.call({ op: 'endpoints', endpoints });
+  return {
+    run: (spec, concurrency) => child.call<FloorResult>({ op: 'run', spec, concurrency }),
+    close: () => child.call({ op: 'close' }),
+    stop: () => child.stop(),
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --clusters N] [--latency ms] [--secrets S] [--concurrency C]`
+ * `npm run bench [-- --clusters N] [--latency ms] [--secrets S] [--concurrency C] [--profile <run>]`
  *
  * Starts N virtual clusters (each its own 127.0.0.1 port and TLS endpoint, `latency` ms
  * added to every request) in a separate process, registers one binding that targets all
@@ -7,45 +7,36 @@
  * every Secret written and every restart issued, through the real engine, runtime, local
  * source and Kubernetes gateway. Then the same change again (nothing may be written), and
  * a reconcile of N clusters x S secrets. Beside each run, the floor: node:https alone doing
- * the same requests against the same servers. Results go to stdout (a table, and one JSON
- * object on the last line) and, for full runs, to BENCHMARKS.md.
+ * the same requests against the same servers. The engine (bundled as the functions are) and
+ * the floor each run in a process of their own, so each one's CPU and memory are measured
+ * alone. Results go to stdout (a table, and one JSON object on the last line) and, for full
+ * runs, to BENCHMARKS.md.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { normalizeEvent } from '../../shared/events/index.js';
-import type { SecretChange } from '../../shared/core/change.js';
-import type { SecretSource } from '../../shared/core/ports.js';
-import type { ChangeReport } from '../../shared/engine/types.js';
-import { parseRegistry } from '../../shared/registry/load.js';
-import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
-import { localSourceFactory } from '../../shared/sources/local/index.js';
-import { createJsonLogger } from '../../shared/telemetry/index.js';
-import { measureColdStarts, type ColdStartResult } from './cold-start.js';
-import { closeFloor, runFloor, type FloorEndpoint, type FloorRequest } from './floor.js';
+import { build } from 'esbuild';
 import { startFleetProcess, type FleetProcess, type RemoteCluster } from '../../dev/kube/fleet-client.js';
+import { createMemoryCgroup, startChild } from './child.js';
+import { measureColdStarts, type ColdStartResult } from './cold-start.js';
+import type { EngineRun, EngineWork } from './engine-process.js';
+import { startFloorProcess, type FloorProcess } from './floor.js';
 
 const NAMESPACE = 'app';
+/** The function size the reconcile runs are held to (issue #7: under 256 MB at 30,000 targets). */
+const RECONCILE_MEMORY_MB = 256;
 const WORKLOAD = 'api';
 const SECRET = 'app-db';
 
-export interface RunResult {
+/** One run's row: what the engine measured (rounded), the fleet's request counts and the floor beside it. */
+export interface RunResult
+  extends Pick<EngineRun, 'targets' | 'p50Ms' | 'p99Ms' | 'written' | 'restarts' | 'storeReads' | 'peakRssMb' | 'heapAtPeakMb' | 'anonAtPeakMb' | 'fileAtPeakMb' | 'heapMb' | 'externalMb'> {
   name: string;
-  targets: number;
   totalMs: number;
   cpuMsPerTarget: number;
-  p50Ms: number;
-  p99Ms: number;
   requestsPerTarget: number;
   requestsByVerb: Record<string, number>;
-  written: number;
-  restarts: number;
-  storeReads: number;
-  peakRssMb: number;
-  /** V8 heap and off-heap (TLS, buffers) in use right after the run. */
-  heapMb: number;
-  externalMb: number;
   concurrency: number;
   floorMs: number;
   floorCpuMsPerTarget: number;
@@ -121,196 +112,152 @@ function storeJson(secrets: readonly string[], version: number): string {
   return JSON.stringify(entries);
 }
 
-/** Counts reads of the secret store (not of the cluster-token source). */
-function countReads(source: SecretSource, counter: { reads: number }): SecretSource {
-  // The local source is a plain object, so spreading keeps every method.
-  return {
-    ...source,
-    read: (key, options) => {
-      counter.reads += 1;
-      return source.read(key, options);
-    },
-  };
-}
-
 // ---------------------------------------------------------------------------
 // Measuring
 // ---------------------------------------------------------------------------
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-interface Measured {
-  reports: ChangeReport[];
-  wallMs: number;
-  cpuMs: number;
-}
-
-async function measure(work: () => Promise<ChangeReport[]>): Promise<Measured> {
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const reports = await work();
-  const wallMs = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  return { reports, wallMs, cpuMs: (used.user + used.system) / 1000 };
-}
-
-/** The floor's requests for one cluster: the same verbs, paths and body sizes the engine used. */
-function floorRequests(byVerbPerCluster: Record<string, number>, secrets: readonly string[], version: number): (e: FloorEndpoint) => FloorRequest[] {
-  return () => {
-    const out: FloorRequest[] = [];
-    const per = (verb: string) => Math.round(byVerbPerCluster[verb] ?? 0);
-    const secretPath = (s: string) => `/api/v1/namespaces/${NAMESPACE}/secrets/floor-${s}`;
-    const body = (s: string) =>
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: `floor-${s}`, namespace: NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'floor' }, annotations: { 'secret-propagator.io/version': String(version) } },
-        type: 'Opaque',
-        data: { username: 'YXBw', password: Buffer.from(`bench-password-${s}-v${version}`).toString('base64'), host: 'ZGIuaW50ZXJuYWw6NTQzMg==' },
-      });
-    for (let i = 0; i < per('list'); i++) out.push({ method: 'GET', path: `/api/v1/namespaces/${NAMESPACE}/secrets?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dfloor` });
-    for (let i = 0; i < per('get'); i++) out.push({ method: 'GET', path: secretPath(secrets[i % secrets.length] ?? SECRET) });
-    // Creates are sent as PUTs of the same body: the floor's objects may already exist from an
-    // earlier run, and an unconditional PUT costs the server and client the same as a POST.
-    for (let i = 0; i < per('create') + per('update'); i++) {
-      const s = secrets[i % secrets.length] ?? SECRET;
-      out.push({ method: i < per('create') ? 'POST' : 'PUT', path: i < per('create') ? `/api/v1/namespaces/${NAMESPACE}/secrets` : secretPath(s), body: body(s) });
-    }
-    for (let i = 0; i < per('patch'); i++) {
-      out.push({
-        method: 'PATCH',
-        path: `/apis/apps/v1/namespaces/${NAMESPACE}/deployments/${WORKLOAD}`,
-        contentType: 'application/merge-patch+json',
-        body: JSON.stringify({ spec: { template: { metadata: { annotations: { 'floor/restartedAt': new Date().toISOString() } } } } }),
-      });
-    }
-    return out;
-  };
-}
 
 async function runOne(options: {
   name: string;
-  runtime: Runtime;
+  engine: EngineProcess;
+  work: EngineWork;
   fleet: FleetProcess;
   endpoints: readonly FleetEndpoint[];
   secrets: readonly string[];
   version: number;
   concurrency: number;
-  counter: { reads: number };
-  work: () => Promise<ChangeReport[]>;
-  floor: boolean;
+  floor: FloorProcess | undefined;
+  profile: string | undefined;
 }): Promise<RunResult> {
-  const { fleet, endpoints, secrets, counter } = options;
+  const { fleet, endpoints, secrets } = options;
   await fleet.resetRequests();
-  counter.reads = 0;
-  const m = await measure(options.work);
-  const memory = process.memoryUsage();
+  const profile = options.profile === options.name ? join(ROOT, '.build', `${options.name}.cpuprofile`) : undefined;
+  const m = await options.engine.run(options.work, profile);
+  if (profile !== undefined) process.stderr.write(`CPU profile written to ${profile}\n`);
   // The fleet counts a request when it finishes answering it; let the last ones land.
   await new Promise((resolve) => setTimeout(resolve, 100));
   const { byVerb } = await fleet.requests();
-  const targets = m.reports.reduce((n, r) => n + r.targets.length, 0);
-  const written = m.reports.reduce((n, r) => n + r.counts.created + r.counts.updated, 0);
-  const failed = m.reports.reduce((n, r) => n + r.counts.failed + (r.error === undefined ? 0 : 1), 0);
-  if (failed > 0) {
-    const codes = m.reports.flatMap((r) => [...(r.error ? [r.error.code] : []), ...r.targets.filter((t) => t.outcome === 'failed').map((t) => t.errorCode ?? '?')]);
-    throw new Error(`${options.name}: ${failed} failed targets or bindings (${[...new Set(codes)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
+  if (m.failures.length > 0) {
+    throw new Error(`${options.name}: ${m.failures.length} failed targets or bindings (${[...new Set(m.failures)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
   }
-  const restarts = m.reports.reduce((n, r) => n + r.restarts, 0);
-  const latencies = m.reports.flatMap((r) => r.targets.map((t) => t.durationMs)).sort((a, b) => a - b);
   const requests = Object.values(byVerb).reduce((a, b) => a + b, 0);
-  const storeReads = counter.reads;
 
   let floorMs = Number.NaN;
   let floorCpu = Number.NaN;
-  if (options.floor) {
+  if (options.floor !== undefined) {
     const perCluster = Object.fromEntries(Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]));
-    const floor = await runFloor(endpoints, floorRequests(perCluster, secrets, options.version), options.concurrency);
+    const floor = await options.floor.run({ perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD }, options.concurrency);
     floorMs = floor.wallMs;
     floorCpu = floor.cpuMs;
   }
+  const targets = Math.max(m.targets, 1);
   return {
     name: options.name,
-    targets,
+    targets: m.targets,
     totalMs: round(m.wallMs, 1),
-    cpuMsPerTarget: round(m.cpuMs / Math.max(targets, 1), 3),
-    p50Ms: round(percentile(latencies, 50), 1),
-    p99Ms: round(percentile(latencies, 99), 1),
-    requestsPerTarget: round(requests / Math.max(targets, 1), 3),
+    cpuMsPerTarget: round(m.cpuMs / targets, 3),
+    p50Ms: round(m.p50Ms, 1),
+    p99Ms: round(m.p99Ms, 1),
+    requestsPerTarget: round(requests / targets, 3),
     requestsByVerb: byVerb,
-    written,
-    restarts,
-    storeReads,
-    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
-    heapMb: round(memory.heapUsed / 2 ** 20, 1),
-    externalMb: round(memory.external / 2 ** 20, 1),
+    written: m.written,
+    restarts: m.restarts,
+    storeReads: m.storeReads,
+    peakRssMb: round(m.peakRssMb, 1),
+    heapAtPeakMb: round(m.heapAtPeakMb, 1),
+    anonAtPeakMb: round(m.anonAtPeakMb, 1),
+    fileAtPeakMb: round(m.fileAtPeakMb, 1),
+    heapMb: round(m.heapMb, 1),
+    externalMb: round(m.externalMb, 1),
     concurrency: options.concurrency,
     floorMs: round(floorMs, 1),
-    floorCpuMsPerTarget: round(floorCpu / Math.max(targets, 1), 3),
+    floorCpuMsPerTarget: round(floorCpu / targets, 3),
     wallRatio: round(m.wallMs / floorMs, 2),
     cpuRatio: round(m.cpuMs / floorCpu, 2),
   };
 }
 
-function changeEvent(secret: string, version: number): SecretChange {
-  const normalized = normalizeEvent('local', {
-    type: 'secret-version-created',
-    secret,
-    version: String(version),
-    id: `bench-${secret}-${version}`,
-    time: new Date().toISOString(),
+/** The engine in a fresh process of its own (see engine-process.ts), built from `bundle`. */
+interface EngineProcess {
+  run(work: EngineWork, profile?: string): Promise<EngineRun>;
+  stop(): Promise<void>;
+}
+
+async function startEngine(bundle: string, registry: string, dir: string, cgroup: string | undefined): Promise<EngineProcess> {
+  const child = startChild(bundle, cgroup === undefined ? {} : { cgroup });
+  await child.call({ op: 'setup', registry, dir });
+  return {
+    run: (work, profile) => child.call<EngineRun>({ op: 'run', work, ...(profile === undefined ? {} : { profile }) }),
+    stop: () => child.stop(),
+  };
+}
+
+/** Bundles engine-process.ts the way the functions are built (one ESM file, no loader at run time). */
+async function buildEngine(): Promise<string> {
+  const outfile = join(ROOT, '.build', 'bench-engine.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'test', 'bench', 'engine-process.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    // Bundled CommonJS dependencies still call require() for Node built-ins.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'warning',
   });
-  if (!('changes' in normalized) || normalized.changes[0] === undefined) throw new Error('local event was not normalised into a change');
-  return normalized.changes[0];
+  return outfile;
 }
 
 /** One fleet size: create pass, a change, the same change again, optionally a reconcile of S secrets. */
-async function benchFleet(count: number, opts: { latencyMs: number; concurrency: number; secrets: number; floor: boolean }): Promise<RunResult[]> {
+async function benchFleet(count: number, opts: { latencyMs: number; concurrency: number; secrets: number; floor: boolean; profile: string | undefined; engineBundle: string; cgroup: string | undefined }): Promise<RunResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sp-bench-'));
   const fleet = await startFleet(count, opts.latencyMs);
   const endpoints = fleet.clusters;
+  const floor = opts.floor ? await startFloorProcess(endpoints) : undefined;
   const results: RunResult[] = [];
-  const runtimes: Runtime[] = [];
+  const engines: EngineProcess[] = [];
+  const engine = async (secrets: readonly string[], restart: boolean, cgroup?: string) => {
+    const started = await startEngine(opts.engineBundle, registryYaml(endpoints, secrets, opts.concurrency, restart), dir, cgroup);
+    engines.push(started);
+    return started;
+  };
   try {
     writeFileSync(join(dir, 'tokens.json'), JSON.stringify(Object.fromEntries(endpoints.map((e) => [e.name, e.token]))));
-    const counter = { reads: 0 };
-    const build = (secrets: readonly string[], restart: boolean) => {
-      const loaded = parseRegistry(registryYaml(endpoints, secrets, opts.concurrency, restart), 'bench', dir);
-      const runtime = createRuntime({
-        loaded,
-        sources: { local: (spec, ctx) => (spec.name === 'store' ? countReads(localSourceFactory(spec, ctx), counter) : localSourceFactory(spec, ctx)) },
-        // Warnings and errors only: the summary and per-target lines are what a person reads, not what we time.
-        logger: createJsonLogger({ level: 'warn', write: () => undefined }),
-      });
-      runtimes.push(runtime);
-      return runtime;
-    };
 
-    // One binding over the whole fleet: create, change, repeat.
+    // One binding over the whole fleet: create, change, repeat, in one warm engine.
     const one = [SECRET];
     writeFileSync(join(dir, 'store.json'), storeJson(one, 1));
-    const runtime = build(one, true);
-    const common = { runtime, fleet, endpoints, secrets: one, concurrency: opts.concurrency, counter, floor: opts.floor };
-    results.push(await runOne({ ...common, name: `create-${count}`, version: 1, work: () => runtime.handle(changeEvent(SECRET, 1)) }));
+    const warm = await engine(one, true);
+    const common = { engine: warm, fleet, endpoints, secrets: one, concurrency: opts.concurrency, floor, profile: opts.profile };
+    results.push(await runOne({ ...common, name: `create-${count}`, version: 1, work: { kind: 'change', secret: SECRET, version: 1 } }));
     writeFileSync(join(dir, 'store.json'), storeJson(one, 2));
-    results.push(await runOne({ ...common, name: `change-${count}`, version: 2, work: () => runtime.handle(changeEvent(SECRET, 2)) }));
-    results.push(await runOne({ ...common, name: `repeat-${count}`, version: 2, work: () => runtime.handle(changeEvent(SECRET, 2)) }));
+    results.push(await runOne({ ...common, name: `change-${count}`, version: 2, work: { kind: 'change', secret: SECRET, version: 2 } }));
+    results.push(await runOne({ ...common, name: `repeat-${count}`, version: 2, work: { kind: 'change', secret: SECRET, version: 2 } }));
+    await warm.stop();
 
     if (opts.secrets > 1) {
+      // The scheduled reconcile as a fresh function instance of RECONCILE_MEMORY_MB runs it:
+      // a new engine process inside a memory cgroup of that size where this machine allows
+      // one (Node then sizes its heap, and `idleConnections: auto` its kept connections, for
+      // it; going over gets the process killed), and cold connections on both sides.
+      await floor?.close();
       const many = Array.from({ length: opts.secrets }, (_, i) => `secret-${String(i).padStart(2, '0')}`);
       writeFileSync(join(dir, 'store.json'), storeJson(many, 1));
-      const reconcile = build(many, false);
-      const rc = { ...common, runtime: reconcile, secrets: many, version: 1 };
-      results.push(await runOne({ ...rc, name: `reconcile-create-${count}x${opts.secrets}`, work: () => reconcile.scheduled('reconcile') }));
-      results.push(await runOne({ ...rc, name: `reconcile-unchanged-${count}x${opts.secrets}`, work: () => reconcile.scheduled('reconcile') }));
+      const rc = { ...common, secrets: many, version: 1 };
+      const first = await engine(many, false, opts.cgroup);
+      results.push(await runOne({ ...rc, engine: first, name: `reconcile-create-${count}x${opts.secrets}`, work: { kind: 'reconcile' } }));
+      await first.stop();
+      // The next hourly reconcile finds nothing to do, and no connection from an hour before
+      // (NAT gateways and load balancers drop idle flows within minutes): cold again, both sides.
+      await floor?.close();
+      const next = await engine(many, false, opts.cgroup);
+      results.push(await runOne({ ...rc, engine: next, name: `reconcile-unchanged-${count}x${opts.secrets}`, work: { kind: 'reconcile' } }));
     }
   } finally {
-    for (const runtime of runtimes) runtime.close?.();
-    closeFloor();
+    for (const e of engines) await e.stop();
+    await floor?.stop();
     await fleet.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -339,6 +286,8 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '256' },
       'no-floor': { type: 'boolean', default: false },
       'no-cold-start': { type: 'boolean', default: false },
+      /** A run's name (e.g. reconcile-unchanged-1500x20): write its CPU profile to .build/<name>.cpuprofile. */
+      profile: { type: 'string' },
     },
   });
   const latencyMs = Number(values.latency);
@@ -347,15 +296,32 @@ async function main(): Promise<void> {
   if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isFinite(latencyMs) || !Number.isInteger(concurrency)) {
     throw new Error('usage: npm run bench -- [--clusters N] [--latency ms] [--secrets S] [--concurrency C]');
   }
+  const engineBundle = await buildEngine();
+  const cgroup = createMemoryCgroup(RECONCILE_MEMORY_MB);
+  process.stderr.write(
+    cgroup === undefined
+      ? `reconcile runs: no memory cgroup available here, so not held to ${RECONCILE_MEMORY_MB} MB\n`
+      : `reconcile runs: in a ${RECONCILE_MEMORY_MB} MB memory cgroup (${cgroup.path})\n`,
+  );
   const results: RunResult[] = [];
-  for (const [i, n] of sizes.entries()) {
-    const last = i === sizes.length - 1;
-    const runs = await benchFleet(n, { latencyMs, concurrency, secrets: last ? Number(values.secrets) : 1, floor: !values['no-floor'] });
-    for (const r of runs) process.stderr.write(`${r.name}: ${r.totalMs} ms, ${r.cpuMsPerTarget} CPU ms/target, floor ${r.floorMs} ms\n`);
-    results.push(...runs);
+  try {
+    for (const [i, n] of sizes.entries()) {
+      const last = i === sizes.length - 1;
+      const runs = await benchFleet(n, { latencyMs, concurrency, secrets: last ? Number(values.secrets) : 1, floor: !values['no-floor'], profile: values.profile, engineBundle, cgroup: cgroup?.path });
+      for (const r of runs) process.stderr.write(`${r.name}: ${r.totalMs} ms, ${r.cpuMsPerTarget} CPU ms/target, peak RSS ${r.peakRssMb} MB, floor ${r.floorMs} ms\n`);
+      results.push(...runs);
+    }
+  } finally {
+    cgroup?.remove();
   }
   const coldStarts = values['no-cold-start'] ? [] : await measureColdStarts(ROOT);
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const machine: Machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    reconcileMemoryLimitMb: cgroup === undefined ? null : RECONCILE_MEMORY_MB,
+  };
   const report = [
     table(results),
     coldStarts.length === 0 ? '' : coldStartTable(coldStarts),
@@ -367,6 +333,14 @@ async function main(): Promise<void> {
 }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+
+interface Machine {
+  cpus: number;
+  cpu: string;
+  memoryGb: number;
+  node: string;
+  reconcileMemoryLimitMb: number | null;
+}
 
 function coldStartTable(results: readonly ColdStartResult[]): string {
   const rows = results.map(
@@ -400,7 +374,7 @@ function sizingAndPolling(results: readonly RunResult[], coldStarts: readonly Co
   const lines = [
     `Fan-out sizing (one vCPU per worker): ${cpu} CPU ms per target with cold connections (create-${create.targets}; ${change.cpuMsPerTarget} when warm) ` +
       `and ${round(fixedMs, 0)} ms fixed per worker (one target's round trips + the slowest bundle init) allow ${perWorker} targets per worker in ${budgetMs} ms: ` +
-      `1,500 clusters need at least ${workers} workers. The default batchSize ${batch} gives ${Math.ceil(fleet / batch)} workers of about ${batchMs} ms each, well under ${budgetMs} ms with room for slow clusters.`,
+      `1,500 clusters need at least ${workers} workers. The default batchSize ${batch} gives ${Math.ceil(fleet / batch)} workers of about ${batchMs} ms each, ${batchMs <= budgetMs / 2 ? `well under ${budgetMs} ms with room for slow clusters` : batchMs <= budgetMs ? `under ${budgetMs} ms` : `over ${budgetMs} ms: use a smaller batchSize`}.`,
     '',
     `| ${fleet.toLocaleString('en')} clusters x ${secrets} secrets | store reads per day | mean staleness after a change |`,
     '|---|---:|---:|',
@@ -411,14 +385,18 @@ function sizingAndPolling(results: readonly RunResult[], coldStarts: readonly Co
   return lines.join('\n');
 }
 
-function writeBenchmarks(report: string, machine: Record<string, unknown>, latencyMs: number, concurrency: number): void {
+function writeBenchmarks(report: string, machine: Machine, latencyMs: number, concurrency: number): void {
   const file = join(ROOT, 'BENCHMARKS.md');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
   const section = [
     begin,
     `Command: \`npm run bench\` (latency ${latencyMs} ms per request, engine concurrency ${concurrency}), ${new Date().toISOString().slice(0, 10)}.`,
-    `Machine: ${String(machine['cpus'])} cores (${String(machine['cpu'])}), ${String(machine['memoryGb'])} GiB, Node ${String(machine['node'])}; the fleet runs in its own process.`,
+    `Machine: ${machine.cpus} cores (${machine.cpu}), ${machine.memoryGb} GiB, Node ${machine.node}. ` +
+      'The fleet, the floor and the engine (bundled with esbuild, as deployed) each run in a process of their own; ' +
+      (machine.reconcileMemoryLimitMb === null
+        ? 'no memory cgroup was available, so the reconcile runs were not held to a memory limit.'
+        : `the reconcile runs' engine ran in a ${machine.reconcileMemoryLimitMb} MB memory cgroup, as a function instance of that size.`),
     '',
     report,
     end,

@@ -1,0 +1,174 @@
+/**
+ * The engine side of the benchmark, in a process of its own: run.ts bundles this file with
+ * esbuild (as the functions are deployed) and starts it fresh for each group of runs, so a
+ * run's CPU and peak RSS are the engine's alone, not the harness's, the floor's or an
+ * earlier group's. Driven over IPC: `setup` builds the runtime from a registry, `run`
+ * performs one change or reconcile and answers with what it measured. Exits when the
+ * channel closes.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import type { SecretChange } from '../../shared/core/change.js';
+import type { SecretSource } from '../../shared/core/ports.js';
+import type { ChangeReport } from '../../shared/engine/types.js';
+import { normalizeEvent } from '../../shared/events/index.js';
+import { parseRegistry } from '../../shared/registry/load.js';
+import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
+import { localSourceFactory } from '../../shared/sources/local/index.js';
+import { createJsonLogger } from '../../shared/telemetry/index.js';
+
+/** What the engine is asked to do in one run. */
+export type EngineWork = { kind: 'change'; secret: string; version: number } | { kind: 'reconcile' };
+
+/** What one run measured, summarised in the engine process (30,000 reports stay there). */
+export interface EngineRun {
+  wallMs: number;
+  cpuMs: number;
+  /** Sampled every 5 ms during the run. */
+  peakRssMb: number;
+  /** At the peak: the V8 heap (live objects and garbage not yet collected), anonymous memory, and file-backed pages (Node's own binary). */
+  heapAtPeakMb: number;
+  anonAtPeakMb: number;
+  fileAtPeakMb: number;
+  /** V8 heap and off-heap memory (TLS, buffers) in use right after the run. */
+  heapMb: number;
+  externalMb: number;
+  targets: number;
+  written: number;
+  restarts: number;
+  storeReads: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Error codes of failed targets and bindings (empty for a clean run). */
+  failures: string[];
+}
+
+export type EngineMessage =
+  | { id: number; op: 'setup'; registry: string; dir: string }
+  | { id: number; op: 'run'; work: EngineWork; profile?: string };
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+function changeEvent(secret: string, version: number): SecretChange {
+  const normalized = normalizeEvent('local', {
+    type: 'secret-version-created',
+    secret,
+    version: String(version),
+    id: `bench-${secret}-${version}`,
+    time: new Date().toISOString(),
+  });
+  if (!('changes' in normalized) || normalized.changes[0] === undefined) throw new Error('local event was not normalised into a change');
+  return normalized.changes[0];
+}
+
+/** Counts reads of the secret store (not of the cluster-token source). */
+function countReads(source: SecretSource, counter: { reads: number }): SecretSource {
+  // The local source is a plain object, so spreading keeps every method.
+  return {
+    ...source,
+    read: (key, options) => {
+      counter.reads += 1;
+      return source.read(key, options);
+    },
+  };
+}
+
+const counter = { reads: 0 };
+let runtime: Runtime | undefined;
+
+function setup(registry: string, dir: string): void {
+  runtime?.close?.();
+  runtime = createRuntime({
+    loaded: parseRegistry(registry, 'bench', dir),
+    sources: { local: (spec, ctx) => (spec.name === 'store' ? countReads(localSourceFactory(spec, ctx), counter) : localSourceFactory(spec, ctx)) },
+    // Warnings and errors only: the summary and per-target lines are what a person reads, not what we time.
+    logger: createJsonLogger({ level: 'warn', write: () => undefined }),
+  });
+}
+
+/** RSS and its parts: /proc/self/status where there is one (Linux), else RSS alone. */
+function sample(): { rss: number; heapTotal: number; anon: number; file: number } {
+  const { rss, heapTotal } = process.memoryUsage();
+  let anon = Number.NaN;
+  let file = Number.NaN;
+  try {
+    const status = readFileSync('/proc/self/status', 'latin1');
+    anon = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1]) * 1024;
+    file = Number(/RssFile:\s+(\d+)/.exec(status)?.[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return { rss, heapTotal, anon, file };
+}
+
+/** One run, with wall time, this process's CPU and peak RSS; with `profile`, its CPU profile is written there. */
+async function run(work: EngineWork, profile: string | undefined): Promise<EngineRun> {
+  const rt = runtime;
+  if (rt === undefined) throw new Error('run before setup');
+  const session = profile === undefined ? undefined : new Session();
+  if (session !== undefined) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  counter.reads = 0;
+  let peak = sample();
+  const sampler = setInterval(() => {
+    const now = sample();
+    if (now.rss > peak.rss) peak = now;
+  }, 5);
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const reports: ChangeReport[] = work.kind === 'change' ? await rt.handle(changeEvent(work.secret, work.version)) : await rt.scheduled('reconcile');
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
+  const after = sample();
+  if (after.rss > peak.rss) peak = after;
+  const memory = process.memoryUsage();
+  if (session !== undefined && profile !== undefined) {
+    const { profile: data } = await session.post('Profiler.stop');
+    writeFileSync(profile, JSON.stringify(data));
+    session.disconnect();
+  }
+  const latencies = reports.flatMap((r) => r.targets.map((t) => t.durationMs)).sort((a, b) => a - b);
+  return {
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    peakRssMb: peak.rss / 2 ** 20,
+    heapAtPeakMb: peak.heapTotal / 2 ** 20,
+    anonAtPeakMb: peak.anon / 2 ** 20,
+    fileAtPeakMb: peak.file / 2 ** 20,
+    heapMb: memory.heapUsed / 2 ** 20,
+    externalMb: memory.external / 2 ** 20,
+    targets: latencies.length,
+    written: reports.reduce((n, r) => n + r.counts.created + r.counts.updated, 0),
+    restarts: reports.reduce((n, r) => n + r.restarts, 0),
+    storeReads: counter.reads,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    failures: reports.flatMap((r) => [...(r.error ? [r.error.code] : []), ...r.targets.filter((t) => t.outcome === 'failed').map((t) => t.errorCode ?? '?')]),
+  };
+}
+
+process.on('message', (message: EngineMessage) => {
+  const reply = (body: Record<string, unknown>) => process.send?.({ id: message.id, ...body });
+  const fail = (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) });
+  try {
+    if (message.op === 'setup') {
+      setup(message.registry, message.dir);
+      reply({});
+    } else {
+      run(message.work, message.profile).then((result) => reply({ result }), fail);
+    }
+  } catch (error) {
+    fail(error);
+  }
+});
+process.on('disconnect', () => {
+  runtime?.close?.();
+  process.exit(0);
+});
