@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A benchmark helper process (the floor, the engine) driven over IPC: one reply per request, by id. */
@@ -12,17 +12,19 @@ export interface BenchChild {
 type Reply = { id: number; result?: unknown; error?: string };
 
 /**
- * Starts `script` with this Node. With `cgroup`, the process starts inside that memory
- * cgroup (a shell joins it, then execs Node), so Node sizes its heap for the limit as it
- * does in a function instance, and the kernel stops it if it goes over.
+ * Starts `script` with this Node. With `memoryLimitMb`, the process starts inside a memory
+ * cgroup of its own with that limit (a shell joins it, then execs Node), so Node sizes its
+ * heap for the limit as it does in a function instance, and the kernel stops it if it goes
+ * over; where the machine has no cgroups to give, it runs without (see memoryCgroupsAvailable).
  */
-export function startChild(script: string, options: { execArgv?: string[]; cgroup?: string } = {}): BenchChild {
+export function startChild(script: string, options: { execArgv?: string[]; memoryLimitMb?: number } = {}): BenchChild {
   const argv = [...(options.execArgv ?? []), script];
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  const cgroup = options.memoryLimitMb === undefined ? undefined : createMemoryCgroup(options.memoryLimitMb);
   const child =
-    options.cgroup === undefined
+    cgroup === undefined
       ? spawn(process.execPath, argv, { stdio })
-      : spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, process.execPath, ...argv], { stdio });
+      : spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup.path, process.execPath, ...argv], { stdio });
   let next = 0;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   child.on('message', (reply: Reply) => {
@@ -32,7 +34,8 @@ export function startChild(script: string, options: { execArgv?: string[]; cgrou
     else waiter?.resolve(reply.result);
   });
   child.on('exit', (code, signal) => {
-    const how = signal === 'SIGKILL' && options.cgroup !== undefined ? 'was killed: over its memory limit' : `exited (code ${String(code)}, signal ${String(signal)})`;
+    cgroup?.remove();
+    const how = signal === 'SIGKILL' && cgroup !== undefined ? `was killed: over its ${String(options.memoryLimitMb)} MB memory limit` : `exited (code ${String(code)}, signal ${String(signal)})`;
     for (const waiter of pending.values()) waiter.reject(new Error(`${script} ${how}`));
     pending.clear();
   });
@@ -45,41 +48,52 @@ export function startChild(script: string, options: { execArgv?: string[]; cgrou
       }),
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null || !child.connected) return resolve();
         child.once('exit', () => resolve());
         child.disconnect();
       }),
   };
 }
 
+let cgroups = 0;
+
+/** Whether this machine lets the bench hold a process to a memory limit. */
+export function memoryCgroupsAvailable(): boolean {
+  const probe = createMemoryCgroup(64);
+  probe?.remove();
+  return probe !== undefined;
+}
+
 /** A memory cgroup (v2, else v1) limited to `megabytes`, or undefined where this machine allows none (not root, no cgroupfs). */
-export function createMemoryCgroup(megabytes: number): { path: string; remove(): void } | undefined {
-  const name = `secret-propagator-bench-${process.pid}`;
+function createMemoryCgroup(megabytes: number): { path: string; remove(): void } | undefined {
+  const name = `secret-propagator-bench-${process.pid}-${(cgroups += 1)}`;
   const bytes = String(megabytes * 2 ** 20);
-  for (const [root, files] of [
-    ['/sys/fs/cgroup', ['memory.max']],
-    ['/sys/fs/cgroup/memory', ['memory.limit_in_bytes']],
-  ] as const) {
+  // A hierarchy is real when the kernel put its control files there (a plain folder would take any mkdir).
+  const hierarchies = [
+    { root: '/sys/fs/cgroup', marker: 'cgroup.controllers', limit: 'memory.max' },
+    { root: '/sys/fs/cgroup/memory', marker: 'memory.limit_in_bytes', limit: 'memory.limit_in_bytes' },
+  ];
+  for (const { root, marker, limit } of hierarchies) {
+    if (!existsSync(join(root, marker))) continue;
     const path = join(root, name);
     try {
       mkdirSync(path);
     } catch {
       continue;
     }
+    const remove = () => {
+      try {
+        rmdirSync(path);
+      } catch {
+        // still in use: the kernel keeps an empty cgroup harmlessly
+      }
+    };
     try {
-      for (const file of files) writeFileSync(join(path, file), bytes);
-      return {
-        path,
-        remove: () => {
-          try {
-            rmdirSync(path);
-          } catch {
-            // still in use or already gone: the kernel keeps an empty cgroup harmlessly
-          }
-        },
-      };
+      if (!existsSync(join(path, limit))) throw new Error('no memory controller here');
+      writeFileSync(join(path, limit), bytes);
+      return { path, remove };
     } catch {
-      rmdirSync(path);
+      remove();
     }
   }
   return undefined;

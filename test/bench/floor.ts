@@ -182,8 +182,12 @@ export interface FloorProcess {
   stop(): Promise<void>;
 }
 
-export async function startFloorProcess(endpoints: readonly FloorEndpoint[]): Promise<FloorProcess> {
-  const child = startChild(fileURLToPath(new URL('./floor-process.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
+/** With `memoryLimitMb`, the floor is held to the memory the engine is held to. */
+export async function startFloorProcess(endpoints: readonly FloorEndpoint[], memoryLimitMb?: number): Promise<FloorProcess> {
+  const child = startChild(fileURLToPath(new URL('./floor-process.ts', import.meta.url)), {
+    execArgv: ['--import', 'tsx'],
+    ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
+  });
   await child.call({ op: 'endpoints', endpoints });
   return {
     run: (spec, concurrency) => child.call<FloorResult>({ op: 'run', spec, concurrency }),

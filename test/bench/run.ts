@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { startFleetProcess, type FleetProcess, type RemoteCluster } from '../../dev/kube/fleet-client.js';
-import { createMemoryCgroup, startChild } from './child.js';
+import { memoryCgroupsAvailable, startChild } from './child.js';
 import { measureColdStarts, type ColdStartResult } from './cold-start.js';
 import type { EngineRun, EngineWork } from './engine-process.js';
 import { startFloorProcess, type FloorProcess } from './floor.js';
@@ -184,8 +184,8 @@ interface EngineProcess {
   stop(): Promise<void>;
 }
 
-async function startEngine(bundle: string, registry: string, dir: string, cgroup: string | undefined): Promise<EngineProcess> {
-  const child = startChild(bundle, cgroup === undefined ? {} : { cgroup });
+async function startEngine(bundle: string, registry: string, dir: string, memoryLimitMb: number | undefined): Promise<EngineProcess> {
+  const child = startChild(bundle, memoryLimitMb === undefined ? {} : { memoryLimitMb });
   await child.call({ op: 'setup', registry, dir });
   return {
     run: (work, profile) => child.call<EngineRun>({ op: 'run', work, ...(profile === undefined ? {} : { profile }) }),
@@ -211,15 +211,16 @@ async function buildEngine(): Promise<string> {
 }
 
 /** One fleet size: create pass, a change, the same change again, optionally a reconcile of S secrets. */
-async function benchFleet(count: number, opts: { latencyMs: number; concurrency: number; secrets: number; floor: boolean; profile: string | undefined; engineBundle: string; cgroup: string | undefined }): Promise<RunResult[]> {
+async function benchFleet(count: number, opts: { latencyMs: number; concurrency: number; secrets: number; floor: boolean; profile: string | undefined; engineBundle: string; memoryLimited: boolean }): Promise<RunResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sp-bench-'));
   const fleet = await startFleet(count, opts.latencyMs);
   const endpoints = fleet.clusters;
   const floor = opts.floor ? await startFloorProcess(endpoints) : undefined;
+  const floors = [floor];
   const results: RunResult[] = [];
   const engines: EngineProcess[] = [];
-  const engine = async (secrets: readonly string[], restart: boolean, cgroup?: string) => {
-    const started = await startEngine(opts.engineBundle, registryYaml(endpoints, secrets, opts.concurrency, restart), dir, cgroup);
+  const engine = async (secrets: readonly string[], restart: boolean, memoryLimitMb?: number) => {
+    const started = await startEngine(opts.engineBundle, registryYaml(endpoints, secrets, opts.concurrency, restart), dir, memoryLimitMb);
     engines.push(started);
     return started;
   };
@@ -239,25 +240,28 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
 
     if (opts.secrets > 1) {
       // The scheduled reconcile as a fresh function instance of RECONCILE_MEMORY_MB runs it:
-      // a new engine process inside a memory cgroup of that size where this machine allows
-      // one (Node then sizes its heap, and `idleConnections: auto` its kept connections, for
-      // it; going over gets the process killed), and cold connections on both sides.
-      await floor?.close();
+      // a new engine process in a memory cgroup of that size where this machine allows one
+      // (Node then sizes its heap, and `idleConnections: auto` its kept connections, for it;
+      // going over gets the process killed), and cold connections. The floor beside it is
+      // held to the same memory in a cgroup of its own.
+      const limit = opts.memoryLimited ? RECONCILE_MEMORY_MB : undefined;
       const many = Array.from({ length: opts.secrets }, (_, i) => `secret-${String(i).padStart(2, '0')}`);
       writeFileSync(join(dir, 'store.json'), storeJson(many, 1));
-      const rc = { ...common, secrets: many, version: 1 };
-      const first = await engine(many, false, opts.cgroup);
+      const reconcileFloor = opts.floor ? await startFloorProcess(endpoints, limit) : undefined;
+      floors.push(reconcileFloor);
+      const rc = { ...common, floor: reconcileFloor, secrets: many, version: 1 };
+      const first = await engine(many, false, limit);
       results.push(await runOne({ ...rc, engine: first, name: `reconcile-create-${count}x${opts.secrets}`, work: { kind: 'reconcile' } }));
       await first.stop();
       // The next hourly reconcile finds nothing to do, and no connection from an hour before
       // (NAT gateways and load balancers drop idle flows within minutes): cold again, both sides.
-      await floor?.close();
-      const next = await engine(many, false, opts.cgroup);
+      await reconcileFloor?.close();
+      const next = await engine(many, false, limit);
       results.push(await runOne({ ...rc, engine: next, name: `reconcile-unchanged-${count}x${opts.secrets}`, work: { kind: 'reconcile' } }));
     }
   } finally {
     for (const e of engines) await e.stop();
-    await floor?.stop();
+    for (const f of floors) await f?.stop();
     await fleet.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -297,22 +301,18 @@ async function main(): Promise<void> {
     throw new Error('usage: npm run bench -- [--clusters N] [--latency ms] [--secrets S] [--concurrency C]');
   }
   const engineBundle = await buildEngine();
-  const cgroup = createMemoryCgroup(RECONCILE_MEMORY_MB);
+  const memoryLimited = memoryCgroupsAvailable();
   process.stderr.write(
-    cgroup === undefined
-      ? `reconcile runs: no memory cgroup available here, so not held to ${RECONCILE_MEMORY_MB} MB\n`
-      : `reconcile runs: in a ${RECONCILE_MEMORY_MB} MB memory cgroup (${cgroup.path})\n`,
+    memoryLimited
+      ? `reconcile runs: engine and floor each in a ${RECONCILE_MEMORY_MB} MB memory cgroup\n`
+      : `reconcile runs: no memory cgroup available here, so not held to ${RECONCILE_MEMORY_MB} MB\n`,
   );
   const results: RunResult[] = [];
-  try {
-    for (const [i, n] of sizes.entries()) {
-      const last = i === sizes.length - 1;
-      const runs = await benchFleet(n, { latencyMs, concurrency, secrets: last ? Number(values.secrets) : 1, floor: !values['no-floor'], profile: values.profile, engineBundle, cgroup: cgroup?.path });
-      for (const r of runs) process.stderr.write(`${r.name}: ${r.totalMs} ms, ${r.cpuMsPerTarget} CPU ms/target, peak RSS ${r.peakRssMb} MB, floor ${r.floorMs} ms\n`);
-      results.push(...runs);
-    }
-  } finally {
-    cgroup?.remove();
+  for (const [i, n] of sizes.entries()) {
+    const last = i === sizes.length - 1;
+    const runs = await benchFleet(n, { latencyMs, concurrency, secrets: last ? Number(values.secrets) : 1, floor: !values['no-floor'], profile: values.profile, engineBundle, memoryLimited });
+    for (const r of runs) process.stderr.write(`${r.name}: ${r.totalMs} ms, ${r.cpuMsPerTarget} CPU ms/target, peak RSS ${r.peakRssMb} MB, floor ${r.floorMs} ms\n`);
+    results.push(...runs);
   }
   const coldStarts = values['no-cold-start'] ? [] : await measureColdStarts(ROOT);
   const machine: Machine = {
@@ -320,7 +320,7 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model ?? 'unknown',
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    reconcileMemoryLimitMb: cgroup === undefined ? null : RECONCILE_MEMORY_MB,
+    reconcileMemoryLimitMb: memoryLimited ? RECONCILE_MEMORY_MB : null,
   };
   const report = [
     table(results),
@@ -396,7 +396,7 @@ function writeBenchmarks(report: string, machine: Machine, latencyMs: number, co
       'The fleet, the floor and the engine (bundled with esbuild, as deployed) each run in a process of their own; ' +
       (machine.reconcileMemoryLimitMb === null
         ? 'no memory cgroup was available, so the reconcile runs were not held to a memory limit.'
-        : `the reconcile runs' engine ran in a ${machine.reconcileMemoryLimitMb} MB memory cgroup, as a function instance of that size.`),
+        : `in the reconcile runs, the engine and the floor each ran in a ${machine.reconcileMemoryLimitMb} MB memory cgroup, as a function instance of that size.`),
     '',
     report,
     end,
