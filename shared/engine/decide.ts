@@ -54,6 +54,30 @@ function ourAnnotations(desired: Desired): Record<string, string> {
   };
 }
 
+interface FreshSecret {
+  keys: readonly string[];
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+}
+
+/** What every created target of one binding gets, worked out once per Desired and policy (a fleet creates thousands). */
+const freshSecrets = new WeakMap<Desired, Map<CreationPolicy, FreshSecret>>();
+
+function freshSecretOf(desired: Desired, policy: CreationPolicy): FreshSecret {
+  let byPolicy = freshSecrets.get(desired);
+  if (byPolicy === undefined) freshSecrets.set(desired, (byPolicy = new Map<CreationPolicy, FreshSecret>()));
+  let fresh = byPolicy.get(policy);
+  if (fresh === undefined) {
+    fresh = {
+      keys: Object.keys(desired.data).sort(),
+      labels: policy === 'Owner' ? { ...desired.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } : { ...desired.labels },
+      annotations: { ...desired.annotations, ...ourAnnotations(desired) },
+    };
+    byPolicy.set(policy, fresh);
+  }
+  return fresh;
+}
+
 /** Keys whose value would change (added, changed, or removed when we replace the data). */
 function changedKeys(existing: Readonly<Record<string, string>>, desired: Readonly<Record<string, string>>, replaces: boolean): string[] {
   const keys: string[] = [];
@@ -101,16 +125,17 @@ export function decide(
   const policy = target.creationPolicy;
   if (existing === undefined) {
     if (policy === 'Merge') return { action: 'skip', reason: SkipReason.MergeTargetMissing, changedKeys: [] };
+    const fresh = freshSecretOf(desired, policy);
     return {
       action: 'create',
-      changedKeys: Object.keys(desired.data).sort(),
+      changedKeys: [...fresh.keys],
       secret: {
         namespace: target.namespace,
         name: target.name,
         type: desired.type,
         data: { ...desired.data },
-        labels: policy === 'Owner' ? { ...desired.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } : { ...desired.labels },
-        annotations: { ...desired.annotations, ...ourAnnotations(desired) },
+        labels: { ...fresh.labels },
+        annotations: { ...fresh.annotations },
       },
     };
   }

@@ -59,11 +59,21 @@ function enc(segment: string): string {
   return encodeURIComponent(segment);
 }
 
+/**
+ * A string map from parsed JSON: the object itself when every value is a string (the usual
+ * case, and no copy for each of a listing's Secrets), else a copy of the string entries.
+ */
 function record(value: unknown): Record<string, string> {
-  if (typeof value !== 'object' || value === null) return {};
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
-  return out;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const map = value as Record<string, unknown>;
+  for (const k in map) {
+    if (typeof map[k] !== 'string') {
+      const out: Record<string, string> = {};
+      for (const [key, v] of Object.entries(map)) if (typeof v === 'string') out[key] = v;
+      return out;
+    }
+  }
+  return map as Record<string, string>;
 }
 
 /** Wire Secret -> port Secret. */

@@ -124,8 +124,18 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
     if (inFlight === 0 && agent !== undefined && budget?.keep(holder) === false) closeAgent();
   };
 
-  const agentFor = (credentials: ClusterCredentials): https.Agent => {
-    const key = `${credentials.caData ?? ''}|${credentials.clientCertData ?? ''}|${credentials.clientKeyData ?? ''}`;
+  // The credentials object is cached by the gateway, so most requests bring the same one:
+  // its agent key and server URL are worked out once per object, not per request.
+  let last: { credentials: ClusterCredentials; key: string; server: URL } | undefined;
+  const prepared = (credentials: ClusterCredentials, server: string) => {
+    if (last?.credentials !== credentials) {
+      const key = `${credentials.caData ?? ''}|${credentials.clientCertData ?? ''}|${credentials.clientKeyData ?? ''}`;
+      last = { credentials, key, server: new URL(server) };
+    }
+    return last;
+  };
+
+  const agentFor = (credentials: ClusterCredentials, key: string): https.Agent => {
     if (agent?.key === key) return agent.agent;
     closeAgent();
     const created = new https.Agent({
@@ -146,6 +156,7 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
     request: KubeRequest,
     credentials: ClusterCredentials,
     server: URL,
+    key: string,
   ): Promise<{ response: KubeResponse } | { error: Error; reused: boolean }> =>
     new Promise((resolve) => {
       const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
@@ -156,7 +167,7 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
           port: server.port === '' ? 443 : Number(server.port),
           path: `${server.pathname.replace(/\/$/, '')}${request.path}`,
           method: request.method,
-          agent: agentFor(credentials),
+          agent: agentFor(credentials, key),
           headers: {
             accept: 'application/json',
             'user-agent': 'secret-propagator',
@@ -174,9 +185,9 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({
-              response: { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') },
-            });
+            // Most answers arrive in one chunk: decode it without copying it first.
+            const body = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+            resolve({ response: { status: res.statusCode ?? 0, body } });
           });
           res.on('error', (error) => {
             clearTimeout(timer);
@@ -196,11 +207,11 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
     async send(request, credentials, what) {
       if (credentials.server === undefined)
         throw new ClusterRejectedError(`${what}: no API server URL (set clusters[].server)`);
-      const server = new URL(credentials.server);
+      const { server, key } = prepared(credentials, credentials.server);
       inFlight += 1;
       let outcome;
       try {
-        outcome = await once(request, credentials, server);
+        outcome = await once(request, credentials, server, key);
         // A keep-alive socket the server closed while idle fails at once; one retry on a fresh socket (not for POST).
         if (
           'error' in outcome &&
@@ -208,7 +219,7 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
           request.method !== 'POST' &&
           (outcome.error as NodeJS.ErrnoException).code === 'ECONNRESET'
         ) {
-          outcome = await once(request, credentials, server);
+          outcome = await once(request, credentials, server, key);
         }
       } finally {
         inFlight -= 1;
