@@ -31,6 +31,7 @@ import {
 import type { LoadedRegistry } from '../../shared/registry/load.js';
 import { accessPlan, scheduleGroups } from './permissions.js';
 import { createMonitoring } from './monitoring.js';
+import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root: NodejsFunction bundles from here with the root lock file. */
@@ -138,7 +139,7 @@ export class SecretPropagatorStack extends Stack {
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
     };
 
     const makeFunction = (id: string, entry: string, description: string, asyncInvoked: boolean) => {

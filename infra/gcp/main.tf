@@ -236,12 +236,13 @@ resource "google_cloudfunctions2_function" "this" {
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.functions.email
+    # NODE_OPTIONS as shared/runtime/node-options.ts: larger V8 semi-spaces, far less GC in fleet runs.
     environment_variables = {
       REGISTRY             = var.registry_yaml
       WORK_TOPIC           = google_pubsub_topic.work.id
       GOOGLE_CLOUD_PROJECT = var.project_id
       LOG_LEVEL            = var.log_level
-      NODE_OPTIONS         = "--enable-source-maps"
+      NODE_OPTIONS         = "--enable-source-maps --max-semi-space-size=16"
     }
   }
 

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { loadRegistryFile } from '../../shared/registry/load.js';
 import { CLOUDTRAIL_API_EVENTS, CLOUDTRAIL_SERVICE_EVENTS } from '../../shared/events/aws.js';
 import { PROJECT_ROOT, SecretPropagatorStack } from '../../infra/aws/stack.js';
+import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
 
 const registryFile = join(PROJECT_ROOT, 'infra', 'aws', 'example-registry.yaml');
 
@@ -131,7 +132,7 @@ describe('AWS stack (example registry)', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
-      Environment: { Variables: Match.objectLike({ REGISTRY_FILE: '/var/task/registry.yaml', WORK_QUEUE_URL: Match.anyValue() }) },
+      Environment: { Variables: Match.objectLike({ REGISTRY_FILE: '/var/task/registry.yaml', WORK_QUEUE_URL: Match.anyValue(), NODE_OPTIONS: FUNCTION_NODE_OPTIONS }) },
     });
   });
 

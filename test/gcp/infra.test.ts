@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { loadTerraformModule, local, resource, type Block, type Hcl } from '../support/terraform.js';
+import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
 
 const INFRA = join(import.meta.dirname, '..', '..', 'infra', 'gcp');
 const FILES = ['versions.tf', 'variables.tf', 'main.tf', 'outputs.tf'];
@@ -46,6 +47,7 @@ describe('infra/gcp Terraform', () => {
     expect(service['environment_variables']).toMatchObject({
       REGISTRY: '${var.registry_yaml}',
       WORK_TOPIC: '${google_pubsub_topic.work.id}',
+      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
     });
   });
 
