@@ -2,6 +2,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
+import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
 import { startChild } from './child.js';
 
 /**
@@ -182,10 +183,13 @@ export interface FloorProcess {
   stop(): Promise<void>;
 }
 
-/** With `memoryLimitMb`, the floor is held to the memory the engine is held to. */
+/**
+ * The floor runs with the Node flags the functions run with (as the engine does), and with
+ * `memoryLimitMb` it is held to the memory the engine is held to.
+ */
 export async function startFloorProcess(endpoints: readonly FloorEndpoint[], memoryLimitMb?: number): Promise<FloorProcess> {
   const child = startChild(fileURLToPath(new URL('./floor-process.ts', import.meta.url)), {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...FUNCTION_NODE_OPTIONS.split(' ')],
     ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
   });
   await child.call({ op: 'endpoints', endpoints });

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { startFleetProcess, type FleetProcess, type RemoteCluster } from '../../dev/kube/fleet-client.js';
+import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
 import { memoryCgroupsAvailable, startChild } from './child.js';
 import { measureColdStarts, type ColdStartResult } from './cold-start.js';
 import type { EngineRun, EngineWork } from './engine-process.js';
@@ -27,6 +28,8 @@ const NAMESPACE = 'app';
 /** The function size the reconcile runs are held to (issue #7: under 256 MB at 30,000 targets). */
 const RECONCILE_MEMORY_MB = 256;
 const WORKLOAD = 'api';
+/** Repetitions of the change and repeat runs (medians reported). */
+const REPEATS = 3;
 const SECRET = 'app-db';
 
 /** One run's row: what the engine measured (rounded), the fleet's request counts and the floor beside it. */
@@ -38,6 +41,8 @@ export interface RunResult
   requestsPerTarget: number;
   requestsByVerb: Record<string, number>;
   concurrency: number;
+  /** Measured this many times; wall and CPU are the medians. */
+  repeats: number;
   floorMs: number;
   floorCpuMsPerTarget: number;
   wallRatio: number;
@@ -118,10 +123,24 @@ function storeJson(secrets: readonly string[], version: number): string {
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** The median of `values` (the lower middle one for an even count). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+/**
+ * One run: the engine's work, then the floor doing the same requests. With `repeats`, both
+ * are measured that many times, alternating, and the medians of wall and CPU time are
+ * reported (this machine's figures vary by about 20% from one run to the next); `before(i)`
+ * prepares repetition i (a change needs a new version each time).
+ */
 async function runOne(options: {
   name: string;
   engine: EngineProcess;
-  work: EngineWork;
+  work: (i: number) => EngineWork;
+  before?: (i: number) => void;
+  repeats?: number;
   fleet: FleetProcess;
   endpoints: readonly FleetEndpoint[];
   secrets: readonly string[];
@@ -131,32 +150,39 @@ async function runOne(options: {
   profile: string | undefined;
 }): Promise<RunResult> {
   const { fleet, endpoints, secrets } = options;
-  await fleet.resetRequests();
-  const profile = options.profile === options.name ? join(ROOT, '.build', `${options.name}.cpuprofile`) : undefined;
-  const m = await options.engine.run(options.work, profile);
-  if (profile !== undefined) process.stderr.write(`CPU profile written to ${profile}\n`);
-  // The fleet counts a request when it finishes answering it; let the last ones land.
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  const { byVerb } = await fleet.requests();
-  if (m.failures.length > 0) {
-    throw new Error(`${options.name}: ${m.failures.length} failed targets or bindings (${[...new Set(m.failures)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
+  const engineRuns: EngineRun[] = [];
+  const floorRuns: { wallMs: number; cpuMs: number }[] = [];
+  let byVerb: Record<string, number> = {};
+  for (let i = 0; i < (options.repeats ?? 1); i += 1) {
+    options.before?.(i);
+    await fleet.resetRequests();
+    const profile = options.profile === options.name && i === 0 ? join(ROOT, '.build', `${options.name}.cpuprofile`) : undefined;
+    const m = await options.engine.run(options.work(i), profile);
+    if (profile !== undefined) process.stderr.write(`CPU profile written to ${profile}\n`);
+    if (m.failures.length > 0) {
+      throw new Error(`${options.name}: ${m.failures.length} failed targets or bindings (${[...new Set(m.failures)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
+    }
+    engineRuns.push(m);
+    byVerb = await settledRequests(fleet);
+    if (options.floor !== undefined) {
+      const perCluster = Object.fromEntries(Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]));
+      floorRuns.push(await options.floor.run({ perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD }, options.concurrency));
+    }
   }
-  const requests = Object.values(byVerb).reduce((a, b) => a + b, 0);
-
-  let floorMs = Number.NaN;
-  let floorCpu = Number.NaN;
-  if (options.floor !== undefined) {
-    const perCluster = Object.fromEntries(Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]));
-    const floor = await options.floor.run({ perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD }, options.concurrency);
-    floorMs = floor.wallMs;
-    floorCpu = floor.cpuMs;
-  }
+  const wallMs = median(engineRuns.map((r) => r.wallMs));
+  const cpuMs = median(engineRuns.map((r) => r.cpuMs));
+  const floorMs = floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.wallMs));
+  const floorCpu = floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.cpuMs));
+  // Latency percentiles and memory of the repetition with the median wall time; peak RSS the highest.
+  const m = engineRuns.find((r) => r.wallMs === wallMs) ?? engineRuns[0];
+  if (m === undefined) throw new Error(`${options.name}: no repetition ran`);
+  const requests = Object.values(byVerb).reduce((x, y) => x + y, 0);
   const targets = Math.max(m.targets, 1);
   return {
     name: options.name,
     targets: m.targets,
-    totalMs: round(m.wallMs, 1),
-    cpuMsPerTarget: round(m.cpuMs / targets, 3),
+    totalMs: round(wallMs, 1),
+    cpuMsPerTarget: round(cpuMs / targets, 3),
     p50Ms: round(m.p50Ms, 1),
     p99Ms: round(m.p99Ms, 1),
     requestsPerTarget: round(requests / targets, 3),
@@ -164,18 +190,33 @@ async function runOne(options: {
     written: m.written,
     restarts: m.restarts,
     storeReads: m.storeReads,
-    peakRssMb: round(m.peakRssMb, 1),
+    peakRssMb: round(Math.max(...engineRuns.map((r) => r.peakRssMb)), 1),
     heapAtPeakMb: round(m.heapAtPeakMb, 1),
     anonAtPeakMb: round(m.anonAtPeakMb, 1),
     fileAtPeakMb: round(m.fileAtPeakMb, 1),
     heapMb: round(m.heapMb, 1),
     externalMb: round(m.externalMb, 1),
     concurrency: options.concurrency,
+    repeats: engineRuns.length,
     floorMs: round(floorMs, 1),
     floorCpuMsPerTarget: round(floorCpu / targets, 3),
-    wallRatio: round(m.wallMs / floorMs, 2),
-    cpuRatio: round(m.cpuMs / floorCpu, 2),
+    wallRatio: round(wallMs / floorMs, 2),
+    cpuRatio: round(cpuMs / floorCpu, 2),
   };
+}
+
+/**
+ * The fleet's per-verb request counts once they stop moving: it counts a request when it has
+ * finished answering it, which can be a little after the engine has its answer.
+ */
+async function settledRequests(fleet: FleetProcess): Promise<Record<string, number>> {
+  let previous = -1;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { total, byVerb } = await fleet.requests();
+    if (total === previous) return byVerb;
+    previous = total;
+  }
 }
 
 /** The engine in a fresh process of its own (see engine-process.ts), built from `bundle`. */
@@ -185,7 +226,8 @@ interface EngineProcess {
 }
 
 async function startEngine(bundle: string, registry: string, dir: string, memoryLimitMb: number | undefined): Promise<EngineProcess> {
-  const child = startChild(bundle, memoryLimitMb === undefined ? {} : { memoryLimitMb });
+  // The Node flags the deployed functions run with.
+  const child = startChild(bundle, { execArgv: FUNCTION_NODE_OPTIONS.split(' '), ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
   await child.call({ op: 'setup', registry, dir });
   return {
     run: (work, profile) => child.call<EngineRun>({ op: 'run', work, ...(profile === undefined ? {} : { profile }) }),
@@ -232,10 +274,20 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
     writeFileSync(join(dir, 'store.json'), storeJson(one, 1));
     const warm = await engine(one, true);
     const common = { engine: warm, fleet, endpoints, secrets: one, concurrency: opts.concurrency, floor, profile: opts.profile };
-    results.push(await runOne({ ...common, name: `create-${count}`, version: 1, work: { kind: 'change', secret: SECRET, version: 1 } }));
-    writeFileSync(join(dir, 'store.json'), storeJson(one, 2));
-    results.push(await runOne({ ...common, name: `change-${count}`, version: 2, work: { kind: 'change', secret: SECRET, version: 2 } }));
-    results.push(await runOne({ ...common, name: `repeat-${count}`, version: 2, work: { kind: 'change', secret: SECRET, version: 2 } }));
+    results.push(await runOne({ ...common, name: `create-${count}`, version: 1, work: () => ({ kind: 'change', secret: SECRET, version: 1 }) }));
+    // Three changes (versions 2, 3, 4), then the last one three more times: medians of three.
+    results.push(
+      await runOne({
+        ...common,
+        name: `change-${count}`,
+        version: 2,
+        repeats: REPEATS,
+        before: (i) => writeFileSync(join(dir, 'store.json'), storeJson(one, 2 + i)),
+        work: (i) => ({ kind: 'change', secret: SECRET, version: 2 + i }),
+      }),
+    );
+    const last = 1 + REPEATS;
+    results.push(await runOne({ ...common, name: `repeat-${count}`, version: last, repeats: REPEATS, work: () => ({ kind: 'change', secret: SECRET, version: last }) }));
     await warm.stop();
 
     if (opts.secrets > 1) {
@@ -251,13 +303,13 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
       floors.push(reconcileFloor);
       const rc = { ...common, floor: reconcileFloor, secrets: many, version: 1 };
       const first = await engine(many, false, limit);
-      results.push(await runOne({ ...rc, engine: first, name: `reconcile-create-${count}x${opts.secrets}`, work: { kind: 'reconcile' } }));
+      results.push(await runOne({ ...rc, engine: first, name: `reconcile-create-${count}x${opts.secrets}`, work: () => ({ kind: 'reconcile' }) }));
       await first.stop();
       // The next hourly reconcile finds nothing to do, and no connection from an hour before
       // (NAT gateways and load balancers drop idle flows within minutes): cold again, both sides.
       await reconcileFloor?.close();
       const next = await engine(many, false, limit);
-      results.push(await runOne({ ...rc, engine: next, name: `reconcile-unchanged-${count}x${opts.secrets}`, work: { kind: 'reconcile' } }));
+      results.push(await runOne({ ...rc, engine: next, name: `reconcile-unchanged-${count}x${opts.secrets}`, work: () => ({ kind: 'reconcile' }) }));
     }
   } finally {
     for (const e of engines) await e.stop();
@@ -396,7 +448,8 @@ function writeBenchmarks(report: string, machine: Machine, latencyMs: number, co
       'The fleet, the floor and the engine (bundled with esbuild, as deployed) each run in a process of their own; ' +
       (machine.reconcileMemoryLimitMb === null
         ? 'no memory cgroup was available, so the reconcile runs were not held to a memory limit.'
-        : `in the reconcile runs, the engine and the floor each ran in a ${machine.reconcileMemoryLimitMb} MB memory cgroup, as a function instance of that size.`),
+        : `in the reconcile runs, the engine and the floor each ran in a ${machine.reconcileMemoryLimitMb} MB memory cgroup, as a function instance of that size.`) +
+      ` The change and repeat rows are medians of ${REPEATS} runs (engine and floor alternating); the others ran once.`,
     '',
     report,
     end,
