@@ -23,8 +23,7 @@ export function createApplyWorkerHandler(overrides: Partial<AwsAppOptions> = {})
       const item = parseWorkItem(record.body);
       // The coordinator's event id: worker lines correlate with the change that fanned out.
       powertools.logger.setCorrelationId(item.changeId);
-      const report = await app().runtime.propagator.applyWorkItem(item);
-      await reportOutcome(app(), [report]);
+      await reportOutcome(app(), await app().runtime.propagator.applyWorkItem(item));
       return true;
     } catch (error) {
       if (error instanceof RetryableFailureError) return false;

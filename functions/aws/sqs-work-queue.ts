@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { InvalidEventError } from '../../shared/core/errors.js';
 import type { WorkItem, WorkQueue } from '../../shared/engine/types.js';
+import { toWorkItem } from '../../shared/engine/work-item.js';
 
 /**
  * The fan-out queue on SQS. Messages carry a `WorkItem` as JSON: identifiers only, so the
@@ -35,16 +36,5 @@ export function parseWorkItem(body: string): WorkItem {
   } catch {
     throw new InvalidEventError('work item message is not JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null) throw new InvalidEventError('work item message is not a JSON object');
-  const item = parsed as Partial<WorkItem>;
-  if (
-    typeof item.changeId !== 'string' ||
-    typeof item.binding !== 'string' ||
-    typeof item.kind !== 'string' ||
-    !Array.isArray(item.clusters) ||
-    !item.clusters.every((c) => typeof c === 'string')
-  ) {
-    throw new InvalidEventError('work item lacks changeId, kind, binding or clusters (expected the WorkItem the coordinator enqueues)');
-  }
-  return item as WorkItem;
+  return toWorkItem(parsed, 'work item message');
 }

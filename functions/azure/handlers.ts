@@ -184,8 +184,8 @@ export function createAzureHandlers(deps: AzureHandlerDeps) {
         const item = parseWorkItem(entry);
         const runtime = deps.runtime();
         const dequeueCount = context.triggerMetadata?.['dequeueCount'];
-        const result = await runtime.propagator.applyWorkItem(item);
-        report(runtime, 'applyWorkItem', [result], started, {
+        const reports = await runtime.propagator.applyWorkItem(item);
+        report(runtime, 'applyWorkItem', reports, started, {
           changeId: item.changeId,
           binding: item.binding,
           clusters: item.clusters.length,

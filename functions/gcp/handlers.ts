@@ -197,8 +197,8 @@ export function createGcpHandlers(deps: GcpHandlerDeps) {
         const started = Date.now();
         const item = parseWorkItem(decodeMessageJson(extractPubsubMessage(event)));
         const runtime = deps.runtime();
-        const result = await runtime.propagator.applyWorkItem(item);
-        report(runtime, 'applyWork', [result], started, {
+        const reports = await runtime.propagator.applyWorkItem(item);
+        report(runtime, 'applyWork', reports, started, {
           changeId: item.changeId,
           binding: item.binding,
           clusters: item.clusters.length,

@@ -6,3 +6,4 @@ export { contentHash, type HashInput } from './hash.js';
 export { referencedSecrets, referencesSecret } from './discovery.js';
 export { toWaves } from './waves.js';
 export { backoffMs, isTransient, parseDuration, withRetry, withTimeout, type RetryPolicy } from './retry.js';
+export { toWorkItem } from './work-item.js';

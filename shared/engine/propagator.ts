@@ -555,7 +555,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     );
   };
 
-  const enqueue = async (info: BindingInfo, waves: ClusterSpec[][], desired: Desired, inv: Invocation, report: ChangeReport, queue: WorkQueue) => {
+  /** One binding's fan-out: work items of `batchSize` clusters, in wave order. */
+  const enqueue = async (info: BindingInfo, waves: ClusterSpec[][], desired: Desired, inv: Invocation, report: ChangeReport) => {
     // Chunks follow wave order; halting between waves is not enforced across work items.
     const ordered = waves.flat();
     const size = settings.fanOut.batchSize;
@@ -570,15 +571,13 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         attempt: 1,
       });
     }
-    await queue.enqueue(items);
-    metrics?.count(MetricName.WorkItems, items.length);
-    report.enqueued = ordered.length;
+    await sendWork(items, [{ report, targets: ordered.length }]);
   };
 
   /** A binding made ready to apply: its content decided, or its report already finished. */
   type Prepared =
     | { report: ChangeReport; done: true }
-    | { report: ChangeReport; done: false; started: number; desired: Desired; waves: ClusterSpec[][] };
+    | { report: ChangeReport; done: false; started: number; desired: Desired; waves: ClusterSpec[][]; fanOut: boolean };
 
   /**
    * Everything before the targets: read and render once, handle deletions and binding
@@ -620,16 +619,51 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     report.version = desired.version;
 
     const waves = clusters === info.clusters ? info.waves : toWaves(clusters, info.spec.rollout?.waves);
+    const fanOut = allowFanOut && options.workQueue !== undefined && clusters.length > settings.fanOut.batchSize;
+    return { report, done: false, started, desired, waves, fanOut };
+  };
+
+  /** Sends `items` to the work queue for the reports' bindings, or records why it failed on each report. */
+  const sendWork = async (items: WorkItem[], reports: readonly { report: ChangeReport; targets: number }[]): Promise<void> => {
     const queue = options.workQueue;
-    if (allowFanOut && queue !== undefined && clusters.length > settings.fanOut.batchSize) {
-      try {
-        await enqueue(info, waves, desired, inv, report, queue);
-      } catch (error) {
+    if (queue === undefined) throw new ConfigError('fan-out without a work queue');
+    try {
+      await queue.enqueue(items);
+      metrics?.count(MetricName.WorkItems, items.length);
+      for (const { report, targets } of reports) report.enqueued = targets;
+    } catch (error) {
+      for (const { report } of reports) {
         report.error = { code: errorCodeOf(error), message: `enqueueing work items failed: ${safeMessage(error)}`, retryable: true };
       }
-      return done(finish(report, started));
     }
-    return { report, done: false, started, desired, waves };
+  };
+
+  /**
+   * Several bindings' fan-out as cluster-major work items: each item carries a batch of
+   * clusters and every binding that selects one of them, so a worker lists and connects to
+   * each cluster once for all of them (per-binding items would cost one handshake per
+   * cluster per binding, and a GET per target).
+   */
+  const enqueueByCluster = async (group: readonly { info: BindingInfo; clusters: readonly ClusterSpec[]; report: ChangeReport }[], inv: Invocation): Promise<void> => {
+    const ordered = new Map<string, Set<string>>();
+    for (const { info, clusters } of group) {
+      for (const cluster of clusters) {
+        let bindingsHere = ordered.get(cluster.name);
+        if (bindingsHere === undefined) ordered.set(cluster.name, (bindingsHere = new Set()));
+        bindingsHere.add(info.spec.name);
+      }
+    }
+    const names = [...ordered.keys()];
+    const size = settings.fanOut.batchSize;
+    const items: WorkItem[] = [];
+    for (let i = 0; i < names.length; i += size) {
+      const clusters = names.slice(i, i + size);
+      const bindingsHere = group.map(({ info }) => info.spec.name).filter((b) => clusters.some((c) => ordered.get(c)?.has(b)));
+      const [first] = bindingsHere;
+      if (first === undefined) continue;
+      items.push({ changeId: inv.changeId, kind: inv.kind, binding: first, bindings: bindingsHere, clusters, attempt: 1 });
+    }
+    await sendWork(items, group.map(({ report, clusters }) => ({ report, targets: clusters.length })));
   };
 
   /** One binding, wave by wave. */
@@ -637,7 +671,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const [info, inv] = args;
     const prepared = await prepareBinding(...args);
     if (prepared.done) return prepared.report;
-    prepared.report.targets = await applyWaves(info, prepared.waves, prepared.desired, inv);
+    if (prepared.fanOut) await enqueue(info, prepared.waves, prepared.desired, inv, prepared.report);
+    else prepared.report.targets = await applyWaves(info, prepared.waves, prepared.desired, inv);
     return finish(prepared.report, prepared.started);
   };
 
@@ -650,15 +685,31 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
    * when there are fewer clusters than `concurrency` (still one target per lane at a time).
    * Bindings with rollout waves keep their wave order and run binding by binding.
    */
-  const runBindings = async (infos: readonly BindingInfo[], inv: Invocation, secretRef: (info: BindingInfo) => string): Promise<ChangeReport[]> => {
-    const prepared = await Promise.all(infos.map((info) => prepareBinding(info, inv, secretRef(info))));
+  const runBindings = async (
+    infos: readonly BindingInfo[],
+    inv: Invocation,
+    secretRef: (info: BindingInfo) => string,
+    scope: { clusters?: (info: BindingInfo) => readonly ClusterSpec[]; allowFanOut?: boolean } = {},
+  ): Promise<ChangeReport[]> => {
+    const prepared = await Promise.all(
+      infos.map((info) => prepareBinding(info, inv, secretRef(info), scope.clusters?.(info) ?? info.clusters, scope.allowFanOut ?? true)),
+    );
     const byCluster = new Map<string, { cluster: ClusterSpec; targets: { binding: number; index: number }[] }>();
     const results: TargetResult[][] = [];
     const separate: Promise<void>[] = [];
+    const fanOutByCluster: { info: BindingInfo; clusters: readonly ClusterSpec[]; report: ChangeReport }[] = [];
     prepared.forEach((p, binding) => {
       const info = infos[binding];
       results.push([]);
       if (p.done || info === undefined) return;
+      if (p.fanOut && p.waves.length <= 1) {
+        fanOutByCluster.push({ info, clusters: p.waves[0] ?? [], report: p.report });
+        return;
+      }
+      if (p.fanOut) {
+        separate.push(enqueue(info, p.waves, p.desired, inv, p.report));
+        return;
+      }
       if (p.waves.length > 1) {
         separate.push(applyWaves(info, p.waves, p.desired, inv).then((targets) => void (results[binding] = targets)));
         return;
@@ -687,6 +738,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         ),
       ).finally(() => inv.listed?.delete(cluster.name));
     });
+    if (fanOutByCluster.length > 0) separate.push(enqueueByCluster(fanOutByCluster, inv));
     await Promise.all([...clusters, ...separate]);
 
     return prepared.map((p, binding) => {
@@ -727,15 +779,13 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     },
 
     async applyWorkItem(item) {
-      const inv = newInvocation(item.changeId, item.kind);
-      const info = bindings.get(item.binding);
-      if (info === undefined) {
-        const error = new ConfigError(`work item names unknown binding "${item.binding}" (the registry changed since it was enqueued)`);
-        logger.warn(error.message, { changeId: item.changeId, binding: item.binding, errorCode: error.code });
+      const unknownBinding = (name: string): ChangeReport => {
+        const error = new ConfigError(`work item names unknown binding "${name}" (the registry changed since it was enqueued)`);
+        logger.warn(error.message, { changeId: item.changeId, binding: name, errorCode: error.code });
         return {
           changeId: item.changeId,
           kind: item.kind,
-          binding: item.binding,
+          binding: name,
           source: '',
           secretRef: '',
           targets: [],
@@ -745,7 +795,18 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
           durationMs: 0,
           error: { code: error.code, message: error.message, retryable: false },
         };
+      };
+
+      if (item.bindings !== undefined && item.bindings.length > 1) {
+        // A cluster-major item: every binding over the clusters of the batch it selects.
+        const known = item.bindings.flatMap((name) => bindings.get(name) ?? []);
+        const inBatch = (info: BindingInfo) => item.clusters.flatMap((name) => info.clusterByName.get(name) ?? []);
+        const reports = await runBindings(known, newInvocation(item.changeId, item.kind, true), primaryRef, { clusters: inBatch, allowFanOut: false });
+        return [...reports, ...item.bindings.filter((name) => !bindings.has(name)).map(unknownBinding)];
       }
+
+      const info = bindings.get(item.binding);
+      if (info === undefined) return [unknownBinding(item.binding)];
       const clusters: ClusterSpec[] = [];
       const missing: string[] = [];
       for (const name of item.clusters) {
@@ -753,12 +814,12 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         if (cluster === undefined) missing.push(name);
         else clusters.push(cluster);
       }
-      const report = await runBinding(info, inv, primaryRef(info), clusters, false);
+      const report = await runBinding(info, newInvocation(item.changeId, item.kind), primaryRef(info), clusters, false);
       for (const name of missing) {
         report.targets.push(skipped(info, name, SkipReason.ClusterNotSelected));
         report.counts.skipped++;
       }
-      return report;
+      return [report];
     },
 
     async reconcile(opts = {}) {

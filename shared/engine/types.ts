@@ -68,7 +68,14 @@ export interface ChangeReport {
 export interface WorkItem {
   changeId: string;
   kind: SecretChange['kind'];
+  /** The binding, or the first of `bindings`. */
   binding: string;
+  /**
+   * Several bindings over the same clusters (a fanned-out reconcile): the worker applies them
+   * cluster by cluster, with one listing and one connection per cluster, each binding to the
+   * clusters of `clusters` it selects.
+   */
+  bindings?: string[];
   /** The version the coordinator planned; the worker still converges to the current one. */
   version?: string;
   clusters: string[];
@@ -94,7 +101,8 @@ export interface Propagator {
   /** Applies one normalised change to every target of every binding it touches. */
   propagate(change: SecretChange): Promise<ChangeReport[]>;
   /** Applies a work item produced by fan-out. */
-  applyWorkItem(item: WorkItem): Promise<ChangeReport>;
+  /** Applies one work item: one report per binding it carries. */
+  applyWorkItem(item: WorkItem): Promise<ChangeReport[]>;
   /** Converges the named bindings (default: all) to their sources' current values. */
   reconcile(options?: { bindings?: readonly string[] }): Promise<ChangeReport[]>;
   /** What `reconcile` would do, without writing. */

@@ -232,7 +232,7 @@ export const settingsSchema = z.strictObject({
   retries: z.number().int().min(0).max(10).default(3),
   fanOut: z
     .strictObject({
-      /** Above this many targets a change is split into work items for the queue worker. @default 200 */
+      /** Above this many targets a change is split into work items of this many clusters (a reconcile's carry every binding of their clusters). @default 200 */
       batchSize: z.number().int().min(1).default(200),
     })
     .prefault({}),

@@ -314,11 +314,73 @@ describe('rollout waves and fan-out', () => {
     // when a worker applies the first item
     const first = queue[0]?.[0];
     if (first === undefined) throw new Error('no item');
-    const applied = await h.propagator.applyWorkItem(first);
+    const [applied] = await h.propagator.applyWorkItem(first);
     // then
-    expect(applied.counts.created).toBe(2);
+    expect(applied?.counts.created).toBe(2);
     expect(h.secretIn('b')).toBeDefined();
     expect(h.secretIn('c')).toBeUndefined();
+  });
+});
+
+describe('fanned-out reconcile', () => {
+  it('enqueues cluster-major items carrying every binding, and a worker lists each cluster once for all of them', async () => {
+    // given 3 clusters, batchSize 2, bindings a and b on every cluster and c only on c3
+    const queue: WorkItem[][] = [];
+    const h = harness(
+      aRegistry({
+        clusters: ['c1', 'c2', 'c3'].map((n) => aCluster(n, { labels: { env: 'prod', zone: n } })),
+        bindings: [
+          aBinding({ name: 'a', target: { name: 'a' } }),
+          aBinding({ name: 'b', target: { name: 'b' } }),
+          aBinding({ name: 'c', target: { name: 'c', clusters: { matchLabels: { zone: 'c3' } } } }),
+        ],
+        settings: { fanOut: { batchSize: 2 } },
+      }),
+      { queue },
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    // when
+    const reports = await h.propagator.reconcile();
+    // then a and b fan out (3 clusters > 2) in two items over the same clusters; c (1 cluster) is applied at once
+    expect(reports.map((r) => [r.binding, r.enqueued, r.counts.created])).toEqual([
+      ['a', 3, 0],
+      ['b', 3, 0],
+      ['c', 0, 1],
+    ]);
+    expect(queue.flat().map((i) => ({ bindings: i.bindings, clusters: i.clusters }))).toEqual([
+      { bindings: ['a', 'b'], clusters: ['c1', 'c2'] },
+      { bindings: ['a', 'b'], clusters: ['c3'] },
+    ]);
+    expect(JSON.stringify(queue)).not.toContain('"p"');
+    // when the workers apply both items
+    h.cluster('c3').calls.length = 0;
+    const applied = (await Promise.all(queue.flat().map((item) => h.propagator.applyWorkItem(item)))).flat();
+    // then one report per binding and item, every target created, one listing per cluster
+    expect(applied.map((r) => [r.binding, r.counts.created])).toEqual([
+      ['a', 2],
+      ['b', 2],
+      ['a', 1],
+      ['b', 1],
+    ]);
+    for (const name of ['c1', 'c2', 'c3']) {
+      expect(h.cluster(name).calls.filter((c) => c === 'listSecrets')).toHaveLength(1);
+      expect(h.cluster(name).calls.filter((c) => c === 'getSecret')).toHaveLength(0);
+      expect(h.secretIn(name, 'payments', 'a')).toBeDefined();
+      expect(h.secretIn(name, 'payments', 'b')).toBeDefined();
+    }
+  });
+
+  it('reports a binding the registry no longer has, and applies the others', async () => {
+    // given
+    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ name: 'a', target: { name: 'a' } })] }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    // when
+    const reports = await h.propagator.applyWorkItem({ changeId: 'r-1', kind: 'reconcile', binding: 'a', bindings: ['a', 'gone'], clusters: ['c1'] });
+    // then
+    expect(reports.map((r) => [r.binding, r.counts.created, r.error?.code])).toEqual([
+      ['a', 1, undefined],
+      ['gone', 0, 'ConfigError'],
+    ]);
   });
 });
 

@@ -59,12 +59,12 @@ function aRuntime(behaviour: { handle?: (c: SecretChange) => Promise<ChangeRepor
     propagator: {
       applyWorkItem: (item) => {
         calls.work.push(item);
-        return Promise.resolve(
+        return Promise.resolve([
           aReport({
             targets: [aFailedTarget(true)],
             counts: { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 1 },
           }),
-        );
+        ]);
       },
     },
     handle: (change) => {

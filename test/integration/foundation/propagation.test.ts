@@ -379,7 +379,7 @@ describe('deletion, plan, waves and fan-out over HTTPS', () => {
     expect(JSON.stringify(queued)).not.toContain('fan');
     expect(s.secret('eu-1')).toBeUndefined();
     // when a worker applies every item
-    const applied = await Promise.all(queued.map((item) => s.runtime.propagator.applyWorkItem(item)));
+    const applied = (await Promise.all(queued.map((item) => s.runtime.propagator.applyWorkItem(item)))).flat();
     // then
     expect(s.runtime.summarize(applied).counts.created).toBe(3);
     for (const c of NAMES) expect(s.value(c, 'password')).toBe('fan');
