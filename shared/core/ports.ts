@@ -86,7 +86,8 @@ export interface ClusterGateway {
   getSecret(namespace: string, name: string): Promise<KubeSecret | undefined>;
   /** Lists Secrets carrying `labelSelector` in one namespace, or in all namespaces when omitted. */
   listSecrets(labelSelector: string, namespace?: string): Promise<KubeSecret[]>;
-  createSecret(secret: KubeSecret): Promise<KubeSecret>;
+  /** Creates the Secret (`ConflictError` when it exists). Nothing comes back: no caller needs the created object, and a fleet would parse thousands. */
+  createSecret(secret: KubeSecret): Promise<void>;
   /** Replaces the Secret; `secret.resourceVersion` is required and a stale one yields `ConflictError`. */
   replaceSecret(secret: KubeSecret): Promise<KubeSecret>;
   deleteSecret(namespace: string, name: string): Promise<void>;

@@ -395,7 +395,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
           const existing = await existingSecret(gateway, cluster.name, namespace, name, inv, attempts.count === 1, info.spec.target.creationPolicy === 'Owner');
           previous = existing;
           const decision = decide(existing, desired, { namespace, name, creationPolicy: info.spec.target.creationPolicy });
-          if (decision.action === 'create') written = await gateway.createSecret(decision.secret);
+          if (decision.action === 'create') await gateway.createSecret(decision.secret);
           else if (decision.action === 'update') written = await gateway.replaceSecret(decision.secret);
           return decision;
         },

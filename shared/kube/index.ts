@@ -219,11 +219,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
     async createSecret(secret) {
       const what = `create secret ${secret.namespace}/${secret.name}`;
       const { resourceVersion: _ignored, ...fresh } = secret;
-      const response = await expectOk(
-        { method: 'POST', path: secretPath(secret.namespace), body: toV1Secret(fresh) },
-        what,
-      );
-      return fromV1Secret(parse(what, response) as V1Secret);
+      await expectOk({ method: 'POST', path: secretPath(secret.namespace), body: toV1Secret(fresh) }, what);
     },
 
     async replaceSecret(secret) {

@@ -63,7 +63,7 @@ describe('Kubernetes gateway against the local API server', () => {
     const gateway = gatewayFor();
     // when
     const missing = await gateway.getSecret('payments', 'db-credentials');
-    const created = await gateway.createSecret(aSecret());
+    await gateway.createSecret(aSecret());
     const read = await gateway.getSecret('payments', 'db-credentials');
     const replaced = await gateway.replaceSecret({
       ...aSecret({ data: { password: 'bmV3' } }),
@@ -72,8 +72,7 @@ describe('Kubernetes gateway against the local API server', () => {
     gateway.close();
     // then
     expect(missing).toBeUndefined();
-    expect(created.resourceVersion).toEqual(expect.any(String));
-    expect(read).toEqual({ ...aSecret(), resourceVersion: created.resourceVersion });
+    expect(read).toEqual({ ...aSecret(), resourceVersion: expect.any(String) });
     expect(replaced.data).toEqual({ password: 'bmV3' });
     expect(fleet.requests().map((r) => `${r.verb} ${r.status}`)).toEqual([
       'get 404',
@@ -87,10 +86,11 @@ describe('Kubernetes gateway against the local API server', () => {
   test('a replace with a stale resourceVersion is a ConflictError carrying 409', async () => {
     // given
     const gateway = gatewayFor();
-    const created = await gateway.createSecret(aSecret());
-    await gateway.replaceSecret({ ...aSecret({ data: {} }), resourceVersion: created.resourceVersion ?? '' });
+    await gateway.createSecret(aSecret());
+    const created = await gateway.getSecret('payments', 'db-credentials');
+    await gateway.replaceSecret({ ...aSecret({ data: {} }), resourceVersion: created?.resourceVersion ?? '' });
     // when
-    const stale = gateway.replaceSecret({ ...aSecret(), resourceVersion: created.resourceVersion ?? '' });
+    const stale = gateway.replaceSecret({ ...aSecret(), resourceVersion: created?.resourceVersion ?? '' });
     // then
     await expect(stale).rejects.toBeInstanceOf(ConflictError);
     await expect(stale).rejects.toMatchObject({ status: 409, retryable: true });

@@ -77,9 +77,7 @@ export function createMemoryCluster(name: string): MemoryCluster {
       await enter('createSecret');
       const key = `${secret.namespace}/${secret.name}`;
       if (secrets.has(key)) throw new ConflictError(`secrets "${secret.name}" already exists`, { status: 409 });
-      const stored = { ...copy(secret), resourceVersion: String(++version) };
-      secrets.set(key, stored);
-      return copy(stored);
+      secrets.set(key, { ...copy(secret), resourceVersion: String(++version) });
     },
     async replaceSecret(secret) {
       await enter('replaceSecret');
