@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import https from 'node:https';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +142,9 @@ export interface FloorSpec {
   workload: string;
 }
 
+/** The managed-by label of the floor's Secrets: as long as the engine's `secret-propagator`. */
+const FLOOR_MANAGER = 'floor-propagators';
+
 /** The floor's requests for one cluster: the same verbs, paths and body sizes the engine used. */
 export function floorRequests(spec: FloorSpec): FloorRequest[] {
   const { secrets, version, namespace, workload } = spec;
@@ -152,11 +156,24 @@ export function floorRequests(spec: FloorSpec): FloorRequest[] {
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: `floor-${s}`, namespace, labels: { 'app.kubernetes.io/managed-by': 'floor' }, annotations: { 'secret-propagator.io/version': String(version) } },
+      // The engine's labels and annotations, with values of the same length (the label value
+      // differs so that the floor's listings hold the floor's Secrets, as many as the engine's).
+      metadata: {
+        name: `floor-${s}`,
+        namespace,
+        labels: { 'app.kubernetes.io/managed-by': FLOOR_MANAGER },
+        annotations: {
+          'secret-propagator.io/source': 'store',
+          'secret-propagator.io/binding': s,
+          'secret-propagator.io/version': String(version),
+          'secret-propagator.io/version-created': new Date(Date.UTC(2026, 0, 1, 0, version - 1)).toISOString(),
+          'secret-propagator.io/content-hash': createHash('sha256').update(`${s}:${version}`).digest('hex'),
+        },
+      },
       type: 'Opaque',
       data: { username: 'YXBw', password: Buffer.from(`bench-password-${s}-v${version}`).toString('base64'), host: 'ZGIuaW50ZXJuYWw6NTQzMg==' },
     });
-  for (let i = 0; i < per('list'); i++) out.push({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dfloor` });
+  for (let i = 0; i < per('list'); i++) out.push({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets?labelSelector=app.kubernetes.io%2Fmanaged-by%3D${FLOOR_MANAGER}` });
   for (let i = 0; i < per('get'); i++) out.push({ method: 'GET', path: secretPath(nameOf(i)) });
   // Statuses are not checked: like the engine's, the floor's GET before a create answers 404,
   // and a repeated POST answers 409, which costs the server and client what a 201 does.
