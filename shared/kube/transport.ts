@@ -69,6 +69,13 @@ export function toClusterError(what: string, response: KubeResponse): Propagator
   return new ClusterRejectedError(message, options);
 }
 
+/** An API server URL taken apart once: host without IPv6 brackets, port, path prefix without a trailing slash. */
+interface Endpoint {
+  hostname: string;
+  port: number;
+  basePath: string;
+}
+
 export interface KubeTransport {
   send(request: KubeRequest, credentials: ClusterCredentials, what: string): Promise<KubeResponse>;
   close(): void;
@@ -126,11 +133,20 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
 
   // The credentials object is cached by the gateway, so most requests bring the same one:
   // its agent key and server URL are worked out once per object, not per request.
-  let last: { credentials: ClusterCredentials; key: string; server: URL } | undefined;
+  let last: { credentials: ClusterCredentials; key: string; server: Endpoint } | undefined;
   const prepared = (credentials: ClusterCredentials, server: string) => {
     if (last?.credentials !== credentials) {
       const key = `${credentials.caData ?? ''}|${credentials.clientCertData ?? ''}|${credentials.clientKeyData ?? ''}`;
-      last = { credentials, key, server: new URL(server) };
+      const url = new URL(server);
+      last = {
+        credentials,
+        key,
+        server: {
+          hostname: url.hostname.replace(/^\[|\]$/g, ''),
+          port: url.port === '' ? 443 : Number(url.port),
+          basePath: url.pathname.replace(/\/$/, ''),
+        },
+      };
     }
     return last;
   };
@@ -155,7 +171,7 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
   const once = (
     request: KubeRequest,
     credentials: ClusterCredentials,
-    server: URL,
+    server: Endpoint,
     key: string,
   ): Promise<{ response: KubeResponse } | { error: Error; reused: boolean }> =>
     new Promise((resolve) => {
@@ -163,9 +179,9 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
       const req = https.request(
         {
           protocol: 'https:',
-          hostname: server.hostname.replace(/^\[|\]$/g, ''),
-          port: server.port === '' ? 443 : Number(server.port),
-          path: `${server.pathname.replace(/\/$/, '')}${request.path}`,
+          hostname: server.hostname,
+          port: server.port,
+          path: `${server.basePath}${request.path}`,
           method: request.method,
           agent: agentFor(credentials, key),
           headers: {
