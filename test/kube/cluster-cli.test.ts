@@ -1,17 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
+import { freePort } from '../support/ports.js';
 
 describe('npm run dev:cluster', () => {
   test('prints a kubeconfig path first, serves kubectl on the given port, and stops on SIGTERM', async () => {
     // given: a free port chosen by the OS via --port 0 would hide the flag, so ask for one first
-    const net = await import('node:net');
-    const port = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, '127.0.0.1', () => {
-        const address = probe.address();
-        probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
+    const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'dev/cluster-cli.ts', '--port', String(port)], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
