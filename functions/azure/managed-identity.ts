@@ -1,6 +1,7 @@
 // Type-only: the point of this module is that the bundle carries no @azure/identity (MSAL).
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { systemClock, type Clock } from '../../shared/core/ports.js';
+import { createExpiringCache } from '../../shared/core/expiring-cache.js';
 
 /**
  * The Function App's managed identity as a TokenCredential, for the Key Vault SecretClients,
@@ -106,8 +107,12 @@ export function createManagedIdentityCredential(
   const endpoint = env[IdentitySetting.Endpoint];
   const header = env[IdentitySetting.Header];
   const clientId = env[IdentitySetting.ClientId];
-  const cache = new Map<string, CachedToken>();
-  const inFlight = new Map<string, Promise<CachedToken>>();
+  const tokens = createExpiringCache<string, CachedToken>({
+    expiresAt: (token) => token.expiresOnTimestamp,
+    refreshBeforeMs,
+    clock,
+    keepOnFailedRefresh: true,
+  });
 
   const requestOnce = async (resource: string): Promise<CachedToken> => {
     if (endpoint === undefined || endpoint === '' || header === undefined || header === '') {
@@ -193,28 +198,8 @@ export function createManagedIdentityCredential(
   return {
     async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
       const resource = resourceOf(scopes);
-      const cached = cache.get(resource);
-      const now = clock.now().getTime();
-      if (cached !== undefined && cached.expiresOnTimestamp - refreshBeforeMs > now)
-        return toAccessToken(cached);
-      let pending = inFlight.get(resource);
-      if (pending === undefined) {
-        pending = request(resource)
-          .then((entry) => {
-            cache.set(resource, entry);
-            return entry;
-          })
-          .finally(() => inFlight.delete(resource));
-        inFlight.set(resource, pending);
-      }
-      try {
-        return toAccessToken(await pending);
-      } catch (error) {
-        // An early refresh that fails is no reason to drop a token that still works.
-        if (cached !== undefined && cached.expiresOnTimestamp > clock.now().getTime())
-          return toAccessToken(cached);
-        throw error;
-      }
+      // An early refresh that fails is no reason to drop a token that still works (keepOnFailedRefresh).
+      return toAccessToken(await tokens.get(resource, () => request(resource)));
     },
   };
 }

@@ -1,5 +1,5 @@
+import { createExpiringCache } from '../core/expiring-cache.js';
 import type { Clock, ClusterCredentials } from '../core/ports.js';
-import { systemClock } from '../core/ports.js';
 
 /** Ask for fresh credentials this long before `expiresAt`. */
 export const CREDENTIALS_REFRESH_MARGIN_MS = 60_000;
@@ -19,32 +19,13 @@ export function createCredentialsCache(
   fetch: () => Promise<ClusterCredentials>,
   options: { clock?: Clock; refreshMarginMs?: number } = {},
 ): CredentialsCache {
-  const clock = options.clock ?? systemClock;
-  const margin = options.refreshMarginMs ?? CREDENTIALS_REFRESH_MARGIN_MS;
-  let cached: { value: ClusterCredentials } | undefined;
-  let pending: Promise<ClusterCredentials> | undefined;
-
-  const fresh = (value: ClusterCredentials): boolean =>
-    value.expiresAt === undefined || value.expiresAt.getTime() - margin > clock.now().getTime();
-
+  const cache = createExpiringCache<'cluster', ClusterCredentials>({
+    expiresAt: (value) => value.expiresAt?.getTime(),
+    refreshBeforeMs: options.refreshMarginMs ?? CREDENTIALS_REFRESH_MARGIN_MS,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
   return {
-    get() {
-      if (cached !== undefined && fresh(cached.value)) return Promise.resolve(cached.value);
-      pending ??= fetch().then(
-        (value) => {
-          cached = { value };
-          pending = undefined;
-          return value;
-        },
-        (error: unknown) => {
-          pending = undefined;
-          throw error;
-        },
-      );
-      return pending;
-    },
-    invalidate() {
-      cached = undefined;
-    },
+    get: () => cache.get('cluster', fetch),
+    invalidate: () => cache.invalidate('cluster'),
   };
 }

@@ -1,6 +1,7 @@
 // Type-only: the function bundle must not carry @azure/identity (the caller brings the credential).
 import type { TokenCredential } from '@azure/identity';
 import { ClusterRejectedError, ClusterUnavailableError } from '../../core/errors.js';
+import { createExpiringCache } from '../../core/expiring-cache.js';
 import {
   systemClock,
   type ClusterAuthenticator,
@@ -63,8 +64,11 @@ export function createAksTokenAuthenticator(
   const { credential } = options;
   const clock = options.clock ?? systemClock;
   const refreshBeforeMs = options.refreshBeforeMs ?? 120_000;
-  const cache = new Map<string, CachedToken>();
-  const inFlight = new Map<string, Promise<CachedToken>>();
+  const tokens = createExpiringCache<string, CachedToken>({
+    expiresAt: (token) => token.expiresAt.getTime(),
+    refreshBeforeMs,
+    clock,
+  });
 
   const fetchToken = async (scope: string, cluster: string): Promise<CachedToken> => {
     let access;
@@ -93,27 +97,14 @@ export function createAksTokenAuthenticator(
         `aks auth for cluster "${cluster}": the credential returned no token for scope ${scope}`,
       );
     }
-    const entry = { token: access.token, expiresAt: new Date(access.expiresOnTimestamp) };
-    cache.set(scope, entry);
-    return entry;
+    return { token: access.token, expiresAt: new Date(access.expiresOnTimestamp) };
   };
 
   return {
     type: 'aks',
     async credentials(cluster): Promise<ClusterCredentials> {
       const scope = cluster.auth.scope ?? AKS_SERVER_APP_SCOPE;
-      const cached = cache.get(scope);
-      let entry: CachedToken;
-      if (cached !== undefined && cached.expiresAt.getTime() - refreshBeforeMs > clock.now().getTime()) {
-        entry = cached;
-      } else {
-        let pending = inFlight.get(scope);
-        if (pending === undefined) {
-          pending = fetchToken(scope, cluster.name).finally(() => inFlight.delete(scope));
-          inFlight.set(scope, pending);
-        }
-        entry = await pending;
-      }
+      const entry = await tokens.get(scope, () => fetchToken(scope, cluster.name));
       // Refresh ahead of expiry: the gateway asks again once `expiresAt` is near.
       return { token: entry.token, expiresAt: new Date(entry.expiresAt.getTime() - refreshBeforeMs) };
     },

@@ -1,5 +1,6 @@
 import { GoogleAuth } from 'google-auth-library';
 import { ClusterRejectedError, ClusterUnavailableError } from '../../core/errors.js';
+import { createExpiringCache } from '../../core/expiring-cache.js';
 import {
   systemClock,
   type ClusterAuthenticator,
@@ -65,8 +66,11 @@ export function createGkeAuthenticator(
   const clock = options.clock ?? systemClock;
   const refreshBeforeMs = options.refreshBeforeMs ?? 300_000;
   const defaultLifetimeMs = options.defaultLifetimeMs ?? 300_000;
-  let cached: CachedToken | undefined;
-  let inFlight: Promise<CachedToken> | undefined;
+  const tokens = createExpiringCache<'gke', CachedToken>({
+    expiresAt: (token) => token.expiresAt.getTime(),
+    refreshBeforeMs,
+    clock,
+  });
 
   const fetchToken = async (cluster: string): Promise<CachedToken> => {
     auth ??= new GoogleAuth({ scopes: [GKE_SCOPE] });
@@ -96,21 +100,13 @@ export function createGkeAuthenticator(
         `gke auth for cluster "${cluster}": Application Default Credentials returned no access token`,
       );
     }
-    const expiresAt = new Date(expiry ?? clock.now().getTime() + defaultLifetimeMs);
-    cached = { token, expiresAt };
-    return cached;
+    return { token, expiresAt: new Date(expiry ?? clock.now().getTime() + defaultLifetimeMs) };
   };
 
   return {
     type: 'gke',
     async credentials(cluster): Promise<ClusterCredentials> {
-      let entry = cached;
-      if (entry === undefined || entry.expiresAt.getTime() - refreshBeforeMs <= clock.now().getTime()) {
-        inFlight ??= fetchToken(cluster.name).finally(() => {
-          inFlight = undefined;
-        });
-        entry = await inFlight;
-      }
+      const entry = await tokens.get('gke', () => fetchToken(cluster.name));
       return { token: entry.token, expiresAt: entry.expiresAt };
     },
   };
