@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from '../../shared/runtime/esm-banner.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -29,10 +30,7 @@ await build({
   minify: false,
   // The Functions host injects this module at run time.
   external: ['@azure/functions-core'],
-  // CommonJS dependencies inside an ESM bundle call require() for Node built-ins.
-  banner: {
-    js: "import { createRequire as __spCreateRequire } from 'node:module'; const require = __spCreateRequire(import.meta.url);",
-  },
+  banner: { js: ESM_REQUIRE_BANNER },
   logLevel: 'warning',
 });
 

@@ -17,6 +17,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Plugin } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from '../../shared/runtime/esm-banner.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -141,8 +142,5 @@ export const gcpBundleOptions = {
     'web-streams-polyfill',
   ],
   plugins: [restOnlyGax, noStaticGaxProtos, oneGoogleAuthLibrary],
-  // CommonJS dependencies inside an ESM bundle call require() for Node built-ins.
-  banner: {
-    js: "import { createRequire as __spCreateRequire } from 'node:module'; const require = __spCreateRequire(import.meta.url);",
-  },
+  banner: { js: ESM_REQUIRE_BANNER },
 } satisfies BuildOptions;

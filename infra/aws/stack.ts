@@ -32,6 +32,7 @@ import type { LoadedRegistry } from '../../shared/registry/load.js';
 import { accessPlan, scheduleGroups } from './permissions.js';
 import { createMonitoring } from './monitoring.js';
 import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { ESM_REQUIRE_BANNER } from '../../shared/runtime/esm-banner.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root: NodejsFunction bundles from here with the root lock file. */
@@ -65,8 +66,6 @@ export interface SecretPropagatorStackProps extends StackProps {
   /** Memory for each function. @default 1024 */
   memorySize?: number;
 }
-
-const CREATE_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
  * The AWS deployment: three functions (event, schedule, fan-out worker), the EventBridge
@@ -165,7 +164,7 @@ export class SecretPropagatorStack extends Stack {
           minify: true,
           sourceMap: true,
           mainFields: ['module', 'main'],
-          banner: CREATE_REQUIRE_BANNER,
+          banner: ESM_REQUIRE_BANNER,
           // Bundle the SDK clients we import (pinned by our lock file) rather than the runtime's copy.
           bundleAwsSDK: true,
           commandHooks: {

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { join, resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { gcpBundleOptions } from '../../functions/gcp/bundle.js';
+import { median } from './stats.js';
+import { ESM_REQUIRE_BANNER } from '../../shared/runtime/esm-banner.js';
 
 /**
  * Cold start of each function bundle: size of the minified esbuild bundle (what the
@@ -66,8 +68,7 @@ function importTime(file: string, cwd: string, runs: number): number {
     });
     times.push(Number(out));
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] ?? Number.NaN;
+  return median(times);
 }
 
 export async function measureColdStarts(root: string, runs = 5): Promise<ColdStartResult[]> {
@@ -89,8 +90,7 @@ export async function measureColdStarts(root: string, runs = 5): Promise<ColdSta
         format: 'esm',
         target: 'node22',
         mainFields: ['module', 'main'],
-        // Bundled CommonJS dependencies still call require() for Node built-ins.
-        banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+        banner: { js: ESM_REQUIRE_BANNER },
         legalComments: 'none',
         external: external ?? [],
         ...options,

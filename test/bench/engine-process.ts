@@ -16,6 +16,7 @@ import { parseRegistry } from '../../shared/registry/load.js';
 import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createJsonLogger } from '../../shared/telemetry/index.js';
+import { percentile } from './stats.js';
 
 /** What the engine is asked to do in one run. */
 export type EngineWork = { kind: 'change'; secret: string; version: number } | { kind: 'reconcile' };
@@ -46,11 +47,6 @@ export interface EngineRun {
 export type EngineMessage =
   | { id: number; op: 'setup'; registry: string; dir: string }
   | { id: number; op: 'run'; work: EngineWork; profile?: string };
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
 
 function changeEvent(secret: string, version: number): SecretChange {
   const normalized = normalizeEvent('local', {

@@ -23,6 +23,8 @@ import { memoryCgroupsAvailable, startChild } from './child.js';
 import { measureColdStarts, type ColdStartResult } from './cold-start.js';
 import type { EngineRun, EngineWork } from './engine-process.js';
 import { startFloorProcess, type FloorProcess } from './floor.js';
+import { median } from './stats.js';
+import { ESM_REQUIRE_BANNER } from '../../shared/runtime/esm-banner.js';
 
 const NAMESPACE = 'app';
 /** The function size the reconcile runs are held to (issue #7: under 256 MB at 30,000 targets). */
@@ -122,12 +124,6 @@ function storeJson(secrets: readonly string[], version: number): string {
 // ---------------------------------------------------------------------------
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-/** The median of `values` (the lower middle one for an even count). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-}
 
 /**
  * One run: the engine's work, then the floor doing the same requests. With `repeats`, both
@@ -245,8 +241,7 @@ async function buildEngine(): Promise<string> {
     platform: 'node',
     format: 'esm',
     target: 'node22',
-    // Bundled CommonJS dependencies still call require() for Node built-ins.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: { js: ESM_REQUIRE_BANNER },
     logLevel: 'warning',
   });
   return outfile;
