@@ -25,7 +25,8 @@ export function createExpiringCache<K, V>(options: {
   const clock = options.clock ?? systemClock;
   const values = new Map<K, V>();
   const pending = new Map<K, Promise<V>>();
-  const timeLeft = (value: V): number => (options.expiresAt(value) ?? Number.POSITIVE_INFINITY) - clock.now().getTime();
+  const timeLeft = (value: V): number =>
+    (options.expiresAt(value) ?? Number.POSITIVE_INFINITY) - clock.now().getTime();
 
   return {
     async get(key, fetch) {
@@ -45,7 +46,8 @@ export function createExpiringCache<K, V>(options: {
         return await fetching;
       } catch (error) {
         // An early refresh that fails is no reason to drop a value that still works.
-        if (options.keepOnFailedRefresh === true && cached !== undefined && timeLeft(cached) > 0) return cached;
+        if (options.keepOnFailedRefresh === true && cached !== undefined && timeLeft(cached) > 0)
+          return cached;
         throw error;
       }
     },
