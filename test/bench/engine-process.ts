@@ -6,8 +6,7 @@
  * performs one change or reconcile and answers with what it measured. Exits when the
  * channel closes.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { readFileSync } from 'node:fs';
 import type { SecretChange } from '../../shared/core/change.js';
 import type { SecretSource } from '../../shared/core/ports.js';
 import type { ChangeReport } from '../../shared/engine/types.js';
@@ -16,6 +15,7 @@ import { parseRegistry } from '../../shared/registry/load.js';
 import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createJsonLogger } from '../../shared/telemetry/index.js';
+import { profiled } from './profile.js';
 import { percentile } from './stats.js';
 
 /** What the engine is asked to do in one run. */
@@ -104,12 +104,6 @@ function sample(): { rss: number; heapTotal: number; anon: number; file: number 
 async function run(work: EngineWork, profile: string | undefined): Promise<EngineRun> {
   const rt = runtime;
   if (rt === undefined) throw new Error('run before setup');
-  const session = profile === undefined ? undefined : new Session();
-  if (session !== undefined) {
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
-  }
   counter.reads = 0;
   // RSS alone every 20 ms (each reading costs about 0.1 ms of this process's CPU); the
   // breakdown only when RSS reaches a new peak.
@@ -119,18 +113,15 @@ async function run(work: EngineWork, profile: string | undefined): Promise<Engin
   }, 20);
   const cpu = process.cpuUsage();
   const start = performance.now();
-  const reports: ChangeReport[] = work.kind === 'change' ? await rt.handle(changeEvent(work.secret, work.version)) : await rt.scheduled('reconcile');
+  const reports: ChangeReport[] = await profiled(profile, () =>
+    work.kind === 'change' ? rt.handle(changeEvent(work.secret, work.version)) : rt.scheduled('reconcile'),
+  );
   const wallMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
   clearInterval(sampler);
   const after = sample();
   if (after.rss > peak.rss) peak = after;
   const memory = process.memoryUsage();
-  if (session !== undefined && profile !== undefined) {
-    const { profile: data } = await session.post('Profiler.stop');
-    writeFileSync(profile, JSON.stringify(data));
-    session.disconnect();
-  }
   const latencies = reports.flatMap((r) => r.targets.map((t) => t.durationMs)).sort((a, b) => a - b);
   return {
     wallMs,

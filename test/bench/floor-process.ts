@@ -2,11 +2,12 @@
  * The floor's child process (see floor.ts): holds the endpoints, runs the floor on request
  * and answers with its own wall time and CPU. Exits when the IPC channel closes.
  */
+import { profiled } from './profile.js';
 import { closeFloor, floorRequests, runFloor, type FloorEndpoint, type FloorSpec } from './floor.js';
 
 type Message =
   | { id: number; op: 'endpoints'; endpoints: FloorEndpoint[] }
-  | { id: number; op: 'run'; spec: FloorSpec; concurrency: number }
+  | { id: number; op: 'run'; spec: FloorSpec; concurrency: number; profile?: string }
   | { id: number; op: 'close' };
 
 let endpoints: FloorEndpoint[] = [];
@@ -24,7 +25,7 @@ process.on('message', (message: Message) => {
       break;
     case 'run': {
       const requests = floorRequests(message.spec);
-      runFloor(endpoints, () => requests, message.concurrency).then(
+      profiled(message.profile, () => runFloor(endpoints, () => requests, message.concurrency)).then(
         (result) => reply({ result }),
         (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
       );

@@ -194,7 +194,8 @@ export function floorRequests(spec: FloorSpec): FloorRequest[] {
 
 /** The floor in its child process, driven over IPC. */
 export interface FloorProcess {
-  run(spec: FloorSpec, concurrency: number): Promise<FloorResult>;
+  /** With `profile`, the floor's CPU profile of this run is written there. */
+  run(spec: FloorSpec, concurrency: number, profile?: string): Promise<FloorResult>;
   /** Drops the floor's kept connections (the engine's next run starts cold too). */
   close(): Promise<void>;
   stop(): Promise<void>;
@@ -211,7 +212,7 @@ export async function startFloorProcess(endpoints: readonly FloorEndpoint[], mem
   });
   await child.call({ op: 'endpoints', endpoints });
   return {
-    run: (spec, concurrency) => child.call<FloorResult>({ op: 'run', spec, concurrency }),
+    run: (spec, concurrency, profile) => child.call<FloorResult>({ op: 'run', spec, concurrency, ...(profile === undefined ? {} : { profile }) }),
     close: () => child.call({ op: 'close' }),
     stop: () => child.stop(),
   };

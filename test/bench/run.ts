@@ -11,6 +11,11 @@
  * the floor each run in a process of their own, so each one's CPU and memory are measured
  * alone. Results go to stdout (a table, and one JSON object on the last line) and, for full
  * runs, to BENCHMARKS.md.
+ *
+ * `--profile <run>` writes CPU and allocation profiles of that run, the engine's and the
+ * floor's, to .build/. For comparing engine builds or Node flags, BENCH_ENGINE_BUNDLE=<file>
+ * runs a given engine bundle instead of building one, and BENCH_ENGINE_FLAGS adds Node flags
+ * to the engine's (after the functions' own, so they win).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -154,7 +159,7 @@ async function runOne(options: {
     await fleet.resetRequests();
     const profile = options.profile === options.name && i === 0 ? join(ROOT, '.build', `${options.name}.cpuprofile`) : undefined;
     const m = await options.engine.run(options.work(i), profile);
-    if (profile !== undefined) process.stderr.write(`CPU profile written to ${profile}\n`);
+    if (profile !== undefined) process.stderr.write(`The engine's CPU profile written to ${profile}\n`);
     if (m.failures.length > 0) {
       throw new Error(`${options.name}: ${m.failures.length} failed targets or bindings (${[...new Set(m.failures)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
     }
@@ -162,7 +167,9 @@ async function runOne(options: {
     byVerb = await settledRequests(fleet);
     if (options.floor !== undefined) {
       const perCluster = Object.fromEntries(Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]));
-      floorRuns.push(await options.floor.run({ perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD }, options.concurrency));
+      const floorProfile = profile?.replace(/\.cpuprofile$/, '.floor.cpuprofile');
+      floorRuns.push(await options.floor.run({ perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD }, options.concurrency, floorProfile));
+      if (floorProfile !== undefined) process.stderr.write(`The floor's CPU profile written to ${floorProfile}\n`);
     }
   }
   const wallMs = median(engineRuns.map((r) => r.wallMs));
@@ -223,7 +230,7 @@ interface EngineProcess {
 
 async function startEngine(bundle: string, registry: string, dir: string, memoryLimitMb: number | undefined): Promise<EngineProcess> {
   // The Node flags the deployed functions run with.
-  const child = startChild(bundle, { execArgv: FUNCTION_NODE_OPTIONS.split(' '), ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
+  const child = startChild(bundle, { execArgv: [...FUNCTION_NODE_OPTIONS.split(' '), ...(process.env.BENCH_ENGINE_FLAGS?.split(' ') ?? [])], ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
   await child.call({ op: 'setup', registry, dir });
   return {
     run: (work, profile) => child.call<EngineRun>({ op: 'run', work, ...(profile === undefined ? {} : { profile }) }),
@@ -347,7 +354,7 @@ async function main(): Promise<void> {
   if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isFinite(latencyMs) || !Number.isInteger(concurrency)) {
     throw new Error('usage: npm run bench -- [--clusters N] [--latency ms] [--secrets S] [--concurrency C]');
   }
-  const engineBundle = await buildEngine();
+  const engineBundle = process.env.BENCH_ENGINE_BUNDLE ?? (await buildEngine());
   const memoryLimited = memoryCgroupsAvailable();
   process.stderr.write(
     memoryLimited
