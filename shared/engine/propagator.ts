@@ -28,7 +28,7 @@ import { matchesLabels, selectClusters } from '../registry/select.js';
 import { certificatesExpiringWithin, readKey, requiredReads, renderSecret, validateSecret, type ReadRequest } from '../template/index.js';
 import { MetricName } from '../telemetry/metrics.js';
 import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, RESTART_PENDING, RestartAnnotation } from './annotations.js';
-import { SkipReason, decide, type Desired } from './decide.js';
+import { SkipReason, decide, type Decision, type Desired } from './decide.js';
 import { referencesSecret } from './discovery.js';
 import { contentHash } from './hash.js';
 import { parseDuration, withRetry, withTimeout, type RetryPolicy } from './retry.js';
@@ -257,17 +257,22 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   const attempt = <T>(what: string, operation: () => Promise<T>, attempts?: { count: number }): Promise<T> =>
     withRetry(() => withTimeout(operation(), timeoutMs, what), retry, attempts);
 
+  /** A cluster's managed Secrets, listed once per invocation and shared; undefined if the listing failed. */
+  const listingOf = (gateway: ClusterGateway, cluster: string, listed: NonNullable<Invocation['listed']>) => {
+    let listing = listed.get(cluster);
+    if (listing === undefined) {
+      listing = gateway.listSecrets(MANAGED_SELECTOR).then(
+        (items) => new Map(items.map((s) => [`${s.namespace}/${s.name}`, s])),
+        () => undefined, // fall back to one GET per target
+      );
+      listed.set(cluster, listing);
+    }
+    return listing;
+  };
+
   const existingSecret = async (gateway: ClusterGateway, cluster: string, ns: string, name: string, inv: Invocation, first: boolean, trustAbsence: boolean) => {
     if (first && inv.listed !== undefined) {
-      let listing = inv.listed.get(cluster);
-      if (listing === undefined) {
-        listing = gateway.listSecrets(MANAGED_SELECTOR).then(
-          (items) => new Map(items.map((s) => [`${s.namespace}/${s.name}`, s])),
-          () => undefined, // fall back to one GET per target
-        );
-        inv.listed.set(cluster, listing);
-      }
-      const listed = await listing;
+      const listed = await listingOf(gateway, cluster, inv.listed);
       const found = listed?.get(`${ns}/${name}`);
       if (found !== undefined) return found;
       // The listing holds every Secret we manage there. Under Owner, a target missing from
@@ -389,12 +394,24 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       const gateway = gatewayOf(cluster);
       let written: KubeSecret | undefined;
       let previous: KubeSecret | undefined;
-      const decision = await attempt(
+      const rules = { namespace, name, creationPolicy: info.spec.target.creationPolicy };
+      let decision: Decision | undefined;
+      if (inv.listed !== undefined) {
+        // Most of a reconcile's targets are settled by the cluster's listing alone: one that is
+        // unchanged there, or not ours, needs no request, so it gets no retries or timer either.
+        const found = (await listingOf(gateway, cluster.name, inv.listed))?.get(`${namespace}/${name}`);
+        const settled = found === undefined ? undefined : decide(found, desired, rules);
+        if (settled?.action === 'unchanged' || settled?.action === 'skip') {
+          attempts.count = 1;
+          decision = settled;
+        }
+      }
+      decision ??= await attempt(
         `cluster "${cluster.name}" Secret ${namespace}/${name}`,
         async () => {
           const existing = await existingSecret(gateway, cluster.name, namespace, name, inv, attempts.count === 1, info.spec.target.creationPolicy === 'Owner');
           previous = existing;
-          const decision = decide(existing, desired, { namespace, name, creationPolicy: info.spec.target.creationPolicy });
+          const decision = decide(existing, desired, rules);
           if (decision.action === 'create') await gateway.createSecret(decision.secret);
           else if (decision.action === 'update') written = await gateway.replaceSecret(decision.secret);
           return decision;
