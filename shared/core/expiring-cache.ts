@@ -6,6 +6,8 @@ export interface ExpiringCache<K, V> {
    * `fetch` (concurrent callers of one key share one fetch; a failed fetch is not cached).
    */
   get(key: K, fetch: () => Promise<V>): Promise<V>;
+  /** The cached value of `key` while `get` would answer with it without fetching, else undefined. */
+  fresh(key: K): V | undefined;
   /** Forgets the value of `key` (a token the server refused). */
   invalidate(key: K): void;
 }
@@ -28,10 +30,17 @@ export function createExpiringCache<K, V>(options: {
   const timeLeft = (value: V): number =>
     (options.expiresAt(value) ?? Number.POSITIVE_INFINITY) - clock.now().getTime();
 
+  const fresh = (key: K): V | undefined => {
+    const cached = values.get(key);
+    return cached !== undefined && timeLeft(cached) > options.refreshBeforeMs ? cached : undefined;
+  };
+
   return {
+    fresh,
     async get(key, fetch) {
+      const hit = fresh(key);
+      if (hit !== undefined) return hit;
       const cached = values.get(key);
-      if (cached !== undefined && timeLeft(cached) > options.refreshBeforeMs) return cached;
       let fetching = pending.get(key);
       if (fetching === undefined) {
         fetching = fetch()

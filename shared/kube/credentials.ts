@@ -7,6 +7,8 @@ export const CREDENTIALS_REFRESH_MARGIN_MS = 60_000;
 export interface CredentialsCache {
   /** Cached credentials, fetched again shortly before they expire. Concurrent callers share one fetch. */
   get(): Promise<ClusterCredentials>;
+  /** The cached credentials while they need no refresh, without a promise (the per-request path); else undefined. */
+  current(): ClusterCredentials | undefined;
   /** Forgets the cached credentials (after a 401: the token was revoked or rotated). */
   invalidate(): void;
 }
@@ -26,6 +28,7 @@ export function createCredentialsCache(
   });
   return {
     get: () => cache.get('cluster', fetch),
+    current: () => cache.fresh('cluster'),
     invalidate: () => cache.invalidate('cluster'),
   };
 }

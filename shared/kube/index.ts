@@ -176,7 +176,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
   /** Sends one request; a 401 drops cached credentials and tries once more with fresh ones. */
   async function send(request: KubeRequest, what: string): Promise<KubeResponse> {
     const label = `cluster "${cluster}": ${what}`;
-    let response = await transport.send(request, await credentials.get(), label);
+    let response = await transport.send(request, credentials.current() ?? (await credentials.get()), label);
     if (response.status === 401) {
       credentials.invalidate();
       response = await transport.send(request, await credentials.get(), label);
@@ -219,7 +219,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
     async createSecret(secret) {
       const what = `create secret ${secret.namespace}/${secret.name}`;
       const { resourceVersion: _ignored, ...fresh } = secret;
-      await expectOk({ method: 'POST', path: secretPath(secret.namespace), body: toV1Secret(fresh) }, what);
+      await expectOk({ method: 'POST', path: secretPath(secret.namespace), body: toV1Secret(fresh), readBody: false }, what);
     },
 
     async replaceSecret(secret) {
@@ -239,7 +239,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
 
     async deleteSecret(namespace, name) {
       const what = `delete secret ${namespace}/${name}`;
-      const response = await send({ method: 'DELETE', path: secretPath(namespace, name) }, what);
+      const response = await send({ method: 'DELETE', path: secretPath(namespace, name), readBody: false }, what);
       if (response.status === 404) return;
       if (response.status < 200 || response.status >= 300)
         throw toClusterError(`cluster "${cluster}": ${what}`, response);
@@ -271,6 +271,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
           path: workloadPath(kind, namespace, name),
           body,
           contentType: 'application/merge-patch+json',
+          readBody: false,
         },
         what,
       );

@@ -22,6 +22,12 @@ export interface KubeRequest {
   path: string;
   body?: unknown;
   contentType?: string;
+  /**
+   * Whether a successful (2xx) answer's body is wanted. A create or a restart only needs the
+   * status: its body is drained unread and the response's `body` is empty. Failures always
+   * keep theirs, for the error's reason. @default true
+   */
+  readBody?: boolean;
 }
 
 /** TLS verification errors: a wrong or missing CA is a configuration problem, not an outage. */
@@ -176,6 +182,12 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
   ): Promise<{ response: KubeResponse } | { error: Error; reused: boolean }> =>
     new Promise((resolve) => {
       const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
+      const headers: Record<string, string | number> = { accept: 'application/json', 'user-agent': 'secret-propagator' };
+      if (credentials.token !== undefined) headers['authorization'] = `Bearer ${credentials.token}`;
+      if (payload !== undefined) {
+        headers['content-type'] = request.contentType ?? 'application/json';
+        headers['content-length'] = Buffer.byteLength(payload);
+      }
       const req = https.request(
         {
           protocol: 'https:',
@@ -184,26 +196,19 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
           path: `${server.basePath}${request.path}`,
           method: request.method,
           agent: agentFor(credentials, key),
-          headers: {
-            accept: 'application/json',
-            'user-agent': 'secret-propagator',
-            ...(credentials.token === undefined ? {} : { authorization: `Bearer ${credentials.token}` }),
-            ...(payload === undefined
-              ? {}
-              : {
-                  'content-type': request.contentType ?? 'application/json',
-                  'content-length': Buffer.byteLength(payload),
-                }),
-          },
+          headers,
         },
         (res) => {
+          const status = res.statusCode ?? 0;
           const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          if (request.readBody === false && status >= 200 && status < 300) res.resume();
+          else res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
             clearTimeout(timer);
             // Most answers arrive in one chunk: decode it without copying it first.
-            const body = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-            resolve({ response: { status: res.statusCode ?? 0, body } });
+            const body =
+              chunks.length === 0 ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+            resolve({ response: { status, body } });
           });
           res.on('error', (error) => {
             clearTimeout(timer);

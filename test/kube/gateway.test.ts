@@ -83,6 +83,19 @@ describe('Kubernetes gateway against the local API server', () => {
     expect(fleet.connections('gw-1')).toBe(1);
   });
 
+  test('a create drains its answer unread, yet a refused create still names the reason', async () => {
+    // given
+    const gateway = gatewayFor();
+    await gateway.createSecret(aSecret());
+    // when
+    const again = gateway.createSecret(aSecret());
+    // then
+    await expect(again).rejects.toBeInstanceOf(ConflictError);
+    await expect(again).rejects.toThrow('cluster "gw-1": create secret payments/db-credentials: HTTP 409 AlreadyExists');
+    expect(fleet.requests().map((r) => `${r.verb} ${r.status}`)).toEqual(['create 201', 'create 409']);
+    gateway.close();
+  });
+
   test('a replace with a stale resourceVersion is a ConflictError carrying 409', async () => {
     // given
     const gateway = gatewayFor();
@@ -354,24 +367,53 @@ describe('cluster authenticators', () => {
 });
 
 describe('credentials cache', () => {
+  /** Credentials valid for 15 minutes from each fetch (tokens t1, t2, ...), cached with a 1-minute margin, on a clock the test moves. */
+  const fifteenMinuteCredentials = () => {
+    const state = { now: new Date('2026-01-01T00:00:00Z'), calls: 0 };
+    const clock = { now: () => state.now, sleep: () => Promise.resolve() };
+    const fetch = (): Promise<ClusterCredentials> => {
+      state.calls += 1;
+      return Promise.resolve({ token: `t${state.calls}`, expiresAt: new Date(state.now.getTime() + 15 * 60_000) });
+    };
+    const advance = (ms: number) => {
+      state.now = new Date(state.now.getTime() + ms);
+    };
+    return { state, advance, cache: createCredentialsCache(fetch, { clock, refreshMarginMs: 60_000 }) };
+  };
+
   test('reuses credentials until shortly before expiresAt, then fetches again; concurrent callers share one fetch', async () => {
     // given
-    let now = new Date('2026-01-01T00:00:00Z');
-    const clock = { now: () => now, sleep: () => Promise.resolve() };
-    let calls = 0;
-    const fetch = (): Promise<ClusterCredentials> => {
-      calls += 1;
-      return Promise.resolve({ token: `t${calls}`, expiresAt: new Date(now.getTime() + 15 * 60_000) });
-    };
-    const cache = createCredentialsCache(fetch, { clock, refreshMarginMs: 60_000 });
+    const { state, advance, cache } = fifteenMinuteCredentials();
     // when
     const [a, b] = await Promise.all([cache.get(), cache.get()]);
-    now = new Date(now.getTime() + 13 * 60_000);
+    advance(13 * 60_000);
     const c = await cache.get();
-    now = new Date(now.getTime() + 90_000);
+    advance(90_000);
     const d = await cache.get();
     // then
     expect([a.token, b.token, c.token, d.token]).toEqual(['t1', 't1', 't1', 't2']);
-    expect(calls).toBe(2);
+    expect(state.calls).toBe(2);
+  });
+
+  test('current() answers without a fetch only while get() would: not before the first fetch, within the margin or after invalidate', async () => {
+    // given
+    const { state, advance, cache } = fifteenMinuteCredentials();
+    // when
+    const before = cache.current();
+    await cache.get();
+    const fresh = cache.current();
+    advance(14 * 60_000 + 1);
+    const withinMargin = cache.current();
+    await cache.get();
+    const refreshed = cache.current();
+    cache.invalidate();
+    const invalidated = cache.current();
+    // then
+    expect(before).toBeUndefined();
+    expect(fresh?.token).toBe('t1');
+    expect(withinMargin).toBeUndefined();
+    expect(refreshed?.token).toBe('t2');
+    expect(invalidated).toBeUndefined();
+    expect(state.calls).toBe(2);
   });
 });
