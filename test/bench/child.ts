@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 /** A benchmark helper process (the floor, the engine) driven over IPC: one reply per request, by id. */
 export interface BenchChild {
+  /** The process id (with a memory limit, the shell execs Node, so it is Node's). */
+  pid: number | undefined;
   /** Sends `message` and resolves with the reply's `result`; a reply with `error` rejects. */
   call<T = unknown>(message: Record<string, unknown>): Promise<T>;
   stop(): Promise<void>;
@@ -40,6 +42,7 @@ export function startChild(script: string, options: { execArgv?: string[]; memor
     pending.clear();
   });
   return {
+    pid: child.pid,
     call: <T>(message: Record<string, unknown>) =>
       new Promise<T>((resolve, reject) => {
         const id = (next += 1);

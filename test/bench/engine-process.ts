@@ -6,7 +6,6 @@
  * performs one change or reconcile and answers with what it measured. Exits when the
  * channel closes.
  */
-import { readFileSync } from 'node:fs';
 import type { SecretChange } from '../../shared/core/change.js';
 import type { SecretSource } from '../../shared/core/ports.js';
 import type { ChangeReport } from '../../shared/engine/types.js';
@@ -25,12 +24,6 @@ export type EngineWork = { kind: 'change'; secret: string; version: number } | {
 export interface EngineRun {
   wallMs: number;
   cpuMs: number;
-  /** Sampled every 20 ms during the run. */
-  peakRssMb: number;
-  /** At the peak: the V8 heap (live objects and garbage not yet collected), anonymous memory, and file-backed pages (Node's own binary). */
-  heapAtPeakMb: number;
-  anonAtPeakMb: number;
-  fileAtPeakMb: number;
   /** V8 heap and off-heap memory (TLS, buffers) in use right after the run. */
   heapMb: number;
   externalMb: number;
@@ -85,32 +78,11 @@ function setup(registry: string, dir: string): void {
   });
 }
 
-/** RSS and its parts: /proc/self/status where there is one (Linux), else RSS alone. */
-function sample(): { rss: number; heapTotal: number; anon: number; file: number } {
-  const { rss, heapTotal } = process.memoryUsage();
-  let anon = Number.NaN;
-  let file = Number.NaN;
-  try {
-    const status = readFileSync('/proc/self/status', 'latin1');
-    anon = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1]) * 1024;
-    file = Number(/RssFile:\s+(\d+)/.exec(status)?.[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return { rss, heapTotal, anon, file };
-}
-
-/** One run, with wall time, this process's CPU and peak RSS; with `profile`, its CPU profile is written there. */
+/** One run, with wall time and this process's CPU (its memory is watched from outside: see memory.ts); with `profile`, its profiles are written there. */
 async function run(work: EngineWork, profile: string | undefined): Promise<EngineRun> {
   const rt = runtime;
   if (rt === undefined) throw new Error('run before setup');
   counter.reads = 0;
-  // RSS alone every 20 ms (each reading costs about 0.1 ms of this process's CPU); the
-  // breakdown only when RSS reaches a new peak.
-  let peak = sample();
-  const sampler = setInterval(() => {
-    if (process.memoryUsage.rss() > peak.rss) peak = sample();
-  }, 20);
   const cpu = process.cpuUsage();
   const start = performance.now();
   const reports: ChangeReport[] = await profiled(profile, () =>
@@ -118,18 +90,11 @@ async function run(work: EngineWork, profile: string | undefined): Promise<Engin
   );
   const wallMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  clearInterval(sampler);
-  const after = sample();
-  if (after.rss > peak.rss) peak = after;
   const memory = process.memoryUsage();
   const latencies = reports.flatMap((r) => r.targets.map((t) => t.durationMs)).sort((a, b) => a - b);
   return {
     wallMs,
     cpuMs: (used.user + used.system) / 1000,
-    peakRssMb: peak.rss / 2 ** 20,
-    heapAtPeakMb: peak.heapTotal / 2 ** 20,
-    anonAtPeakMb: peak.anon / 2 ** 20,
-    fileAtPeakMb: peak.file / 2 ** 20,
     heapMb: memory.heapUsed / 2 ** 20,
     externalMb: memory.external / 2 ** 20,
     targets: latencies.length,

@@ -28,6 +28,7 @@ import { memoryCgroupsAvailable, startChild } from './child.js';
 import { measureColdStarts, type ColdStartResult } from './cold-start.js';
 import type { EngineRun, EngineWork } from './engine-process.js';
 import { startFloorProcess, type FloorProcess } from './floor.js';
+import { watchMemory, type PeakMemory } from './memory.js';
 import { median } from './stats.js';
 import { ESM_REQUIRE_BANNER } from '../../shared/runtime/esm-banner.js';
 
@@ -41,7 +42,7 @@ const SECRET = 'app-db';
 
 /** One run's row: what the engine measured (rounded), the fleet's request counts and the floor beside it. */
 export interface RunResult
-  extends Pick<EngineRun, 'targets' | 'p50Ms' | 'p99Ms' | 'written' | 'restarts' | 'storeReads' | 'peakRssMb' | 'heapAtPeakMb' | 'anonAtPeakMb' | 'fileAtPeakMb' | 'heapMb' | 'externalMb'> {
+  extends Pick<MeasuredRun, 'targets' | 'p50Ms' | 'p99Ms' | 'written' | 'restarts' | 'storeReads' | 'peakRssMb' | 'anonAtPeakMb' | 'fileAtPeakMb' | 'heapMb' | 'externalMb'> {
   name: string;
   totalMs: number;
   cpuMsPerTarget: number;
@@ -151,7 +152,7 @@ async function runOne(options: {
   profile: string | undefined;
 }): Promise<RunResult> {
   const { fleet, endpoints, secrets } = options;
-  const engineRuns: EngineRun[] = [];
+  const engineRuns: MeasuredRun[] = [];
   const floorRuns: { wallMs: number; cpuMs: number }[] = [];
   let byVerb: Record<string, number> = {};
   for (let i = 0; i < (options.repeats ?? 1); i += 1) {
@@ -194,7 +195,6 @@ async function runOne(options: {
     restarts: m.restarts,
     storeReads: m.storeReads,
     peakRssMb: round(Math.max(...engineRuns.map((r) => r.peakRssMb)), 1),
-    heapAtPeakMb: round(m.heapAtPeakMb, 1),
     anonAtPeakMb: round(m.anonAtPeakMb, 1),
     fileAtPeakMb: round(m.fileAtPeakMb, 1),
     heapMb: round(m.heapMb, 1),
@@ -222,9 +222,12 @@ async function settledRequests(fleet: FleetProcess): Promise<Record<string, numb
   }
 }
 
+/** One engine run with the engine's memory, watched from outside its process. */
+type MeasuredRun = EngineRun & PeakMemory;
+
 /** The engine in a fresh process of its own (see engine-process.ts), built from `bundle`. */
 interface EngineProcess {
-  run(work: EngineWork, profile?: string): Promise<EngineRun>;
+  run(work: EngineWork, profile?: string): Promise<MeasuredRun>;
   stop(): Promise<void>;
 }
 
@@ -233,7 +236,15 @@ async function startEngine(bundle: string, registry: string, dir: string, memory
   const child = startChild(bundle, { execArgv: [...FUNCTION_NODE_OPTIONS.split(' '), ...(process.env.BENCH_ENGINE_FLAGS?.split(' ') ?? [])], ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
   await child.call({ op: 'setup', registry, dir });
   return {
-    run: (work, profile) => child.call<EngineRun>({ op: 'run', work, ...(profile === undefined ? {} : { profile }) }),
+    async run(work, profile) {
+      const memory = watchMemory(child.pid);
+      const result = child.call<EngineRun>({ op: 'run', work, ...(profile === undefined ? {} : { profile }) });
+      const peak = await result.then(memory.stop, (error: unknown) => {
+        memory.stop();
+        throw error;
+      });
+      return { ...(await result), ...peak };
+    },
     stop: () => child.stop(),
   };
 }
