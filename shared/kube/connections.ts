@@ -26,6 +26,8 @@ export interface ConnectionBudget {
   readonly limit: number;
   /** Asked when `holder` has no request in flight: may it keep its connections? */
   keep(holder: ConnectionHolder): boolean;
+  /** Whether `holder` is kept already (then `keep` answers yes, so there is nothing to decide). */
+  holds(holder: ConnectionHolder): boolean;
   /** `holder` closed its connections. */
   release(holder: ConnectionHolder): void;
 }
@@ -47,6 +49,9 @@ export function createConnectionBudget(limit: number, now: () => number = () => 
       if (kept.size >= limit) return false;
       kept.add(holder);
       return true;
+    },
+    holds(holder) {
+      return kept.has(holder);
     },
     release(holder) {
       kept.delete(holder);

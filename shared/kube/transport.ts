@@ -245,8 +245,9 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
       } finally {
         inFlight -= 1;
         // Idle means no request for a turn of the event loop: a cluster's next request usually
-        // follows at once (the same target's write, the next binding's target).
-        if (inFlight === 0 && budget !== undefined) setImmediate(settle);
+        // follows at once (the same target's write, the next binding's target). A cluster the
+        // budget keeps already has nothing to settle.
+        if (inFlight === 0 && budget !== undefined && !budget.holds(holder)) setImmediate(settle);
       }
       if ('response' in outcome) return outcome.response;
       const error = outcome.error;

@@ -18,7 +18,9 @@ describe('connection budget', () => {
     // when / then
     expect([budget.keep(a), budget.keep(b), budget.keep(c)]).toEqual([true, true, false]);
     expect([budget.keep(a), budget.keep(c)]).toEqual([true, false]);
+    expect([budget.holds(a), budget.holds(b), budget.holds(c)]).toEqual([true, true, false]);
     budget.release(a);
+    expect(budget.holds(a)).toBe(false);
     expect(budget.keep(c)).toBe(true);
   });
 
