@@ -270,17 +270,16 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     return listing;
   };
 
-  const existingSecret = async (gateway: ClusterGateway, cluster: string, ns: string, name: string, inv: Invocation, first: boolean, trustAbsence: boolean) => {
-    if (first && inv.listed !== undefined) {
-      const listed = await listingOf(gateway, cluster, inv.listed);
-      const found = listed?.get(`${ns}/${name}`);
-      if (found !== undefined) return found;
-      // The listing holds every Secret we manage there. Under Owner, a target missing from
-      // it is either absent, so we create it in one request, or someone else's: the create
-      // then answers 409, and the retry (first === false) reads it and the ownership rules
-      // decide. Merge and Orphan targets carry no managed-by label, so they are read.
-      if (listed !== undefined && trustAbsence) return undefined;
-    }
+  /**
+   * The target Secret as it is now: from the reconcile's listing of the cluster where that can
+   * be trusted (`listed`, on a first attempt), else read. The listing holds every Secret we
+   * manage there. Under Owner, a target missing from it is either absent, so it is created in
+   * one request, or someone else's: the create then answers 409, and the retry reads it and the
+   * ownership rules decide. Merge and Orphan targets carry no managed-by label, so they are read.
+   */
+  const existingSecret = (gateway: ClusterGateway, ns: string, name: string, listed: Map<string, KubeSecret> | undefined, trustAbsence: boolean) => {
+    const found = listed?.get(`${ns}/${name}`);
+    if (found !== undefined || (listed !== undefined && trustAbsence)) return found;
     return gateway.getSecret(ns, name);
   };
 
@@ -384,6 +383,50 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     return result;
   };
 
+  /** Records on `result` what was decided for its target (and, for a write, done). */
+  const recordDecision = (result: TargetResult, decision: Decision, desired: Desired): void => {
+    if (decision.action === 'skip') {
+      result.outcome = Outcome.Skipped;
+      result.reason = decision.reason;
+      return;
+    }
+    result.outcome = decision.action === 'create' ? Outcome.Created : decision.action === 'update' ? Outcome.Updated : Outcome.Unchanged;
+    result.version = desired.version;
+    result.hash = desired.hash;
+  };
+
+  /** A target whose restart failed has failed (retryably: the restart can be tried again). */
+  const failOnFailedRestart = (result: TargetResult): void => {
+    const failedRestart = result.restarts.find((r) => r.outcome === 'failed');
+    if (failedRestart === undefined) return;
+    result.outcome = Outcome.Failed;
+    result.errorCode = failedRestart.errorCode ?? 'Internal';
+    result.retryable = true;
+    result.reason = 'restart-failed';
+  };
+
+  /**
+   * After an update: restarts the target's dependents. A restart that fails fails the target,
+   * and the Secret is marked so that the retry rewrites it and restarts again.
+   */
+  const restartAfterUpdate = async (
+    gateway: ClusterGateway,
+    spec: BindingSpec,
+    hash: string,
+    result: TargetResult,
+    previous: KubeSecret | undefined,
+    written: KubeSecret | undefined,
+  ): Promise<void> => {
+    try {
+      const recovering = previous?.annotations[Annotation.ContentHash] === RESTART_PENDING;
+      result.restarts = await restartDependents(gateway, spec, hash, recovering);
+    } catch (error) {
+      failedWith(result, error, 'dependents-lookup-failed');
+    }
+    failOnFailedRestart(result);
+    if (result.outcome === Outcome.Failed && written !== undefined) await markRestartPending(gateway, written);
+  };
+
   const applyTarget = async (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation): Promise<TargetResult> => {
     const started = performance.now();
     const result = baseResult(info, cluster.name);
@@ -396,10 +439,12 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       let previous: KubeSecret | undefined;
       const rules = { namespace, name, creationPolicy: info.spec.target.creationPolicy };
       let decision: Decision | undefined;
-      if (inv.listed !== undefined) {
-        // Most of a reconcile's targets are settled by the cluster's listing alone: one that is
-        // unchanged there, or not ours, needs no request, so it gets no retries or timer either.
-        const found = (await listingOf(gateway, cluster.name, inv.listed))?.get(`${namespace}/${name}`);
+      // A reconcile lists each cluster's managed Secrets once (undefined if that failed).
+      const listed = inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
+      if (listed !== undefined) {
+        // Most of a reconcile's targets are settled by the listing alone: one that is unchanged
+        // there, or not ours, needs no request, so it gets no retries or timer either.
+        const found = listed.get(`${namespace}/${name}`);
         const settled = found === undefined ? undefined : decide(found, desired, rules);
         if (settled?.action === 'unchanged' || settled?.action === 'skip') {
           attempts.count = 1;
@@ -409,7 +454,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       decision ??= await attempt(
         `cluster "${cluster.name}" Secret ${namespace}/${name}`,
         async () => {
-          const existing = await existingSecret(gateway, cluster.name, namespace, name, inv, attempts.count === 1, info.spec.target.creationPolicy === 'Owner');
+          // A retry follows a conflict or a failure: it reads the Secret rather than trust the listing.
+          const existing = await existingSecret(gateway, namespace, name, attempts.count === 1 ? listed : undefined, info.spec.target.creationPolicy === 'Owner');
           previous = existing;
           const decision = decide(existing, desired, rules);
           if (decision.action === 'create') await gateway.createSecret(decision.secret);
@@ -419,40 +465,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         attempts,
       );
       result.attempts = attempts.count;
-      switch (decision.action) {
-        case 'skip':
-          result.outcome = Outcome.Skipped;
-          result.reason = decision.reason;
-          break;
-        case 'unchanged':
-          result.outcome = Outcome.Unchanged;
-          result.version = desired.version;
-          result.hash = desired.hash;
-          break;
-        case 'create':
-        case 'update': {
-          result.outcome = decision.action === 'create' ? Outcome.Created : Outcome.Updated;
-          result.version = desired.version;
-          result.hash = desired.hash;
-          if (decision.action === 'update') {
-            try {
-              const recovering = previous?.annotations[Annotation.ContentHash] === RESTART_PENDING;
-              result.restarts = await restartDependents(gateway, info.spec, desired.hash, recovering);
-            } catch (error) {
-              failedWith(result, error, 'dependents-lookup-failed');
-            }
-            const failedRestart = result.restarts.find((r) => r.outcome === 'failed');
-            if (failedRestart !== undefined) {
-              result.outcome = Outcome.Failed;
-              result.errorCode = failedRestart.errorCode ?? 'Internal';
-              result.retryable = true;
-              result.reason = 'restart-failed';
-            }
-            if (result.outcome === Outcome.Failed && written !== undefined) await markRestartPending(gateway, written);
-          }
-          break;
-        }
-      }
+      recordDecision(result, decision, desired);
+      if (decision.action === 'update') await restartAfterUpdate(gateway, info.spec, desired.hash, result, previous, written);
     } catch (error) {
       result.attempts = attempts.count;
       failedWith(result, error);
@@ -907,13 +921,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
             const result = baseResult(info, cluster.name);
             try {
               result.restarts = await restartDependents(gatewayOf(cluster), info.spec, undefined);
-              const failedRestart = result.restarts.find((r) => r.outcome === 'failed');
-              if (failedRestart !== undefined) {
-                result.outcome = Outcome.Failed;
-                result.errorCode = failedRestart.errorCode ?? 'Internal';
-                result.retryable = true;
-                result.reason = 'restart-failed';
-              }
+              failOnFailedRestart(result);
             } catch (error) {
               failedWith(result, error, 'dependents-lookup-failed');
             }
