@@ -6,6 +6,7 @@
  * performs one change or reconcile and answers with what it measured. Exits when the
  * channel closes.
  */
+import { subscribe } from 'node:diagnostics_channel';
 import type { SecretChange } from '../../shared/core/change.js';
 import type { SecretSource } from '../../shared/core/ports.js';
 import type { ChangeReport } from '../../shared/engine/types.js';
@@ -31,6 +32,8 @@ export interface EngineRun {
   written: number;
   restarts: number;
   storeReads: number;
+  /** Connections (TLS handshakes) opened during the run. */
+  connections: number;
   p50Ms: number;
   p99Ms: number;
   /** Error codes of failed targets and bindings (empty for a clean run). */
@@ -65,7 +68,11 @@ function countReads(source: SecretSource, counter: { reads: number }): SecretSou
   };
 }
 
-const counter = { reads: 0 };
+const counter = { reads: 0, connections: 0 };
+// Every TCP connection the engine opens (each one a TLS handshake to an API server).
+subscribe('net.client.socket', () => {
+  counter.connections += 1;
+});
 let runtime: Runtime | undefined;
 
 function setup(registry: string, dir: string): void {
@@ -83,6 +90,7 @@ async function run(work: EngineWork, profile: string | undefined): Promise<Engin
   const rt = runtime;
   if (rt === undefined) throw new Error('run before setup');
   counter.reads = 0;
+  counter.connections = 0;
   const cpu = process.cpuUsage();
   const start = performance.now();
   const reports: ChangeReport[] = await profiled(profile, () =>
@@ -101,6 +109,7 @@ async function run(work: EngineWork, profile: string | undefined): Promise<Engin
     written: reports.reduce((n, r) => n + r.counts.created + r.counts.updated, 0),
     restarts: reports.reduce((n, r) => n + r.restarts, 0),
     storeReads: counter.reads,
+    connections: counter.connections,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     failures: reports.flatMap((r) => [...(r.error ? [r.error.code] : []), ...r.targets.filter((t) => t.outcome === 'failed').map((t) => t.errorCode ?? '?')]),

@@ -42,7 +42,7 @@ const SECRET = 'app-db';
 
 /** One run's row: what the engine measured (rounded), the fleet's request counts and the floor beside it. */
 export interface RunResult
-  extends Pick<MeasuredRun, 'targets' | 'p50Ms' | 'p99Ms' | 'written' | 'restarts' | 'storeReads' | 'peakRssMb' | 'anonAtPeakMb' | 'fileAtPeakMb' | 'heapMb' | 'externalMb'> {
+  extends Pick<MeasuredRun, 'targets' | 'p50Ms' | 'p99Ms' | 'written' | 'restarts' | 'storeReads' | 'connections' | 'peakRssMb' | 'anonAtPeakMb' | 'fileAtPeakMb' | 'heapMb' | 'externalMb'> {
   name: string;
   totalMs: number;
   cpuMsPerTarget: number;
@@ -194,6 +194,7 @@ async function runOne(options: {
     written: m.written,
     restarts: m.restarts,
     storeReads: m.storeReads,
+    connections: m.connections,
     peakRssMb: round(Math.max(...engineRuns.map((r) => r.peakRssMb)), 1),
     anonAtPeakMb: round(m.anonAtPeakMb, 1),
     fileAtPeakMb: round(m.fileAtPeakMb, 1),
@@ -233,7 +234,7 @@ interface EngineProcess {
 
 async function startEngine(bundle: string, registry: string, dir: string, memoryLimitMb: number | undefined): Promise<EngineProcess> {
   // The Node flags the deployed functions run with.
-  const child = startChild(bundle, { execArgv: [...FUNCTION_NODE_OPTIONS.split(' '), ...(process.env.BENCH_ENGINE_FLAGS?.split(' ') ?? [])], ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
+  const child = startChild(bundle, { execArgv: [...FUNCTION_NODE_OPTIONS.split(' '), ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])], ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
   await child.call({ op: 'setup', registry, dir });
   return {
     async run(work, profile) {
