@@ -35,7 +35,10 @@ export interface ConnectionBudget {
 /** How often a full budget looks for holders whose servers closed their connections. */
 const SWEEP_INTERVAL_MS = 1_000;
 
-export function createConnectionBudget(limit: number, now: () => number = () => performance.now()): ConnectionBudget {
+export function createConnectionBudget(
+  limit: number,
+  now: () => number = () => performance.now(),
+): ConnectionBudget {
   const kept = new Set<ConnectionHolder>();
   let lastSweep = Number.NEGATIVE_INFINITY;
   return {
