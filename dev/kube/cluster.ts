@@ -427,6 +427,15 @@ export class VirtualCluster {
     return deleted;
   }
 
+  /** Deletes every object of a kind, in every namespace, without auth or faults (benchmark resets); returns how many. */
+  removeAll(plural: string): number {
+    const type = RESOURCES.find((r) => r.plural === plural);
+    if (type === undefined) throw new Error(`unknown resource ${plural}`);
+    const objects = this.list(type, undefined);
+    for (const o of objects) this.delete(type, type.namespaced ? str(meta(o).namespace) : undefined, str(meta(o).name) ?? '');
+    return objects.length;
+  }
+
   /** Creates or replaces an object without auth or faults (test seeding). */
   seed(plural: string, input: JsonObject): JsonObject {
     const type = RESOURCES.find((r) => r.plural === plural);

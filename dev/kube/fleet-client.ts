@@ -27,6 +27,8 @@ export interface FleetProcess {
   clearFaults(): Promise<void>;
   setController(options: { cluster?: string; rolloutDelayMs?: number; neverReady?: boolean }): Promise<void>;
   seed(cluster: string | undefined, plural: string, object: JsonObject): Promise<void>;
+  /** Deletes every object of a kind (`secrets`, ...) in one cluster, or all of them; resolves with how many. */
+  removeAll(cluster: string | undefined, plural: string): Promise<number>;
   getObject(
     cluster: string,
     plural: string,
@@ -103,6 +105,11 @@ export async function startFleetProcess(options: {
     setController: (o) => post('/controller', o),
     seed: (cluster, plural, object) =>
       post('/seed', { ...(cluster === undefined ? {} : { cluster }), plural, object }),
+    async removeAll(cluster, plural) {
+      const res = await call('POST', '/remove-all', { ...(cluster === undefined ? {} : { cluster }), plural });
+      if (!res.ok) throw new Error(`fleet control /remove-all: HTTP ${res.status}`);
+      return ((await res.json()) as { removed: number }).removed;
+    },
     async getObject(cluster, plural, namespace, name) {
       const res = await call(
         'GET',

@@ -13,6 +13,7 @@
  *   POST /clear-faults
  *   POST /controller { cluster?, rolloutDelayMs?, neverReady? }
  *   POST /seed    { cluster, plural, object }      (namespaces, secrets, deployments, ...)
+ *   POST /remove-all { cluster?, plural }          -> { removed }: deletes every object of a kind
  *   GET  /object?cluster=&plural=&namespace=&name= -> the stored object or 404
  * Exits when stdin closes or on SIGTERM.
  */
@@ -122,6 +123,13 @@ const control = http.createServer((req, res) => {
         for (const n of target(body.cluster))
           fleet.cluster(n).seed(typeof body.plural === 'string' ? body.plural : '', object);
         reply(200, { ok: true });
+        return;
+      }
+      case 'POST /remove-all': {
+        const body = await readJson(req);
+        let removed = 0;
+        for (const n of target(body.cluster)) removed += fleet.cluster(n).removeAll(typeof body.plural === 'string' ? body.plural : '');
+        reply(200, { removed });
         return;
       }
       case 'GET /object': {

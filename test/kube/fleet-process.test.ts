@@ -68,4 +68,21 @@ describe('fleet in a child process (benchmarks)', () => {
     await expect(gateway.getSecret('payments', 'db')).resolves.toBeDefined();
     gateway.close();
   });
+
+  test('remove-all deletes every object of a kind in every cluster, and nothing else', async () => {
+    // given
+    await fleet.seed(undefined, 'namespaces', { metadata: { name: 'payments' } });
+    await fleet.seed(undefined, 'secrets', { metadata: { name: 'to-go', namespace: 'payments' }, data: {} });
+    await fleet.seed(undefined, 'deployments', { metadata: { name: 'to-stay', namespace: 'payments' }, spec: { template: { spec: { containers: [] } } } });
+    const [first, last] = [fleet.clusters[0]?.name ?? '', fleet.clusters[19]?.name ?? ''];
+    // when
+    const removed = await fleet.removeAll(undefined, 'secrets');
+    // then
+    expect(removed).toBeGreaterThanOrEqual(20);
+    expect(await fleet.getObject(first, 'secrets', 'payments', 'to-go')).toBeUndefined();
+    expect(await fleet.getObject(last, 'secrets', 'payments', 'db')).toBeUndefined();
+    expect(await fleet.getObject(last, 'deployments', 'payments', 'to-stay')).toMatchObject({ metadata: { name: 'to-stay' } });
+    expect(await fleet.getObject(first, 'namespaces', '', 'payments')).toBeDefined();
+    await expect(fleet.removeAll(undefined, 'widgets')).rejects.toThrow('HTTP 400');
+  });
 });
