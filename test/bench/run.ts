@@ -135,14 +135,17 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
  * One run: the engine's work, then the floor doing the same requests. With `repeats`, both
  * are measured that many times, alternating, and the medians of wall and CPU time are
  * reported (this machine's figures vary by about 20% from one run to the next); `before(i)`
- * prepares repetition i (a change needs a new version each time).
+ * prepares repetition i (a change needs a new version each time). `engine` is one warm engine
+ * process, or a function that starts a fresh one for each repetition (stopped after it);
+ * `coldFloor` drops the floor's connections before each of its runs, as a fresh engine has none.
  */
 async function runOne(options: {
   name: string;
-  engine: EngineProcess;
+  engine: EngineProcess | (() => Promise<EngineProcess>);
   work: (i: number) => EngineWork;
-  before?: (i: number) => void;
+  before?: (i: number) => void | Promise<void>;
   repeats?: number;
+  coldFloor?: boolean;
   fleet: FleetProcess;
   endpoints: readonly FleetEndpoint[];
   secrets: readonly string[];
@@ -156,10 +159,11 @@ async function runOne(options: {
   const floorRuns: { wallMs: number; cpuMs: number }[] = [];
   let byVerb: Record<string, number> = {};
   for (let i = 0; i < (options.repeats ?? 1); i += 1) {
-    options.before?.(i);
+    await options.before?.(i);
     await fleet.resetRequests();
     const profile = options.profile === options.name && i === 0 ? join(ROOT, '.build', `${options.name}.cpuprofile`) : undefined;
-    const m = await options.engine.run(options.work(i), profile);
+    const engine = typeof options.engine === 'function' ? await options.engine() : options.engine;
+    const m = await engine.run(options.work(i), profile).finally(() => (engine === options.engine ? undefined : engine.stop()));
     if (profile !== undefined) process.stderr.write(`The engine's CPU profile written to ${profile}\n`);
     if (m.failures.length > 0) {
       throw new Error(`${options.name}: ${m.failures.length} failed targets or bindings (${[...new Set(m.failures)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
@@ -168,6 +172,7 @@ async function runOne(options: {
     byVerb = await settledRequests(fleet);
     if (options.floor !== undefined) {
       const perCluster = Object.fromEntries(Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]));
+      if (options.coldFloor === true) await options.floor.close();
       const floorProfile = profile?.replace(/\.cpuprofile$/, '.floor.cpuprofile');
       floorRuns.push(await options.floor.run({ perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD }, options.concurrency, floorProfile));
       if (floorProfile !== undefined) process.stderr.write(`The floor's CPU profile written to ${floorProfile}\n`);
@@ -315,15 +320,16 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
       writeFileSync(join(dir, 'store.json'), storeJson(many, 1));
       const reconcileFloor = opts.floor ? await startFloorProcess(endpoints, limit) : undefined;
       floors.push(reconcileFloor);
-      const rc = { ...common, floor: reconcileFloor, secrets: many, version: 1 };
-      const first = await engine(many, false, limit);
-      results.push(await runOne({ ...rc, engine: first, name: `reconcile-create-${count}x${opts.secrets}`, work: () => ({ kind: 'reconcile' }) }));
-      await first.stop();
-      // The next hourly reconcile finds nothing to do, and no connection from an hour before
-      // (NAT gateways and load balancers drop idle flows within minutes): cold again, both sides.
-      await reconcileFloor?.close();
-      const next = await engine(many, false, limit);
-      results.push(await runOne({ ...rc, engine: next, name: `reconcile-unchanged-${count}x${opts.secrets}`, work: () => ({ kind: 'reconcile' }) }));
+      // Each repetition in a fresh engine, with cold connections on both sides: the next hourly
+      // reconcile finds no connection from an hour before (NAT gateways and load balancers drop
+      // idle flows within minutes).
+      const rc = { ...common, floor: reconcileFloor, secrets: many, version: 1, engine: () => engine(many, false, limit), repeats: REPEATS, coldFloor: true };
+      const work = (): EngineWork => ({ kind: 'reconcile' });
+      // Every repetition of the first reconcile creates all 30,000 Secrets: the last one's are removed first.
+      const removeSecrets = async () => void (await fleet.removeAll(undefined, 'secrets'));
+      results.push(await runOne({ ...rc, name: `reconcile-create-${count}x${opts.secrets}`, before: removeSecrets, work }));
+      // The next reconcile finds nothing to do.
+      results.push(await runOne({ ...rc, name: `reconcile-unchanged-${count}x${opts.secrets}`, work }));
     }
   } finally {
     for (const e of engines) await e.stop();
@@ -463,7 +469,7 @@ function writeBenchmarks(report: string, machine: Machine, latencyMs: number, co
       (machine.reconcileMemoryLimitMb === null
         ? 'no memory cgroup was available, so the reconcile runs were not held to a memory limit.'
         : `in the reconcile runs, the engine and the floor each ran in a ${machine.reconcileMemoryLimitMb} MB memory cgroup, as a function instance of that size.`) +
-      ` The change and repeat rows are medians of ${REPEATS} runs (engine and floor alternating); the others ran once.`,
+      ` The change, repeat and reconcile rows are medians of ${REPEATS} runs (engine and floor alternating; each reconcile in a fresh engine process with cold connections on both sides, the Secrets removed before each reconcile-create); the create rows ran once.`,
     '',
     report,
     end,
