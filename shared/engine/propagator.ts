@@ -318,9 +318,10 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const restart = spec.restart;
     if (restart === undefined || restart === false) return [];
     const ns = spec.target.namespace;
-    const dependents = await attempt(`cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`, () =>
-      findDependents(gateway, restart, ns, spec.target.name, verify),
-    );
+    // Named workloads taken on trust need no request to find: no retries or deadline for that.
+    const lookup = verify || restart.auto === true || restart.selector !== undefined;
+    const find = () => findDependents(gateway, restart, ns, spec.target.name, verify);
+    const dependents = lookup ? await attempt(`cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`, find) : await find();
     const results: RestartResult[] = [];
     for (const workload of dependents) {
       if (hash !== undefined && workload.templateAnnotations[RestartAnnotation.RestartedForHash] === hash) continue;
