@@ -58,6 +58,8 @@ interface FreshSecret {
   keys: readonly string[];
   labels: Readonly<Record<string, string>>;
   annotations: Readonly<Record<string, string>>;
+  /** The Secret created at each target `namespace/name` (in practice one per binding), frozen and shared. */
+  created: Map<string, KubeSecret>;
 }
 
 /** What every created target of one binding gets, worked out once per Desired and policy (a fleet creates thousands). */
@@ -72,6 +74,7 @@ function freshSecretOf(desired: Desired, policy: CreationPolicy): FreshSecret {
       keys: Object.keys(desired.data).sort(),
       labels: policy === 'Owner' ? { ...desired.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } : { ...desired.labels },
       annotations: { ...desired.annotations, ...ourAnnotations(desired) },
+      created: new Map(),
     };
     byPolicy.set(policy, fresh);
   }
@@ -126,18 +129,21 @@ export function decide(
   if (existing === undefined) {
     if (policy === 'Merge') return { action: 'skip', reason: SkipReason.MergeTargetMissing, changedKeys: [] };
     const fresh = freshSecretOf(desired, policy);
-    return {
-      action: 'create',
-      changedKeys: [...fresh.keys],
-      secret: {
+    // Every cluster gets the same Secret: one frozen object, which the gateway also serializes once.
+    const at = `${target.namespace}/${target.name}`;
+    let secret = fresh.created.get(at);
+    if (secret === undefined) {
+      secret = Object.freeze({
         namespace: target.namespace,
         name: target.name,
         type: desired.type,
-        data: { ...desired.data },
-        labels: { ...fresh.labels },
-        annotations: { ...fresh.annotations },
-      },
-    };
+        data: Object.freeze({ ...desired.data }),
+        labels: Object.freeze({ ...fresh.labels }),
+        annotations: Object.freeze({ ...fresh.annotations }),
+      });
+      fresh.created.set(at, secret);
+    }
+    return { action: 'create', changedKeys: [...fresh.keys], secret };
   }
 
   if (policy === 'Owner') {

@@ -76,6 +76,23 @@ function record(value: unknown): Record<string, string> {
   return map as Record<string, string>;
 }
 
+/**
+ * Create bodies of frozen Secrets, serialized once: the engine hands every cluster of a fleet
+ * the same frozen Secret to create. A Secret that is not frozen could change between calls,
+ * so it is serialized every time.
+ */
+const createBodies = new WeakMap<KubeSecret, string>();
+
+function createBody(secret: KubeSecret): string {
+  let json = createBodies.get(secret);
+  if (json === undefined) {
+    const { resourceVersion: _ignored, ...fresh } = secret;
+    json = JSON.stringify(toV1Secret(fresh));
+    if (Object.isFrozen(secret)) createBodies.set(secret, json);
+  }
+  return json;
+}
+
 /** Wire Secret -> port Secret. */
 export function fromV1Secret(secret: V1Secret): KubeSecret {
   const metadata: V1ObjectMeta = secret.metadata ?? {};
@@ -218,8 +235,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
 
     async createSecret(secret) {
       const what = `create secret ${secret.namespace}/${secret.name}`;
-      const { resourceVersion: _ignored, ...fresh } = secret;
-      await expectOk({ method: 'POST', path: secretPath(secret.namespace), body: toV1Secret(fresh), readBody: false }, what);
+      await expectOk({ method: 'POST', path: secretPath(secret.namespace), json: createBody(secret), readBody: false }, what);
     },
 
     async replaceSecret(secret) {

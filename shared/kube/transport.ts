@@ -21,6 +21,8 @@ export interface KubeRequest {
   /** Path and query, e.g. `/api/v1/namespaces/x/secrets`. */
   path: string;
   body?: unknown;
+  /** The body already serialized (instead of `body`). */
+  json?: string;
   contentType?: string;
   /**
    * Whether a successful (2xx) answer's body is wanted. A create or a restart only needs the
@@ -181,7 +183,7 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
     key: string,
   ): Promise<{ response: KubeResponse } | { error: Error; reused: boolean }> =>
     new Promise((resolve) => {
-      const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
+      const payload = request.json ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
       const headers: Record<string, string | number> = { accept: 'application/json', 'user-agent': 'secret-propagator' };
       if (credentials.token !== undefined) headers['authorization'] = `Bearer ${credentials.token}`;
       if (payload !== undefined) {

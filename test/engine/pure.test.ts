@@ -128,6 +128,20 @@ describe('deciding what to do with one target', () => {
     });
   });
 
+  it('every cluster creating one target gets the same frozen Secret, and another target its own', () => {
+    const desired = aDesired();
+    const [first, second] = [decide(undefined, desired, target('Owner')), decide(undefined, desired, target('Owner'))];
+    const elsewhere = decide(undefined, desired, { ...target('Owner'), name: 'other' });
+    if (first.action !== 'create' || second.action !== 'create' || elsewhere.action !== 'create') throw new Error('expected creates');
+    expect(second.secret).toBe(first.secret);
+    expect(Object.isFrozen(first.secret) && Object.isFrozen(first.secret.data) && Object.isFrozen(first.secret.annotations)).toBe(true);
+    expect(() => {
+      first.secret.data['password'] = 'changed';
+    }).toThrow(TypeError);
+    expect(elsewhere.secret).not.toBe(first.secret);
+    expect(elsewhere.secret.name).toBe('other');
+  });
+
   it('Merge keeps foreign keys, labels and type and takes no ownership', () => {
     const existing = anExisting({ type: 'custom', labels: { team: 'x' }, data: { other: 'Zm9v', password: 'b2xk' } });
     const decision = decide(existing, aDesired(), target('Merge'));

@@ -83,6 +83,26 @@ describe('Kubernetes gateway against the local API server', () => {
     expect(fleet.connections('gw-1')).toBe(1);
   });
 
+  test('a Secret is sent as it is at each create (a frozen one, which cannot change, is serialized once)', async () => {
+    // given
+    const gateway = gatewayFor();
+    const changing = aSecret();
+    const frozen = Object.freeze(aSecret({ name: 'frozen', data: Object.freeze({ password: 'ZnJvemVu' }) }));
+    // when
+    await gateway.createSecret(changing);
+    await gateway.deleteSecret('payments', 'db-credentials');
+    changing.data = { password: 'c2Vjb25k' };
+    await gateway.createSecret(changing);
+    await gateway.createSecret(frozen);
+    await gateway.deleteSecret('payments', 'frozen');
+    await gateway.createSecret(frozen);
+    // then
+    expect((await gateway.getSecret('payments', 'db-credentials'))?.data).toEqual({ password: 'c2Vjb25k' });
+    expect(await gateway.getSecret('payments', 'frozen')).toEqual({ ...frozen, resourceVersion: expect.any(String) });
+    gateway.close();
+    fleet.state.remove('gw-1', 'secrets', 'payments', 'frozen');
+  });
+
   test('a create drains its answer unread, yet a refused create still names the reason', async () => {
     // given
     const gateway = gatewayFor();
