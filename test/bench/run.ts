@@ -55,6 +55,9 @@ export interface RunResult
   floorCpuMsPerTarget: number;
   wallRatio: number;
   cpuRatio: number;
+  /** Every repetition's CPU per target, engine and floor (the medians are above). */
+  cpuMsPerTargetEach: number[];
+  floorCpuMsPerTargetEach: number[];
 }
 
 // ---------------------------------------------------------------------------
@@ -145,13 +148,12 @@ async function runOne(options: {
   work: (i: number) => EngineWork;
   before?: (i: number) => void | Promise<void>;
   repeats?: number;
-  coldFloor?: boolean;
   fleet: FleetProcess;
   endpoints: readonly FleetEndpoint[];
   secrets: readonly string[];
   version: number;
   concurrency: number;
-  floor: FloorProcess | undefined;
+  floor: FloorProcess | (() => Promise<FloorProcess>) | undefined;
   profile: string | undefined;
 }): Promise<RunResult> {
   const { fleet, endpoints, secrets } = options;
@@ -172,9 +174,10 @@ async function runOne(options: {
     byVerb = await settledRequests(fleet);
     if (options.floor !== undefined) {
       const perCluster = Object.fromEntries(Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]));
-      if (options.coldFloor === true) await options.floor.close();
       const floorProfile = profile?.replace(/\.cpuprofile$/, '.floor.cpuprofile');
-      floorRuns.push(await options.floor.run({ perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD }, options.concurrency, floorProfile));
+      const floor = typeof options.floor === 'function' ? await options.floor() : options.floor;
+      const spec = { perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD };
+      floorRuns.push(await floor.run(spec, options.concurrency, floorProfile).finally(() => (floor === options.floor ? undefined : floor.stop())));
       if (floorProfile !== undefined) process.stderr.write(`The floor's CPU profile written to ${floorProfile}\n`);
     }
   }
@@ -211,6 +214,8 @@ async function runOne(options: {
     floorCpuMsPerTarget: round(floorCpu / targets, 3),
     wallRatio: round(wallMs / floorMs, 2),
     cpuRatio: round(cpuMs / floorCpu, 2),
+    cpuMsPerTargetEach: engineRuns.map((r) => round(r.cpuMs / targets, 3)),
+    floorCpuMsPerTargetEach: floorRuns.map((r) => round(r.cpuMs / targets, 3)),
   };
 }
 
@@ -318,12 +323,11 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
       const limit = opts.memoryLimited ? RECONCILE_MEMORY_MB : undefined;
       const many = Array.from({ length: opts.secrets }, (_, i) => `secret-${String(i).padStart(2, '0')}`);
       writeFileSync(join(dir, 'store.json'), storeJson(many, 1));
-      const reconcileFloor = opts.floor ? await startFloorProcess(endpoints, limit) : undefined;
-      floors.push(reconcileFloor);
-      // Each repetition in a fresh engine, with cold connections on both sides: the next hourly
-      // reconcile finds no connection from an hour before (NAT gateways and load balancers drop
-      // idle flows within minutes).
-      const rc = { ...common, floor: reconcileFloor, secrets: many, version: 1, engine: () => engine(many, false, limit), repeats: REPEATS, coldFloor: true };
+      // Each repetition in fresh processes, engine and floor, so both start with cold code and
+      // cold connections: the next hourly reconcile finds no connection from an hour before (NAT
+      // gateways and load balancers drop idle flows within minutes).
+      const freshFloor = () => startFloorProcess(endpoints, limit);
+      const rc = { ...common, floor: opts.floor ? freshFloor : undefined, secrets: many, version: 1, engine: () => engine(many, false, limit), repeats: REPEATS };
       const work = (): EngineWork => ({ kind: 'reconcile' });
       // Every repetition of the first reconcile creates all 30,000 Secrets: the last one's are removed first.
       const removeSecrets = async () => void (await fleet.removeAll(undefined, 'secrets'));
@@ -469,7 +473,7 @@ function writeBenchmarks(report: string, machine: Machine, latencyMs: number, co
       (machine.reconcileMemoryLimitMb === null
         ? 'no memory cgroup was available, so the reconcile runs were not held to a memory limit.'
         : `in the reconcile runs, the engine and the floor each ran in a ${machine.reconcileMemoryLimitMb} MB memory cgroup, as a function instance of that size.`) +
-      ` The change, repeat and reconcile rows are medians of ${REPEATS} runs (engine and floor alternating; each reconcile in a fresh engine process with cold connections on both sides, the Secrets removed before each reconcile-create); the create rows ran once.`,
+      ` The change, repeat and reconcile rows are medians of ${REPEATS} runs (engine and floor alternating; each reconcile in fresh engine and floor processes, so cold code and cold connections on both sides, the Secrets removed before each reconcile-create); the create rows ran once.`,
     '',
     report,
     end,
