@@ -173,7 +173,8 @@ export function decide(
     type: replaces ? desired.type : existing.type,
     data: replaces ? { ...desired.data } : { ...existing.data, ...desired.data },
     labels,
-    annotations: { ...existing.annotations, ...desired.annotations, ...ourAnnotations(desired) },
+    // Theirs, then the binding's and ours (worked out once per Desired).
+    annotations: { ...existing.annotations, ...freshSecretOf(desired, policy).annotations },
   };
   if (existing.resourceVersion !== undefined) secret.resourceVersion = existing.resourceVersion;
   return { action: 'update', secret, changedKeys: keys };
