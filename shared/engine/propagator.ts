@@ -834,6 +834,17 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         const known = item.bindings.flatMap((name) => bindings.get(name) ?? []);
         const inBatch = (info: BindingInfo) => item.clusters.flatMap((name) => info.clusterByName.get(name) ?? []);
         const reports = await runBindings(known, newInvocation(item.changeId, item.kind, true), primaryRef, { clusters: inBatch, allowFanOut: false });
+        // A cluster none of the bindings selects any more (the registry changed since the item
+        // was enqueued) is reported as skipped by each of them, as a single-binding item does.
+        const unselected = item.clusters.filter((name) => !known.some((info) => info.clusterByName.has(name)));
+        reports.forEach((report, i) => {
+          const info = known[i];
+          if (info === undefined) return;
+          for (const name of unselected) {
+            report.targets.push(skipped(info, name, SkipReason.ClusterNotSelected));
+            report.counts.skipped++;
+          }
+        });
         return [...reports, ...item.bindings.filter((name) => !bindings.has(name)).map(unknownBinding)];
       }
 

@@ -370,6 +370,23 @@ describe('fanned-out reconcile', () => {
     }
   });
 
+  it('reports a cluster of a cluster-major item that none of its bindings selects any more as skipped by each', async () => {
+    // given
+    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })) }));
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    // when
+    const reports = await h.propagator.applyWorkItem({ changeId: 'r-2', kind: 'reconcile', binding: 'a', bindings: ['a', 'b'], clusters: ['c1', 'decommissioned'] });
+    // then
+    expect(reports.map((r) => [r.binding, r.counts.created, r.counts.skipped])).toEqual([
+      ['a', 1, 1],
+      ['b', 1, 1],
+    ]);
+    expect(reports.flatMap((r) => r.targets.filter((t) => t.outcome === 'skipped').map((t) => [t.cluster, t.reason]))).toEqual([
+      ['decommissioned', 'cluster-not-selected'],
+      ['decommissioned', 'cluster-not-selected'],
+    ]);
+  });
+
   it('reports a binding the registry no longer has, and applies the others', async () => {
     // given
     const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ name: 'a', target: { name: 'a' } })] }));
