@@ -89,7 +89,8 @@ export interface ClusterGateway {
   /** Creates the Secret (`ConflictError` when it exists). Nothing comes back: no caller needs the created object, and a fleet would parse thousands. */
   createSecret(secret: KubeSecret): Promise<void>;
   /** Replaces the Secret; `secret.resourceVersion` is required and a stale one yields `ConflictError`. */
-  replaceSecret(secret: KubeSecret): Promise<KubeSecret>;
+  /** Replaces the Secret if it still has `secret.resourceVersion` (else ConflictError). */
+  replaceSecret(secret: KubeSecret): Promise<void>;
   deleteSecret(namespace: string, name: string): Promise<void>;
   getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<Workload | undefined>;
   listWorkloads(kind: WorkloadKind, namespace: string, labelSelector?: string): Promise<Workload[]>;

@@ -345,15 +345,18 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
    * After a failed restart the Secret already holds the new hash, so a redelivered event
    * would find it unchanged and the restart would be lost. Replacing the hash annotation
    * with a marker makes the retry rewrite the Secret and restart whatever still lacks the
-   * hash annotation. Best effort: if this write fails too, the target is reported failed anyway.
+   * hash annotation. The Secret is read again first (the write did not keep its answer, and
+   * if someone wrote since, their content decides). Best effort: if this fails too, the
+   * target is reported failed anyway.
    */
-  const markRestartPending = async (gateway: ClusterGateway, written: KubeSecret): Promise<void> => {
+  const markRestartPending = async (gateway: ClusterGateway, namespace: string, name: string, hash: string): Promise<void> => {
+    const mark = async () => {
+      const current = await gateway.getSecret(namespace, name);
+      if (current?.annotations[Annotation.ContentHash] !== hash) return;
+      await gateway.replaceSecret({ ...current, annotations: { ...current.annotations, [Annotation.ContentHash]: RESTART_PENDING } });
+    };
     try {
-      await withTimeout(
-        gateway.replaceSecret({ ...written, annotations: { ...written.annotations, [Annotation.ContentHash]: RESTART_PENDING } }),
-        timeoutMs,
-        `cluster "${gateway.cluster}" restart-pending mark`,
-      );
+      await withTimeout(mark(), timeoutMs, `cluster "${gateway.cluster}" restart-pending mark`);
     } catch {
       // reported through the target's failed outcome
     }
@@ -416,7 +419,6 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     hash: string,
     result: TargetResult,
     previous: KubeSecret | undefined,
-    written: KubeSecret | undefined,
   ): Promise<void> => {
     try {
       const recovering = previous?.annotations[Annotation.ContentHash] === RESTART_PENDING;
@@ -425,7 +427,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       failedWith(result, error, 'dependents-lookup-failed');
     }
     failOnFailedRestart(result);
-    if (result.outcome === Outcome.Failed && written !== undefined) await markRestartPending(gateway, written);
+    if (result.outcome === Outcome.Failed) await markRestartPending(gateway, spec.target.namespace, spec.target.name, hash);
   };
 
   const applyTarget = async (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation): Promise<TargetResult> => {
@@ -436,7 +438,6 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const attempts = { count: 0 };
     try {
       const gateway = gatewayOf(cluster);
-      let written: KubeSecret | undefined;
       let previous: KubeSecret | undefined;
       const rules = { namespace, name, creationPolicy: info.spec.target.creationPolicy };
       let decision: Decision | undefined;
@@ -460,14 +461,14 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
           previous = existing;
           const decision = decide(existing, desired, rules);
           if (decision.action === 'create') await gateway.createSecret(decision.secret);
-          else if (decision.action === 'update') written = await gateway.replaceSecret(decision.secret);
+          else if (decision.action === 'update') await gateway.replaceSecret(decision.secret);
           return decision;
         },
         attempts,
       );
       result.attempts = attempts.count;
       recordDecision(result, decision, desired);
-      if (decision.action === 'update') await restartAfterUpdate(gateway, info.spec, desired.hash, result, previous, written);
+      if (decision.action === 'update') await restartAfterUpdate(gateway, info.spec, desired.hash, result, previous);
     } catch (error) {
       result.attempts = attempts.count;
       failedWith(result, error);

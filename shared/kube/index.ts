@@ -246,11 +246,11 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
           `cluster "${cluster}": ${what}: resourceVersion is required (read the Secret first)`,
         );
       }
-      const response = await expectOk(
-        { method: 'PUT', path: secretPath(secret.namespace, secret.name), body: toV1Secret(secret) },
+      // The answer (the Secret as stored) is drained unread: nothing needs it.
+      await expectOk(
+        { method: 'PUT', path: secretPath(secret.namespace, secret.name), body: toV1Secret(secret), readBody: false },
         what,
       );
-      return fromV1Secret(parse(what, response) as V1Secret);
     },
 
     async deleteSecret(namespace, name) {

@@ -65,20 +65,23 @@ describe('Kubernetes gateway against the local API server', () => {
     const missing = await gateway.getSecret('payments', 'db-credentials');
     await gateway.createSecret(aSecret());
     const read = await gateway.getSecret('payments', 'db-credentials');
-    const replaced = await gateway.replaceSecret({
+    await gateway.replaceSecret({
       ...aSecret({ data: { password: 'bmV3' } }),
       resourceVersion: read?.resourceVersion ?? '',
     });
+    const replaced = await gateway.getSecret('payments', 'db-credentials');
     gateway.close();
     // then
     expect(missing).toBeUndefined();
     expect(read).toEqual({ ...aSecret(), resourceVersion: expect.any(String) });
-    expect(replaced.data).toEqual({ password: 'bmV3' });
+    expect(replaced?.data).toEqual({ password: 'bmV3' });
+    expect(replaced?.resourceVersion).not.toBe(read?.resourceVersion);
     expect(fleet.requests().map((r) => `${r.verb} ${r.status}`)).toEqual([
       'get 404',
       'create 201',
       'get 200',
       'update 200',
+      'get 200',
     ]);
     expect(fleet.connections('gw-1')).toBe(1);
   });

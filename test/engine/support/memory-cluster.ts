@@ -85,9 +85,7 @@ export function createMemoryCluster(name: string): MemoryCluster {
       const current = secrets.get(key);
       if (current === undefined) throw new ClusterUnavailableError('not found', { status: 404 });
       if (current.resourceVersion !== secret.resourceVersion) throw new ConflictError('stale resourceVersion', { status: 409 });
-      const stored = { ...copy(secret), resourceVersion: String(++version) };
-      secrets.set(key, stored);
-      return copy(stored);
+      secrets.set(key, { ...copy(secret), resourceVersion: String(++version) });
     },
     async deleteSecret(namespace, secret) {
       await enter('deleteSecret');
