@@ -88,8 +88,7 @@ export interface ClusterGateway {
   listSecrets(labelSelector: string, namespace?: string): Promise<KubeSecret[]>;
   /** Creates the Secret (`ConflictError` when it exists). Nothing comes back: no caller needs the created object, and a fleet would parse thousands. */
   createSecret(secret: KubeSecret): Promise<void>;
-  /** Replaces the Secret; `secret.resourceVersion` is required and a stale one yields `ConflictError`. */
-  /** Replaces the Secret if it still has `secret.resourceVersion` (else ConflictError). */
+  /** Replaces the Secret; `secret.resourceVersion` is required and a stale one yields `ConflictError`. Nothing comes back, as for a create. */
   replaceSecret(secret: KubeSecret): Promise<void>;
   deleteSecret(namespace: string, name: string): Promise<void>;
   getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<Workload | undefined>;

@@ -25,7 +25,7 @@ export interface KubeRequest {
   json?: string;
   contentType?: string;
   /**
-   * Whether a successful (2xx) answer's body is wanted. A create or a restart only needs the
+   * Whether a successful (2xx) answer's body is wanted. A write or a restart only needs the
    * status: its body is drained unread and the response's `body` is empty. Failures always
    * keep theirs, for the error's reason. @default true
    */
