@@ -134,6 +134,13 @@ function storeJson(secrets: readonly string[], version: number): string {
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** Runs `work` on `child`: the warm one as it is, or a fresh one from a factory, stopped afterwards. */
+async function inProcess<P extends { stop(): Promise<void> }, T>(child: P | (() => Promise<P>), work: (p: P) => Promise<T>): Promise<T> {
+  if (typeof child !== 'function') return work(child);
+  const fresh = await child();
+  return work(fresh).finally(() => fresh.stop());
+}
+
 /**
  * One run: the engine's work, then the floor doing the same requests. With `repeats`, both
  * are measured that many times, alternating, and the medians of wall and CPU time are
@@ -168,8 +175,7 @@ async function runOne(options: {
     await options.before?.(i);
     await fleet.resetRequests();
     const profile = options.profile === options.name && i === warmup ? join(ROOT, '.build', `${options.name}.cpuprofile`) : undefined;
-    const engine = typeof options.engine === 'function' ? await options.engine() : options.engine;
-    const m = await engine.run(options.work(i), profile).finally(() => (engine === options.engine ? undefined : engine.stop()));
+    const m = await inProcess(options.engine, (engine) => engine.run(options.work(i), profile));
     if (profile !== undefined) process.stderr.write(`The engine's CPU profile written to ${profile}\n`);
     if (m.failures.length > 0) {
       throw new Error(`${options.name}: ${m.failures.length} failed targets or bindings (${[...new Set(m.failures)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
@@ -179,9 +185,8 @@ async function runOne(options: {
     if (options.floor !== undefined) {
       const perCluster = Object.fromEntries(Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]));
       const floorProfile = profile?.replace(/\.cpuprofile$/, '.floor.cpuprofile');
-      const floor = typeof options.floor === 'function' ? await options.floor() : options.floor;
       const spec = { perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD };
-      const floorRun = await floor.run(spec, options.concurrency, floorProfile).finally(() => (floor === options.floor ? undefined : floor.stop()));
+      const floorRun = await inProcess(options.floor, (floor) => floor.run(spec, options.concurrency, floorProfile));
       if (counted) floorRuns.push(floorRun);
       if (floorProfile !== undefined) process.stderr.write(`The floor's CPU profile written to ${floorProfile}\n`);
     }
