@@ -379,6 +379,14 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     reason,
   });
 
+  /** Work-item clusters the binding no longer selects (the registry changed since it was enqueued): skipped. */
+  const reportNotSelected = (report: ChangeReport, info: BindingInfo, clusters: readonly string[]): void => {
+    for (const name of clusters) {
+      report.targets.push(skipped(info, name, SkipReason.ClusterNotSelected));
+      report.counts.skipped++;
+    }
+  };
+
   const failedWith = (result: TargetResult, error: unknown, reason?: string): TargetResult => {
     result.outcome = Outcome.Failed;
     result.errorCode = errorCodeOf(error);
@@ -840,11 +848,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         const unselected = item.clusters.filter((name) => !known.some((info) => info.clusterByName.has(name)));
         reports.forEach((report, i) => {
           const info = known[i];
-          if (info === undefined) return;
-          for (const name of unselected) {
-            report.targets.push(skipped(info, name, SkipReason.ClusterNotSelected));
-            report.counts.skipped++;
-          }
+          if (info !== undefined) reportNotSelected(report, info, unselected);
         });
         return [...reports, ...item.bindings.filter((name) => !bindings.has(name)).map(unknownBinding)];
       }
@@ -859,10 +863,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         else clusters.push(cluster);
       }
       const report = await runBinding(info, newInvocation(item.changeId, item.kind), primaryRef(info), clusters, false);
-      for (const name of missing) {
-        report.targets.push(skipped(info, name, SkipReason.ClusterNotSelected));
-        report.counts.skipped++;
-      }
+      reportNotSelected(report, info, missing);
       return [report];
     },
 
