@@ -451,23 +451,23 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       let decision: Decision | undefined;
       // A reconcile lists each cluster's managed Secrets once (undefined if that failed).
       const listed = inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
-      if (listed !== undefined) {
+      const found = listed?.get(`${namespace}/${name}`);
+      // What the listing says, decided once: the first attempt acts on it rather than deciding again.
+      const fromListing = found === undefined ? undefined : decide(found, desired, rules);
+      if (fromListing?.action === 'unchanged' || fromListing?.action === 'skip') {
         // Most of a reconcile's targets are settled by the listing alone: one that is unchanged
         // there, or not ours, needs no request, so it gets no retries or timer either.
-        const found = listed.get(`${namespace}/${name}`);
-        const settled = found === undefined ? undefined : decide(found, desired, rules);
-        if (settled?.action === 'unchanged' || settled?.action === 'skip') {
-          attempts.count = 1;
-          decision = settled;
-        }
+        attempts.count = 1;
+        decision = fromListing;
       }
       decision ??= await attempt(
         `cluster "${cluster.name}" Secret ${namespace}/${name}`,
         async () => {
           // A retry follows a conflict or a failure: it reads the Secret rather than trust the listing.
-          const existing = await existingSecret(gateway, namespace, name, attempts.count === 1 ? listed : undefined, info.spec.target.creationPolicy === 'Owner');
+          const first = attempts.count === 1;
+          const existing = await existingSecret(gateway, namespace, name, first ? listed : undefined, info.spec.target.creationPolicy === 'Owner');
           previous = existing;
-          const decision = decide(existing, desired, rules);
+          const decision = first && fromListing !== undefined ? fromListing : decide(existing, desired, rules);
           if (decision.action === 'create') await gateway.createSecret(decision.secret);
           else if (decision.action === 'update') await gateway.replaceSecret(decision.secret);
           return decision;
