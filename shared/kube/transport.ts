@@ -47,6 +47,9 @@ const TLS_ERRORS = new Set([
 
 class RequestTimeout extends Error {}
 
+/** What one attempt on a connection came to: an answer, or an error (and whether the socket was a kept one). */
+type Outcome = { response: KubeResponse } | { error: Error; reused: boolean };
+
 /**
  * Maps an HTTP status to the error hierarchy: 409 -> Conflict, 429 -> Throttled, 5xx ->
  * ClusterUnavailable, other 4xx -> ClusterRejected. Only the status and the Status body's
@@ -181,8 +184,20 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
     credentials: ClusterCredentials,
     server: Endpoint,
     key: string,
-  ): Promise<{ response: KubeResponse } | { error: Error; reused: boolean }> =>
+  ): Promise<Outcome> =>
     new Promise((resolve) => {
+      // The first request on a connection stays reachable for as long as the connection is
+      // kept (Node's agent keeps the callback that created the socket, and with it this request
+      // and its listeners). So the listeners reach the outcome only through `settle`, which is
+      // dropped once used, and the body's chunks are let go once decoded: otherwise every kept
+      // connection would hold its first answer (a whole listing, in a reconcile) in memory.
+      let settle: ((outcome: Outcome) => void) | undefined = resolve;
+      const finish = (outcome: Outcome) => {
+        clearTimeout(timer);
+        const done = settle;
+        settle = undefined;
+        done?.(outcome);
+      };
       const payload = request.json ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
       const headers: Record<string, string | number> = { accept: 'application/json', 'user-agent': 'secret-propagator' };
       if (credentials.token !== undefined) headers['authorization'] = `Bearer ${credentials.token}`;
@@ -190,6 +205,7 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
         headers['content-type'] = request.contentType ?? 'application/json';
         headers['content-length'] = Buffer.byteLength(payload);
       }
+      const readBody = request.readBody !== false;
       const req = https.request(
         {
           protocol: 'https:',
@@ -202,27 +218,21 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
         },
         (res) => {
           const status = res.statusCode ?? 0;
-          const chunks: Buffer[] = [];
-          if (request.readBody === false && status >= 200 && status < 300) res.resume();
+          let chunks: Buffer[] = [];
+          if (!readBody && status >= 200 && status < 300) res.resume();
           else res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
-            clearTimeout(timer);
             // Most answers arrive in one chunk: decode it without copying it first.
             const body =
               chunks.length === 0 ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-            resolve({ response: { status, body } });
+            chunks = [];
+            finish({ response: { status, body } });
           });
-          res.on('error', (error) => {
-            clearTimeout(timer);
-            resolve({ error, reused: false });
-          });
+          res.on('error', (error) => finish({ error, reused: false }));
         },
       );
       const timer = setTimeout(() => req.destroy(new RequestTimeout()), options.timeoutMs);
-      req.on('error', (error) => {
-        clearTimeout(timer);
-        resolve({ error, reused: req.reusedSocket });
-      });
+      req.on('error', (error) => finish({ error, reused: req.reusedSocket }));
       req.end(payload);
     });
 
