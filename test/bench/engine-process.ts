@@ -15,6 +15,7 @@ import { parseRegistry } from '../../shared/registry/load.js';
 import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createJsonLogger } from '../../shared/telemetry/index.js';
+import { watchGc, type GcSummary } from './gc.js';
 import { profiled } from './profile.js';
 import { percentile } from './stats.js';
 
@@ -25,6 +26,9 @@ export type EngineWork = { kind: 'change'; secret: string; version: number } | {
 export interface EngineRun {
   wallMs: number;
   cpuMs: number;
+  /** The main thread's share of `cpuMs` (the rest is V8's helper threads, mostly the garbage collector, and libuv's pool). */
+  mainCpuMs: number;
+  gc: GcSummary;
   /** V8 heap and off-heap memory (TLS, buffers) in use right after the run. */
   heapMb: number;
   externalMb: number;
@@ -92,17 +96,23 @@ async function run(work: EngineWork, profile: string | undefined): Promise<Engin
   counter.reads = 0;
   counter.connections = 0;
   const cpu = process.cpuUsage();
+  const mainCpu = process.threadCpuUsage();
+  const gc = watchGc();
   const start = performance.now();
   const reports: ChangeReport[] = await profiled(profile, () =>
     work.kind === 'change' ? rt.handle(changeEvent(work.secret, work.version)) : rt.scheduled('reconcile'),
   );
   const wallMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
+  const main = process.threadCpuUsage(mainCpu);
+  const collected = gc.stop();
   const memory = process.memoryUsage();
   const latencies = reports.flatMap((r) => r.targets.map((t) => t.durationMs)).sort((a, b) => a - b);
   return {
     wallMs,
     cpuMs: (used.user + used.system) / 1000,
+    mainCpuMs: (main.user + main.system) / 1000,
+    gc: collected,
     heapMb: memory.heapUsed / 2 ** 20,
     externalMb: memory.external / 2 ** 20,
     targets: latencies.length,

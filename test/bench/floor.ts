@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
 import { startChild } from './child.js';
+import { watchGc, type GcSummary } from './gc.js';
 
 /**
  * The floor: the least a single Node process can spend doing exactly the requests the
@@ -32,6 +33,9 @@ export interface FloorRequest {
 export interface FloorResult {
   wallMs: number;
   cpuMs: number;
+  /** The main thread's share of `cpuMs`. */
+  mainCpuMs: number;
+  gc: GcSummary;
   requests: number;
   failures: number;
 }
@@ -113,6 +117,8 @@ export async function runFloor(
   let requests = 0;
   let failures = 0;
   const cpuStart = process.cpuUsage();
+  const mainStart = process.threadCpuUsage();
+  const gc = watchGc();
   const start = performance.now();
   await Promise.all(
     endpoints.map((endpoint) =>
@@ -129,7 +135,8 @@ export async function runFloor(
   );
   const wallMs = performance.now() - start;
   const cpu = process.cpuUsage(cpuStart);
-  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, requests, failures };
+  const main = process.threadCpuUsage(mainStart);
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs: (main.user + main.system) / 1000, gc: gc.stop(), requests, failures };
 }
 
 /** What the engine did per cluster in a run; the floor repeats it (see floorRequests). */

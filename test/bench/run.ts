@@ -27,7 +27,8 @@ import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
 import { memoryCgroupsAvailable, startChild } from './child.js';
 import { measureColdStarts, type ColdStartResult } from './cold-start.js';
 import type { EngineRun, EngineWork } from './engine-process.js';
-import { startFloorProcess, type FloorProcess } from './floor.js';
+import { startFloorProcess, type FloorProcess, type FloorResult } from './floor.js';
+import type { GcSummary } from './gc.js';
 import { watchMemory, type PeakMemory } from './memory.js';
 import { median } from './stats.js';
 import { ESM_REQUIRE_BANNER } from '../../shared/runtime/esm-banner.js';
@@ -58,6 +59,15 @@ export interface RunResult
   /** Every repetition's CPU per target, engine and floor (the medians are above). */
   cpuMsPerTargetEach: number[];
   floorCpuMsPerTargetEach: number[];
+  /**
+   * Main-thread CPU per target (median), engine and floor: the rest of each side's CPU ran on
+   * V8's helper threads (parallel garbage collection) and libuv's pool.
+   */
+  mainCpuMsPerTarget: number;
+  floorMainCpuMsPerTarget: number;
+  /** The collector's work in the median repetition, engine and floor. */
+  gc: GcSummary;
+  floorGc: GcSummary | undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -167,7 +177,7 @@ async function runOne(options: {
 }): Promise<RunResult> {
   const { fleet, endpoints, secrets } = options;
   const engineRuns: MeasuredRun[] = [];
-  const floorRuns: { wallMs: number; cpuMs: number }[] = [];
+  const floorRuns: FloorResult[] = [];
   let byVerb: Record<string, number> = {};
   const warmup = options.warmup ?? 0;
   for (let i = 0; i < warmup + (options.repeats ?? 1); i += 1) {
@@ -226,6 +236,10 @@ async function runOne(options: {
     cpuRatio: round(cpuMs / floorCpu, 2),
     cpuMsPerTargetEach: engineRuns.map((r) => round(r.cpuMs / targets, 3)),
     floorCpuMsPerTargetEach: floorRuns.map((r) => round(r.cpuMs / targets, 3)),
+    mainCpuMsPerTarget: round(median(engineRuns.map((r) => r.mainCpuMs)) / targets, 3),
+    floorMainCpuMsPerTarget: round((floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.mainCpuMs))) / targets, 3),
+    gc: m.gc,
+    floorGc: floorRuns.find((r) => r.cpuMs === floorCpu)?.gc ?? floorRuns[0]?.gc,
   };
 }
 
