@@ -92,6 +92,9 @@ interface Invocation {
 /** Lanes one cluster gets at most in a several-binding run: the gateway's default connections per cluster. */
 const MAX_LANES_PER_CLUSTER = 8;
 
+/** The restarts of every target that restarted nothing: one frozen array, not one per target. */
+const NO_RESTARTS: readonly RestartResult[] = Object.freeze([]);
+
 function emptyCounts(): Record<Outcome, number> {
   return { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
 }
@@ -368,7 +371,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     namespace: info.spec.target.namespace,
     secret: info.spec.target.name,
     outcome: Outcome.Unchanged,
-    restarts: [],
+    restarts: NO_RESTARTS,
     attempts: 0,
     durationMs: 0,
   });
@@ -735,7 +738,9 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const prepared = await Promise.all(
       infos.map((info) => prepareBinding(info, inv, secretRef(info), scope.clusters?.(info) ?? info.clusters, scope.allowFanOut ?? true)),
     );
-    const byCluster = new Map<string, { cluster: ClusterSpec; targets: { binding: number; index: number }[] }>();
+    // Each cluster's targets as (binding, index) pairs packed in one array of small integers: a
+    // reconcile of 1,500 clusters x 20 bindings would otherwise hold 30,000 pair objects throughout.
+    const byCluster = new Map<string, { cluster: ClusterSpec; targets: number[] }>();
     const results: TargetResult[][] = [];
     const separate: Promise<void>[] = [];
     const fanOutByCluster: { info: BindingInfo; clusters: readonly ClusterSpec[]; report: ChangeReport }[] = [];
@@ -758,27 +763,40 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       (p.waves[0] ?? []).forEach((cluster, index) => {
         let entry = byCluster.get(cluster.name);
         if (entry === undefined) byCluster.set(cluster.name, (entry = { cluster, targets: [] }));
-        entry.targets.push({ binding, index });
+        entry.targets.push(binding, index);
       });
     });
 
-    const lanesPerCluster = Math.max(1, Math.min(MAX_LANES_PER_CLUSTER, Math.floor(settings.concurrency / Math.max(byCluster.size, 1))));
-    const clusters = [...byCluster.values()].map(({ cluster, targets }) => {
-      const lanes = Array.from({ length: Math.min(lanesPerCluster, targets.length) }, (_, lane) => targets.filter((_, i) => i % lanesPerCluster === lane));
-      return Promise.all(
-        lanes.map((lane) =>
-          inv.limit(async () => {
-            for (const { binding, index } of lane) {
-              const info = infos[binding];
-              const p = prepared[binding];
-              const out = results[binding];
-              if (info === undefined || p === undefined || p.done || out === undefined) continue;
-              out[index] = await applyTarget(info, cluster, p.desired, inv);
-            }
-          }),
-        ),
-      ).finally(() => inv.listed?.delete(cluster.name));
-    });
+    const entries = [...byCluster.values()];
+    const lanesPerCluster = Math.max(1, Math.min(MAX_LANES_PER_CLUSTER, Math.floor(settings.concurrency / Math.max(entries.length, 1))));
+    /** One cluster: lane `first` takes every `lanes`-th of its targets, one after another. */
+    const runCluster = async ({ cluster, targets }: { cluster: ClusterSpec; targets: number[] }): Promise<void> => {
+      const count = targets.length / 2;
+      const lanes = Math.min(lanesPerCluster, count);
+      const lane = async (first: number) => {
+        for (let t = first; t < count; t += lanes) {
+          const binding = targets[2 * t] ?? -1;
+          const info = infos[binding];
+          const p = prepared[binding];
+          const out = results[binding];
+          if (info === undefined || p === undefined || p.done || out === undefined) continue;
+          out[targets[2 * t + 1] ?? 0] = await applyTarget(info, cluster, p.desired, inv);
+        }
+      };
+      try {
+        if (lanes === 1) await inv.limit(() => lane(0));
+        else await Promise.all(Array.from({ length: lanes }, (_, first) => inv.limit(() => lane(first))));
+      } finally {
+        inv.listed?.delete(cluster.name);
+      }
+    };
+    // Clusters are taken in order by as many runners as the limit can keep busy, so a cluster
+    // waiting for its turn holds nothing (no closure or promise queued per cluster).
+    let next = 0;
+    const runner = async (): Promise<void> => {
+      for (let entry = entries[next++]; entry !== undefined; entry = entries[next++]) await runCluster(entry);
+    };
+    const clusters = Array.from({ length: Math.min(entries.length, Math.ceil(settings.concurrency / lanesPerCluster)) }, runner);
     if (fanOutByCluster.length > 0) separate.push(enqueueByCluster(fanOutByCluster, inv));
     await Promise.all([...clusters, ...separate]);
 

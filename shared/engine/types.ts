@@ -38,7 +38,8 @@ export interface TargetResult extends TargetRef {
   version?: string;
   /** Content hash now in the target. */
   hash?: string;
-  restarts: RestartResult[];
+  /** Empty for most targets (one shared, frozen array). */
+  restarts: readonly RestartResult[];
   attempts: number;
   durationMs: number;
 }

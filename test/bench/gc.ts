@@ -13,6 +13,8 @@ export interface GcSummary {
    * one). A scavenge costs in proportion to them, not to what was allocated.
    */
   survivedMb: number;
+  /** The part of `survivedMb` moved to the old generation, where only a full collection frees it. */
+  promotedMb: number;
   /** Bytes allocated in the young generation (filled between scavenges). */
   allocatedMb: number;
 }
@@ -41,6 +43,7 @@ export function watchGc(): { stop(): GcSummary } {
         fullGcs: 0,
         fullGcMs: 0,
         survivedMb: 0,
+        promotedMb: 0,
         allocatedMb: 0,
       };
       let youngLeft = 0;
@@ -63,6 +66,7 @@ export function watchGc(): { stop(): GcSummary } {
             used(beforeGC, 'old_space') -
             used(beforeGC, 'large_object_space');
           summary.survivedMb += (youngAfter + Math.max(0, promoted)) / 2 ** 20;
+          summary.promotedMb += Math.max(0, promoted) / 2 ** 20;
         } else {
           summary.fullGcs += 1;
           summary.fullGcMs += cost / 1000;
@@ -75,6 +79,7 @@ export function watchGc(): { stop(): GcSummary } {
         fullGcs: summary.fullGcs,
         fullGcMs: tenth(summary.fullGcMs),
         survivedMb: tenth(summary.survivedMb),
+        promotedMb: tenth(summary.promotedMb),
         allocatedMb: tenth(summary.allocatedMb),
       };
     },
