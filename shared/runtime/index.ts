@@ -13,6 +13,7 @@ import {
   createTokenAuthenticator,
 } from '../kube/index.js';
 import type { LoadedRegistry } from '../registry/load.js';
+import { applyFunctionV8Flags } from './node-options.js';
 import type { BindingSpec, ClusterSpec, Registry, SourceSpec, SourceSpecOf } from '../registry/schema.js';
 import { requiredReads } from '../template/index.js';
 
@@ -106,6 +107,7 @@ export function buildSources(loaded: LoadedRegistry, factories: SourceFactories,
  * per cluster and cached), the engine, and the scheduled paths.
  */
 export function createRuntime(options: RuntimeOptions): Runtime {
+  applyFunctionV8Flags();
   const { loaded, logger } = options;
   const registry = loaded.registry;
   const clock = options.clock ?? systemClock;

@@ -2,6 +2,7 @@
  * The floor's child process (see floor.ts): holds the endpoints, runs the floor on request
  * and answers with its own wall time and CPU. Exits when the IPC channel closes.
  */
+import { applyFunctionV8Flags } from '../../shared/runtime/node-options.js';
 import { profiled } from './profile.js';
 import { closeFloor, floorRequests, runFloor, type FloorEndpoint, type FloorSpec } from './floor.js';
 
@@ -9,6 +10,9 @@ type Message =
   | { id: number; op: 'endpoints'; endpoints: FloorEndpoint[] }
   | { id: number; op: 'run'; spec: FloorSpec; concurrency: number; profile?: string }
   | { id: number; op: 'close' };
+
+// The V8 settings the functions' runtime applies (the engine's process gets them from createRuntime).
+applyFunctionV8Flags();
 
 let endpoints: FloorEndpoint[] = [];
 

@@ -209,8 +209,9 @@ export interface FloorProcess {
 }
 
 /**
- * The floor runs with the Node flags the functions run with (as the engine does), and with
- * `memoryLimitMb` it is held to the memory the engine is held to.
+ * The floor runs with the Node flags the functions run with and the V8 settings their runtime
+ * applies (as the engine does), and with `memoryLimitMb` it is held to the memory the engine is
+ * held to.
  */
 export async function startFloorProcess(endpoints: readonly FloorEndpoint[], memoryLimitMb?: number): Promise<FloorProcess> {
   const child = startChild(fileURLToPath(new URL('./floor-process.ts', import.meta.url)), {

@@ -13,13 +13,15 @@ import { parseArgs } from 'node:util';
 import { startFleetProcess } from '../../dev/kube/fleet-client.js';
 import type { KubeSecret } from '../../shared/core/ports.js';
 import { createKubeGateway, toV1Secret } from '../../shared/kube/index.js';
-import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { applyFunctionV8Flags, FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
 
 const missing = FUNCTION_NODE_OPTIONS.split(' ').filter((flag) => !process.execArgv.includes(flag));
 if (missing.length > 0)
   process.stderr.write(
     `Without the functions' Node flags (${missing.join(' ')}): figures not comparable to npm run bench.\n`,
   );
+// Both sides run with the V8 settings the functions' runtime applies.
+applyFunctionV8Flags();
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '4000' } } });
 const requests = Number(values.requests);
