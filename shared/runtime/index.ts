@@ -13,9 +13,9 @@ import {
   createTokenAuthenticator,
 } from '../kube/index.js';
 import type { LoadedRegistry } from '../registry/load.js';
-import { applyFunctionV8Flags } from './node-options.js';
 import type { BindingSpec, ClusterSpec, Registry, SourceSpec, SourceSpecOf } from '../registry/schema.js';
 import { requiredReads } from '../template/index.js';
+import { applyFunctionV8Flags } from './node-options.js';
 
 /** One factory per provider, so each cloud bundle includes only its own SDK. */
 export type SourceFactories = {

@@ -22,9 +22,10 @@ export const FUNCTION_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size
  * straight in the old generation from then on. A fleet run's per-request objects all live across
  * a network round trip, so they look long-lived to that heuristic, although each dies a few tens
  * of milliseconds later: V8 tenured them, and the old generation filled with garbage that only
- * full collections (marking the whole heap) free. In a 256 MB cgroup that took a 30,000-target
- * reconcile from 1.40-1.49x to about 1.2x the floor's CPU, with 27 MB promoted instead of
- * 95-130 MB and 23 full collections instead of 37-45 (BENCHMARKS.md).
+ * full collections (marking the whole heap) free. Off, a 30,000-target reconcile in a 256 MB
+ * cgroup promoted 23-26 MB instead of 90-130 MB and ran 21-24 full collections instead of 37-45;
+ * its CPU went from 1.40-1.49x the floor's to 1.16-1.53x (three of five runs at 1.16-1.24x;
+ * BENCHMARKS.md).
  */
 export const FUNCTION_V8_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
 
