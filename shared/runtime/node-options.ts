@@ -23,7 +23,7 @@ export const FUNCTION_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size
  * a network round trip, so they look long-lived to that heuristic, although each dies a few tens
  * of milliseconds later: V8 tenured them, and the old generation filled with garbage that only
  * full collections (marking the whole heap) free. Off, a 30,000-target reconcile in a 256 MB
- * cgroup promoted 23-26 MB instead of 90-130 MB and ran 21-24 full collections instead of 37-45;
+ * cgroup promoted 23-26 MB instead of 90-130 MB and ran about 10 full collections instead of 21-22;
  * its CPU went from 1.40-1.49x the floor's to 1.16-1.53x (three of five runs at 1.16-1.24x;
  * BENCHMARKS.md).
  */

@@ -5,7 +5,7 @@ export interface GcSummary {
   /** Young-generation collections, and the main thread's time in them. */
   scavenges: number;
   scavengeMs: number;
-  /** Mark-sweep/compact collections of the whole heap, and the main thread's time in them. */
+  /** Mark-compact collections of the whole heap, and the main thread's time in them (with their incremental marking steps). */
   fullGcs: number;
   fullGcMs: number;
   /**
@@ -13,7 +13,7 @@ export interface GcSummary {
    * one). A scavenge costs in proportion to them, not to what was allocated.
    */
   survivedMb: number;
-  /** The part of `survivedMb` moved to the old generation, where only a full collection frees it. */
+  /** The part of `survivedMb` that scavenges moved to the old generation, where only a full collection frees it. */
   promotedMb: number;
   /** Bytes allocated in the young generation (filled between scavenges). */
   allocatedMb: number;
@@ -68,7 +68,9 @@ export function watchGc(): { stop(): GcSummary } {
           summary.survivedMb += (youngAfter + Math.max(0, promoted)) / 2 ** 20;
           summary.promotedMb += Math.max(0, promoted) / 2 ** 20;
         } else {
-          summary.fullGcs += 1;
+          // A full collection is reported as its incremental marking, then the mark-compact
+          // itself (and sometimes weak callbacks): all of it is its cost, one of it its count.
+          if (gcType === 'MarkSweepCompact') summary.fullGcs += 1;
           summary.fullGcMs += cost / 1000;
         }
       }
