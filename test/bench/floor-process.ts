@@ -8,8 +8,7 @@ import { closeFloor, floorRequests, runFloor, type FloorEndpoint, type FloorSpec
 
 type Message =
   | { id: number; op: 'endpoints'; endpoints: FloorEndpoint[] }
-  | { id: number; op: 'run'; spec: FloorSpec; concurrency: number; profile?: string }
-  | { id: number; op: 'close' };
+  | { id: number; op: 'run'; spec: FloorSpec; concurrency: number; profile?: string };
 
 // The V8 settings the functions' runtime applies (the engine's process gets them from createRuntime).
 applyFunctionV8Flags();
@@ -21,10 +20,6 @@ process.on('message', (message: Message) => {
   switch (message.op) {
     case 'endpoints':
       endpoints = message.endpoints;
-      reply({});
-      break;
-    case 'close':
-      closeFloor();
       reply({});
       break;
     case 'run': {

@@ -98,7 +98,7 @@ function agentFor(endpoint: FloorEndpoint): https.Agent {
   return agent;
 }
 
-/** Closes the floor's kept connections (between fleets). */
+/** Closes the floor's kept connections (when its process is let go). */
 export function closeFloor(): void {
   for (const agent of agents.values()) agent.destroy();
   agents.clear();
@@ -203,8 +203,6 @@ export function floorRequests(spec: FloorSpec): FloorRequest[] {
 export interface FloorProcess {
   /** With `profile`, the floor's CPU profile of this run is written there. */
   run(spec: FloorSpec, concurrency: number, profile?: string): Promise<FloorResult>;
-  /** Drops the floor's kept connections (the engine's next run starts cold too). */
-  close(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -221,7 +219,6 @@ export async function startFloorProcess(endpoints: readonly FloorEndpoint[], mem
   await child.call({ op: 'endpoints', endpoints });
   return {
     run: (spec, concurrency, profile) => child.call<FloorResult>({ op: 'run', spec, concurrency, ...(profile === undefined ? {} : { profile }) }),
-    close: () => child.call({ op: 'close' }),
     stop: () => child.stop(),
   };
 }

@@ -65,7 +65,7 @@ export interface RunResult
    */
   mainCpuMsPerTarget: number;
   floorMainCpuMsPerTarget: number;
-  /** The collector's work in the median repetition, engine and floor. */
+  /** The collector's work in the repetition with the median wall time, engine and floor. */
   gc: GcSummary;
   floorGc: GcSummary | undefined;
 }
@@ -155,9 +155,9 @@ async function inProcess<P extends { stop(): Promise<void> }, T>(child: P | (() 
  * One run: the engine's work, then the floor doing the same requests. With `repeats`, both
  * are measured that many times, alternating, and the medians of wall and CPU time are
  * reported (this machine's figures vary by about 20% from one run to the next); `before(i)`
- * prepares repetition i (a change needs a new version each time). `engine` is one warm engine
- * process, or a function that starts a fresh one for each repetition (stopped after it);
- * `coldFloor` drops the floor's connections before each of its runs, as a fresh engine has none.
+ * prepares repetition i (a change needs a new version each time). `engine` and `floor` are
+ * each one warm process, or a function that starts a fresh one for each repetition (stopped
+ * after it).
  */
 async function runOne(options: {
   name: string;
@@ -239,7 +239,7 @@ async function runOne(options: {
     mainCpuMsPerTarget: round(median(engineRuns.map((r) => r.mainCpuMs)) / targets, 3),
     floorMainCpuMsPerTarget: round((floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.mainCpuMs))) / targets, 3),
     gc: m.gc,
-    floorGc: floorRuns.find((r) => r.cpuMs === floorCpu)?.gc ?? floorRuns[0]?.gc,
+    floorGc: floorRuns.find((r) => r.wallMs === floorMs)?.gc ?? floorRuns[0]?.gc,
   };
 }
 
@@ -306,7 +306,6 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
   const fleet = await startFleet(count, opts.latencyMs);
   const endpoints = fleet.clusters;
   const floor = opts.floor ? await startFloorProcess(endpoints) : undefined;
-  const floors = [floor];
   const results: RunResult[] = [];
   const engines: EngineProcess[] = [];
   const engine = async (secrets: readonly string[], restart: boolean, memoryLimitMb?: number) => {
@@ -364,7 +363,7 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
     }
   } finally {
     for (const e of engines) await e.stop();
-    for (const f of floors) await f?.stop();
+    await floor?.stop();
     await fleet.stop();
     rmSync(dir, { recursive: true, force: true });
   }
