@@ -138,6 +138,58 @@ describe('local source reads', () => {
     expect((failure as Error).message).not.toContain('canary-value-456');
   });
 
+  it('reads a .json store whose strings hold brackets, colons and escaped quotes, with keys repeated across objects', async () => {
+    // given JSON text (read with JSON.parse) where the same keys appear in different objects
+    const store = {
+      'a/one': { versions: [{ id: '1', value: 'x{"y": [1]}:' }, { id: '2', value: { id: 'not-a-version-id', '{': '"]' } }] },
+      'b/two': { versions: [{ id: '1', value: '\\"id\\": "1"' }] },
+    };
+    const source = createLocalSource({ name: 'l', path: await aStoreFile(JSON.stringify(store, null, 2), 'store.json') });
+    // when
+    const [a, b] = await Promise.all([source.read('a/one'), source.read('b/two')]);
+    // then
+    expect(a.versionId).toBe('2');
+    expect(JSON.parse(text(a.bytes))).toEqual({ id: 'not-a-version-id', '{': '"]' });
+    expect(text(b.bytes)).toBe('\\"id\\": "1"');
+  });
+
+  it('refuses a .json store that repeats a secret name, by position and without quoting a value', async () => {
+    // given valid JSON text (JSON.parse alone would keep the second) naming one secret twice
+    const path = await aStoreFile('{\n  "db": "canary-value-789",\n  "db": "canary-value-790"\n}\n', 'store.json');
+    const source = createLocalSource({ name: 'l', path });
+    // when
+    const failure = await source.read('db').catch((error: unknown) => error);
+    // then
+    expect(failure).toBeInstanceOf(StoreError);
+    expect((failure as Error).message).toBe(`local store file ${path} is not valid JSON/YAML at line 3, column 3 (DUPLICATE_KEY)`);
+    expect((failure as Error).message).not.toContain('canary-value');
+  });
+
+  it('refuses a repeated key inside one value of a .json store, even when written with an escape', async () => {
+    // given "user" and "\u0075ser", the same key
+    const path = await aStoreFile('{"db": {"user": "canary-value-791", "\\u0075ser": "canary-value-792"}}', 'store.json');
+    const source = createLocalSource({ name: 'l', path });
+    // when
+    const failure = await source.read('db').catch((error: unknown) => error);
+    // then
+    expect((failure as Error).message).toMatch(/is not valid JSON\/YAML at line 1, column \d+ \(DUPLICATE_KEY\)$/);
+    expect((failure as Error).message).not.toContain('canary-value');
+  });
+
+  it('still reads a .json store that only the YAML parser accepts (a trailing comma), and reports broken JSON by position', async () => {
+    // given
+    const lenient = createLocalSource({ name: 'l', path: await aStoreFile('{"db": "v1",}\n', 'lenient.json') });
+    const broken = createLocalSource({ name: 'l', path: await aStoreFile('{"db": "canary-value-793", "x": [}\n', 'broken.json') });
+    // when
+    const read = await lenient.read('db');
+    const failure = await broken.read('db').catch((error: unknown) => error);
+    // then
+    expect(text(read.bytes)).toBe('v1');
+    expect(failure).toBeInstanceOf(StoreError);
+    expect((failure as Error).message).toMatch(/broken\.json is not valid JSON\/YAML at line 1, column \d+/);
+    expect((failure as Error).message).not.toContain('canary-value');
+  });
+
   it('reads secrets from every store file of a folder', async () => {
     // given
     await aStoreFile('team-a/token: token-a\n', 'a.yaml');
