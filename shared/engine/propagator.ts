@@ -86,7 +86,26 @@ interface Invocation {
   reads: Map<string, Promise<SecretValue>>;
   desired: Map<string, Promise<Desired>>;
   /** Managed Secrets per cluster, listed once (reconcile of several bindings). */
-  listed: Map<string, Promise<Map<string, KubeSecret> | undefined>> | undefined;
+  listed: Listings | undefined;
+}
+
+/** A cluster's managed Secrets by namespace, then name. */
+type Listing = Map<string, Map<string, KubeSecret>>;
+
+/** A reconcile's listings: `pending` per cluster (undefined if the listing failed), and `ready` once one is in. */
+interface Listings {
+  pending: Map<string, Promise<Listing | undefined>>;
+  ready: Map<string, Listing>;
+}
+
+function toListing(secrets: readonly KubeSecret[]): Listing {
+  const listing: Listing = new Map();
+  for (const secret of secrets) {
+    let names = listing.get(secret.namespace);
+    if (names === undefined) listing.set(secret.namespace, (names = new Map<string, KubeSecret>()));
+    names.set(secret.name, secret);
+  }
+  return listing;
 }
 
 /** Lanes one cluster gets at most in a several-binding run: the gateway's default connections per cluster. */
@@ -168,7 +187,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     limit: pLimit(settings.concurrency),
     reads: new Map(),
     desired: new Map(),
-    listed: listOnce ? new Map() : undefined,
+    listed: listOnce ? { pending: new Map(), ready: new Map() } : undefined,
   });
 
   const infoOf = (name: string): BindingInfo => {
@@ -261,14 +280,18 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     withRetry(() => withTimeout(operation(), timeoutMs, what), retry, attempts);
 
   /** A cluster's managed Secrets, listed once per invocation and shared; undefined if the listing failed. */
-  const listingOf = (gateway: ClusterGateway, cluster: string, listed: NonNullable<Invocation['listed']>) => {
-    let listing = listed.get(cluster);
+  const listingOf = (gateway: ClusterGateway, cluster: string, listed: Listings): Promise<Listing | undefined> => {
+    let listing = listed.pending.get(cluster);
     if (listing === undefined) {
       listing = gateway.listSecrets(MANAGED_SELECTOR).then(
-        (items) => new Map(items.map((s) => [`${s.namespace}/${s.name}`, s])),
+        (items) => {
+          const ready = toListing(items);
+          listed.ready.set(cluster, ready);
+          return ready;
+        },
         () => undefined, // fall back to one GET per target
       );
-      listed.set(cluster, listing);
+      listed.pending.set(cluster, listing);
     }
     return listing;
   };
@@ -280,8 +303,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
    * one request, or someone else's: the create then answers 409, and the retry reads it and the
    * ownership rules decide. Merge and Orphan targets carry no managed-by label, so they are read.
    */
-  const existingSecret = (gateway: ClusterGateway, ns: string, name: string, listed: Map<string, KubeSecret> | undefined, trustAbsence: boolean) => {
-    const found = listed?.get(`${ns}/${name}`);
+  const existingSecret = (gateway: ClusterGateway, ns: string, name: string, listed: Listing | undefined, trustAbsence: boolean) => {
+    const found = listed?.get(ns)?.get(name);
     if (found !== undefined || (listed !== undefined && trustAbsence)) return found;
     return gateway.getSecret(ns, name);
   };
@@ -441,7 +464,29 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     if (result.outcome === Outcome.Failed) await markRestartPending(gateway, spec.target.namespace, spec.target.name, hash);
   };
 
-  const applyTarget = async (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation): Promise<TargetResult> => {
+  /**
+   * One target. When a reconcile's listing of the cluster is in, a target it settles
+   * (unchanged there, or not ours) is decided on the spot: no request, so no promise, retry
+   * or timer either. That is most of a reconcile's targets; the rest go on to `writeTarget`.
+   */
+  const applyTarget = (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation): TargetResult | Promise<TargetResult> => {
+    const listing = inv.listed?.ready.get(cluster.name);
+    if (listing === undefined) return writeTarget(info, cluster, desired, inv);
+    const started = performance.now();
+    const { namespace, name, creationPolicy } = info.spec.target;
+    const found = listing.get(namespace)?.get(name);
+    if (found === undefined || namespaceRefusal(cluster, namespace) !== undefined) return writeTarget(info, cluster, desired, inv);
+    const decision = decide(found, desired, { namespace, name, creationPolicy });
+    if (decision.action !== 'unchanged' && decision.action !== 'skip') return writeTarget(info, cluster, desired, inv, decision);
+    const result = baseResult(info, cluster.name);
+    result.attempts = 1;
+    recordDecision(result, decision, desired);
+    result.durationMs = Math.round(performance.now() - started);
+    return result;
+  };
+
+  /** A target that may need requests; `listed` is what the reconcile's listing decided for it, when that is known already. */
+  const writeTarget = async (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation, listed?: Decision): Promise<TargetResult> => {
     const started = performance.now();
     const result = baseResult(info, cluster.name);
     const { namespace, name } = info.spec.target;
@@ -453,10 +498,10 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       const rules = { namespace, name, creationPolicy: info.spec.target.creationPolicy };
       let decision: Decision | undefined;
       // A reconcile lists each cluster's managed Secrets once (undefined if that failed).
-      const listed = inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
-      const found = listed?.get(`${namespace}/${name}`);
+      const listing = inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
+      const found = listing?.get(namespace)?.get(name);
       // What the listing says, decided once: the first attempt acts on it rather than deciding again.
-      const fromListing = found === undefined ? undefined : decide(found, desired, rules);
+      const fromListing = found === undefined ? undefined : (listed ?? decide(found, desired, rules));
       if (fromListing?.action === 'unchanged' || fromListing?.action === 'skip') {
         // Most of a reconcile's targets are settled by the listing alone: one that is unchanged
         // there, or not ours, needs no request, so it gets no retries or timer either.
@@ -468,7 +513,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         async () => {
           // A retry follows a conflict or a failure: it reads the Secret rather than trust the listing.
           const first = attempts.count === 1;
-          const existing = await existingSecret(gateway, namespace, name, first ? listed : undefined, info.spec.target.creationPolicy === 'Owner');
+          const existing = await existingSecret(gateway, namespace, name, first ? listing : undefined, info.spec.target.creationPolicy === 'Owner');
           previous = existing;
           const decision = first && fromListing !== undefined ? fromListing : decide(existing, desired, rules);
           if (decision.action === 'create') await gateway.createSecret(decision.secret);
@@ -555,7 +600,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         for (const cluster of wave) results.push(skipped(info, cluster.name, SkipReason.HaltedAfterFailedWave));
         continue;
       }
-      const done = await Promise.all(wave.map((cluster) => inv.limit(() => applyTarget(info, cluster, desired, inv))));
+      const done = await Promise.all(wave.map((cluster) => inv.limit(async () => applyTarget(info, cluster, desired, inv))));
       results.push(...done);
       if (halt && done.some((r) => r.outcome === Outcome.Failed)) halted = true;
     }
@@ -780,14 +825,16 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
           const p = prepared[binding];
           const out = results[binding];
           if (info === undefined || p === undefined || p.done || out === undefined) continue;
-          out[targets[2 * t + 1] ?? 0] = await applyTarget(info, cluster, p.desired, inv);
+          const settled = applyTarget(info, cluster, p.desired, inv);
+          out[targets[2 * t + 1] ?? 0] = settled instanceof Promise ? await settled : settled;
         }
       };
       try {
         if (lanes === 1) await inv.limit(() => lane(0));
         else await Promise.all(Array.from({ length: lanes }, (_, first) => inv.limit(() => lane(first))));
       } finally {
-        inv.listed?.delete(cluster.name);
+        inv.listed?.pending.delete(cluster.name);
+        inv.listed?.ready.delete(cluster.name);
       }
     };
     // Clusters are taken in order by as many runners as the limit can keep busy, so a cluster

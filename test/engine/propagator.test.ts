@@ -1,6 +1,7 @@
 import type { SecretChange } from '../../shared/core/change.js';
 import { ClusterRejectedError, ClusterUnavailableError, ConflictError, StoreError } from '../../shared/core/errors.js';
 import { Annotation, MANAGED_BY_LABEL, RestartAnnotation } from '../../shared/engine/annotations.js';
+import { SkipReason } from '../../shared/engine/decide.js';
 import { createPropagator } from '../../shared/engine/propagator.js';
 import type { WorkItem } from '../../shared/engine/types.js';
 import type { Registry } from '../../shared/registry/schema.js';
@@ -452,6 +453,36 @@ describe('reconcile, plan and restart', () => {
     expect(order.filter((o) => o.startsWith('c1/') || o.startsWith('c2/')).slice(0, 6).sort()).toEqual(['c1/a', 'c1/b', 'c1/c', 'c2/a', 'c2/b', 'c2/c']);
     expect(order.filter((o) => o.startsWith('c3/'))).toEqual(['c3/a', 'c3/b', 'c3/c']);
     for (const name of names) expect(h.cluster(name).calls.filter((c) => c === 'listSecrets')).toHaveLength(1);
+  });
+
+  it('settles the targets of a one-lane cluster from its listing: unchanged and not-ours ones without a request, drifted ones written', async () => {
+    // given two clusters, one target at a time (so one lane per cluster), four bindings created once
+    const h = harness(
+      aRegistry({ settings: { concurrency: 1 }, clusters: [aCluster('c1'), aCluster('c2')], bindings: ['a', 'b', 'c', 'd'].map((n) => aBinding({ name: n, target: { name: n } })) }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    await h.propagator.reconcile();
+    // then on c1 someone edits b's value and hands c to another binding
+    const b = h.secretIn('c1', 'payments', 'b');
+    const c = h.secretIn('c1', 'payments', 'c');
+    if (b === undefined || c === undefined) throw new Error('first reconcile did not create b and c');
+    h.cluster('c1').seedSecret({ ...b, data: { ...b.data, password: 'ZWRpdGVk' } });
+    h.cluster('c1').seedSecret({ ...c, annotations: { ...c.annotations, [Annotation.Binding]: 'someone-else' } });
+    for (const name of ['c1', 'c2']) h.cluster(name).calls.length = 0;
+    // when
+    const reports = await h.propagator.reconcile();
+    // then
+    expect(reports.map((r) => r.targets.map((t) => `${t.cluster}:${t.outcome}:${t.attempts}`))).toEqual([
+      ['c1:unchanged:1', 'c2:unchanged:1'],
+      ['c1:updated:1', 'c2:unchanged:1'],
+      ['c1:skipped:1', 'c2:unchanged:1'],
+      ['c1:unchanged:1', 'c2:unchanged:1'],
+    ]);
+    expect(reports[2]?.targets[0]?.reason).toBe(SkipReason.OtherBinding);
+    expect(reports[0]?.targets[0]).toMatchObject({ version: reports[1]?.targets[0]?.version, hash: reports[1]?.targets[0]?.hash });
+    expect(h.secretIn('c1', 'payments', 'b')?.data['password']).toBe(Buffer.from('p').toString('base64'));
+    expect(h.cluster('c1').calls).toEqual(['listSecrets', 'replaceSecret']);
+    expect(h.cluster('c2').calls).toEqual(['listSecrets']);
   });
 
   it('gives a cluster several lanes when there are fewer clusters than the concurrency', async () => {
