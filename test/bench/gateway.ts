@@ -4,8 +4,10 @@
  * The Kubernetes gateway's own cost per request, apart from the engine: N sequential creates
  * of a Secret to one local cluster (no added latency) through `createKubeGateway`, against
  * the same creates through bare `node:https` with a keep-alive agent, alternating, three
- * rounds each (the first warms the code). Prints CPU and wall time per request. The npm
- * script runs it with the functions' Node flags; it says so if they are missing.
+ * rounds each (the first warms the code); then N reads of one Secret, through the gateway
+ * and bare `node:https` drained unread (as the bench's floor does) and read and parsed (what
+ * deciding needs at least). Prints CPU and wall time per request. The npm script runs it with
+ * the functions' Node flags; it says so if they are missing.
  */
 import https from 'node:https';
 import tls from 'node:tls';
@@ -58,49 +60,59 @@ const gateway = createKubeGateway({
 const url = new URL(cluster.server);
 const secureContext = tls.createSecureContext({ ca: Buffer.from(cluster.caData, 'base64') });
 const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-const raw = (body: string) =>
-  new Promise<void>((resolve, reject) => {
-    const options: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
-      host: url.hostname,
-      port: url.port,
-      path: '/api/v1/namespaces/app/secrets',
-      method: 'POST',
-      agent,
-      secureContext,
-      headers: {
-        authorization: `Bearer ${cluster.token}`,
-        accept: 'application/json',
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(body)),
-      },
-    };
+const raw = (method: 'POST' | 'GET', path: string, body: string | undefined, read: 'drain' | 'parse') =>
+  new Promise<unknown>((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${cluster.token}`, accept: 'application/json' };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    const options: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = { host: url.hostname, port: url.port, path, method, agent, secureContext, headers };
     const req = https.request(options, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
+      if (read === 'drain') {
+        res.resume();
+        res.on('end', () => resolve(undefined));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
     });
     req.on('error', reject);
     req.end(body);
   });
 
-const clients = {
-  'node:https': (name: string) => raw(JSON.stringify(toV1Secret(secret(name)))),
+const SECRETS = '/api/v1/namespaces/app/secrets';
+const creates = {
+  'node:https': (name: string) => raw('POST', SECRETS, JSON.stringify(toV1Secret(secret(name))), 'drain'),
   gateway: (name: string) => gateway.createSecret(secret(name)),
 };
+const reads = {
+  'node:https, drained': () => raw('GET', `${SECRETS}/read-me`, undefined, 'drain'),
+  'node:https, parsed': () => raw('GET', `${SECRETS}/read-me`, undefined, 'parse'),
+  gateway: () => gateway.getSecret('app', 'read-me'),
+};
 
-try {
+async function measure(what: string, clients: Record<string, (name: string) => Promise<unknown>>): Promise<void> {
   for (let round = 1; round <= 3; round += 1) {
-    for (const [label, create] of Object.entries(clients)) {
-      await create(`${label}-${round}-warm`); // the connection is open before timing starts
+    for (const [label, send] of Object.entries(clients)) {
+      await send(`${label}-${round}-warm`); // the connection is open before timing starts
       const cpu = process.cpuUsage();
       const start = performance.now();
-      for (let i = 0; i < requests; i += 1) await create(`${label}-${round}-${i}`);
+      for (let i = 0; i < requests; i += 1) await send(`${label}-${round}-${i}`);
       const used = process.cpuUsage(cpu);
       const perRequest = (us: number) => (us / requests).toFixed(1);
       console.log(
-        `round ${round} ${label.padEnd(10)} ${perRequest(used.user + used.system)} µs CPU/request, ${perRequest((performance.now() - start) * 1000)} µs wall/request`,
+        `${what} round ${round} ${label.padEnd(20)} ${perRequest(used.user + used.system)} µs CPU/request, ${perRequest((performance.now() - start) * 1000)} µs wall/request`,
       );
     }
   }
+}
+
+try {
+  await measure('create', creates);
+  await gateway.createSecret(secret('read-me'));
+  await measure('read  ', reads);
 } finally {
   gateway.close();
   agent.destroy();
