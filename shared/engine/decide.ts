@@ -94,12 +94,16 @@ function labelsPresent(existing: Readonly<Record<string, string>>, wanted: Reado
   return true;
 }
 
+/** `desired.versionCreated` as a time, parsed once per Desired (a fleet compares it once per target). */
+const createdTimes = new WeakMap<Desired, number>();
+
 function isOlder(desired: Desired, existing: KubeSecret): boolean {
   if (desired.versionCreated === undefined) return false;
   if (existing.annotations[Annotation.Source] !== desired.source) return false;
   const theirs = existing.annotations[Annotation.VersionCreated];
   if (theirs === undefined) return false;
-  const a = Date.parse(desired.versionCreated);
+  let a = createdTimes.get(desired);
+  if (a === undefined) createdTimes.set(desired, (a = Date.parse(desired.versionCreated)));
   const b = Date.parse(theirs);
   return Number.isFinite(a) && Number.isFinite(b) && a < b;
 }

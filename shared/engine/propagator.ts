@@ -276,7 +276,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
 
   // ------------------------------------------------------------------ one target
 
-  const attempt = <T>(what: string, operation: () => Promise<T>, attempts?: { count: number }): Promise<T> =>
+  /** `what` names the step in a timeout error, built only then. */
+  const attempt = <T>(what: () => string, operation: () => Promise<T>, attempts?: { count: number }): Promise<T> =>
     withRetry(() => withTimeout(operation(), timeoutMs, what), retry, attempts);
 
   /** A cluster's managed Secrets, listed once per invocation and shared; undefined if the listing failed. */
@@ -347,15 +348,19 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     // Named workloads taken on trust need no request to find: no retries or deadline for that.
     const lookup = verify || restart.auto === true || restart.selector !== undefined;
     const find = () => findDependents(gateway, restart, ns, spec.target.name, verify);
-    const dependents = lookup ? await attempt(`cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`, find) : await find();
+    const dependents = lookup ? await attempt(() => `cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`, find) : await find();
     const results: RestartResult[] = [];
+    let annotations: Record<string, string> | undefined;
     for (const workload of dependents) {
       if (hash !== undefined && workload.templateAnnotations[RestartAnnotation.RestartedForHash] === hash) continue;
-      const annotations: Record<string, string> = { [RestartAnnotation.RestartedAt]: clock.now().toISOString() };
-      if (hash !== undefined) annotations[RestartAnnotation.RestartedForHash] = hash;
+      if (annotations === undefined) {
+        annotations = { [RestartAnnotation.RestartedAt]: clock.now().toISOString() };
+        if (hash !== undefined) annotations[RestartAnnotation.RestartedForHash] = hash;
+      }
+      const patch = annotations;
       try {
-        await attempt(`cluster "${gateway.cluster}" restart of ${workload.kind} ${ns}/${workload.name}`, () =>
-          gateway.patchTemplateAnnotations(workload.kind, ns, workload.name, annotations),
+        await attempt(() => `cluster "${gateway.cluster}" restart of ${workload.kind} ${ns}/${workload.name}`, () =>
+          gateway.patchTemplateAnnotations(workload.kind, ns, workload.name, patch),
         );
         results.push({ kind: workload.kind, name: workload.name, namespace: ns, outcome: 'restarted' });
       } catch (error) {
@@ -452,10 +457,9 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     spec: BindingSpec,
     hash: string,
     result: TargetResult,
-    previous: KubeSecret | undefined,
+    recovering: boolean,
   ): Promise<void> => {
     try {
-      const recovering = previous?.annotations[Annotation.ContentHash] === RESTART_PENDING;
       result.restarts = await restartDependents(gateway, spec, hash, recovering);
     } catch (error) {
       failedWith(result, error, 'dependents-lookup-failed');
@@ -494,7 +498,9 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const attempts = { count: 0 };
     try {
       const gateway = gatewayOf(cluster);
-      let previous: KubeSecret | undefined;
+      // Whether the Secret carried the restart-pending marker: all the restart needs of it (the
+      // Secret itself is not kept through the writes).
+      let recovering = false;
       const rules = { namespace, name, creationPolicy: info.spec.target.creationPolicy };
       let decision: Decision | undefined;
       // A reconcile lists each cluster's managed Secrets once (undefined if that failed).
@@ -509,12 +515,12 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         decision = fromListing;
       }
       decision ??= await attempt(
-        `cluster "${cluster.name}" Secret ${namespace}/${name}`,
+        () => `cluster "${cluster.name}" Secret ${namespace}/${name}`,
         async () => {
           // A retry follows a conflict or a failure: it reads the Secret rather than trust the listing.
           const first = attempts.count === 1;
           const existing = await existingSecret(gateway, namespace, name, first ? listing : undefined, info.spec.target.creationPolicy === 'Owner');
-          previous = existing;
+          recovering = existing?.annotations[Annotation.ContentHash] === RESTART_PENDING;
           const decision = first && fromListing !== undefined ? fromListing : decide(existing, desired, rules);
           if (decision.action === 'create') await gateway.createSecret(decision.secret);
           else if (decision.action === 'update') await gateway.replaceSecret(decision.secret);
@@ -524,7 +530,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       );
       result.attempts = attempts.count;
       recordDecision(result, decision, desired);
-      if (decision.action === 'update') await restartAfterUpdate(gateway, info.spec, desired.hash, result, previous);
+      if (decision.action === 'update') await restartAfterUpdate(gateway, info.spec, desired.hash, result, recovering);
     } catch (error) {
       result.attempts = attempts.count;
       failedWith(result, error);
@@ -618,7 +624,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
           const attempts = { count: 0 };
           try {
             const gateway = gatewayOf(cluster);
-            const existing = await attempt(`cluster "${cluster.name}" Secret ${namespace}/${name}`, () => gateway.getSecret(namespace, name), attempts);
+            const existing = await attempt(() => `cluster "${cluster.name}" Secret ${namespace}/${name}`, () => gateway.getSecret(namespace, name), attempts);
             if (existing === undefined) {
               result.outcome = Outcome.Unchanged;
             } else if (
@@ -629,7 +635,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
               result.outcome = Outcome.Skipped;
               result.reason = SkipReason.ForeignSecret;
             } else {
-              await attempt(`cluster "${cluster.name}" delete of Secret ${namespace}/${name}`, () => gateway.deleteSecret(namespace, name), attempts);
+              await attempt(() => `cluster "${cluster.name}" delete of Secret ${namespace}/${name}`, () => gateway.deleteSecret(namespace, name), attempts);
               result.outcome = Outcome.Updated;
               result.reason = 'deleted';
             }
@@ -960,12 +966,12 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
                 }
                 try {
                   const gateway = gatewayOf(cluster);
-                  const existing = await attempt(`cluster "${cluster.name}" Secret ${namespace}/${name}`, () => gateway.getSecret(namespace, name));
+                  const existing = await attempt(() => `cluster "${cluster.name}" Secret ${namespace}/${name}`, () => gateway.getSecret(namespace, name));
                   const decision = decide(existing, desired, { namespace, name, creationPolicy });
                   const restart = info.spec.restart;
                   const dependents =
                     decision.action === 'update' && restart !== undefined && restart !== false
-                      ? (await attempt(`cluster "${cluster.name}" dependents`, () => findDependents(gateway, restart, namespace, name, true)))
+                      ? (await attempt(() => `cluster "${cluster.name}" dependents`, () => findDependents(gateway, restart, namespace, name, true)))
                           .filter((w) => w.templateAnnotations[RestartAnnotation.RestartedForHash] !== desired.hash)
                           .map((w) => ({ kind: w.kind, name: w.name }))
                       : [];

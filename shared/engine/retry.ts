@@ -54,10 +54,12 @@ export async function withRetry<T>(
 /**
  * Rejects with `TimeoutError` when `promise` has not settled within `ms`. The underlying
  * request is abandoned (the gateway port has no cancellation); its late result is ignored.
+ * `what` names the operation in that error; as a function it is only called then (a fleet
+ * run would otherwise build a label string per target and step that is almost never read).
  */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(`${what} did not finish within ${ms}ms`)), ms);
+    const timer = setTimeout(() => reject(new TimeoutError(`${typeof what === 'string' ? what : what()} did not finish within ${ms}ms`)), ms);
     timer.unref();
     promise.then(
       (value) => {
