@@ -8,7 +8,7 @@ import { closeFloor, floorRequests, runFloor, type FloorEndpoint, type FloorSpec
 
 type Message =
   | { id: number; op: 'endpoints'; endpoints: FloorEndpoint[] }
-  | { id: number; op: 'run'; spec: FloorSpec; concurrency: number; profile?: string };
+  | { id: number; op: 'run'; spec: FloorSpec; concurrency: number; profile?: string; parse?: boolean };
 
 // The V8 settings the functions' runtime applies (the engine's process gets them from createRuntime).
 applyFunctionV8Flags();
@@ -24,7 +24,7 @@ process.on('message', (message: Message) => {
       break;
     case 'run': {
       const requests = floorRequests(message.spec);
-      profiled(message.profile, () => runFloor(endpoints, () => requests, message.concurrency)).then(
+      profiled(message.profile, () => runFloor(endpoints, () => requests, message.concurrency, message.parse === true)).then(
         (result) => reply({ result }),
         (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
       );

@@ -11,7 +11,8 @@ import { watchGc, type GcSummary } from './gc.js';
  * The floor: the least a single Node process can spend doing exactly the requests the
  * engine made, with nothing but node:https. One keep-alive agent (so one TLS handshake)
  * per cluster, kept across runs like the engine's, the same concurrency as the engine, and no
- * parsing beyond draining bodies. It runs in a child process of its own (floor-process.ts),
+ * parsing beyond draining bodies. Its `parse` variant also reads every answer and JSON.parses
+ * it, nothing more: the least a client that decides anything from the answers must do. It runs in a child process of its own (floor-process.ts),
  * so that its connections and heap never count in the engine's memory, nor its CPU in the
  * engine's.
  */
@@ -40,7 +41,7 @@ export interface FloorResult {
   failures: number;
 }
 
-function send(agent: https.Agent, endpoint: FloorEndpoint, secureContext: tls.SecureContext, request: FloorRequest): Promise<number> {
+function send(agent: https.Agent, endpoint: FloorEndpoint, secureContext: tls.SecureContext, request: FloorRequest, parse: boolean): Promise<number> {
   const url = new URL(request.path, endpoint.server);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { authorization: `Bearer ${endpoint.token}`, accept: 'application/json' };
@@ -61,9 +62,19 @@ function send(agent: https.Agent, endpoint: FloorEndpoint, secureContext: tls.Se
     const req = https.request(
       options,
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', reject);
+        if (!parse) {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (body !== '' && res.headers['content-type']?.includes('json') === true) JSON.parse(body);
+          resolve(res.statusCode ?? 0);
+        });
       },
     );
     req.on('error', reject);
@@ -112,6 +123,7 @@ export async function runFloor(
   endpoints: readonly FloorEndpoint[],
   requestsFor: (endpoint: FloorEndpoint) => FloorRequest[],
   concurrency: number,
+  parse = false,
 ): Promise<FloorResult> {
   const limit = pLimit(concurrency);
   let requests = 0;
@@ -126,7 +138,7 @@ export async function runFloor(
         const agent = agentFor(endpoint);
         const secureContext = contextFor(endpoint.caData);
         for (const request of requestsFor(endpoint)) {
-          const status = await send(agent, endpoint, secureContext, request);
+          const status = await send(agent, endpoint, secureContext, request, parse);
           requests += 1;
           if (status >= 400) failures += 1;
         }
@@ -201,8 +213,8 @@ export function floorRequests(spec: FloorSpec): FloorRequest[] {
 
 /** The floor in its child process, driven over IPC. */
 export interface FloorProcess {
-  /** With `profile`, the floor's CPU profile of this run is written there. */
-  run(spec: FloorSpec, concurrency: number, profile?: string): Promise<FloorResult>;
+  /** With `profile`, the floor's CPU profile of this run is written there; with `parse`, it reads and parses every answer. */
+  run(spec: FloorSpec, concurrency: number, profile?: string, parse?: boolean): Promise<FloorResult>;
   stop(): Promise<void>;
 }
 
@@ -218,7 +230,8 @@ export async function startFloorProcess(endpoints: readonly FloorEndpoint[], mem
   });
   await child.call({ op: 'endpoints', endpoints });
   return {
-    run: (spec, concurrency, profile) => child.call<FloorResult>({ op: 'run', spec, concurrency, ...(profile === undefined ? {} : { profile }) }),
+    run: (spec, concurrency, profile, parse) =>
+      child.call<FloorResult>({ op: 'run', spec, concurrency, ...(profile === undefined ? {} : { profile }), ...(parse === true ? { parse } : {}) }),
     stop: () => child.stop(),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --clusters N] [--latency ms] [--secrets S] [--concurrency C] [--profile <run>]`
+ * `npm run bench [-- --clusters N] [--latency ms] [--secrets S] [--concurrency C] [--repeats R] [--profile <run>]`
  *
  * Starts N virtual clusters (each its own 127.0.0.1 port and TLS endpoint, `latency` ms
  * added to every request) in a separate process, registers one binding that targets all
@@ -7,8 +7,9 @@
  * every Secret written and every restart issued, through the real engine, runtime, local
  * source and Kubernetes gateway. Then the same change again (nothing may be written), and
  * a reconcile of N clusters x S secrets. Beside each run, the floor: node:https alone doing
- * the same requests against the same servers. The engine (bundled as the functions are) and
- * the floor each run in a process of their own, so each one's CPU and memory are measured
+ * the same requests against the same servers, and the parsing floor: the same, also reading
+ * and parsing every answer. The engine (bundled as the functions are) and
+ * the floors each run in a process of their own, so each one's CPU and memory are measured
  * alone. Results go to stdout (a table, and one JSON object on the last line) and, for full
  * runs, to BENCHMARKS.md.
  *
@@ -37,8 +38,8 @@ const NAMESPACE = 'app';
 /** The function size the reconcile runs are held to (issue #7: under 256 MB at 30,000 targets). */
 const RECONCILE_MEMORY_MB = 256;
 const WORKLOAD = 'api';
-/** Repetitions of the change and repeat runs (medians reported). */
-const REPEATS = 3;
+/** Repetitions of the change, repeat and reconcile runs (medians reported), unless `--repeats` says otherwise. */
+const DEFAULT_REPEATS = 3;
 const SECRET = 'app-db';
 
 /** One run's row: what the engine measured (rounded), the fleet's request counts and the floor beside it. */
@@ -56,6 +57,12 @@ export interface RunResult
   floorCpuMsPerTarget: number;
   wallRatio: number;
   cpuRatio: number;
+  /**
+   * The floor that also reads and JSON.parses every answer (the least a client deciding from
+   * the answers does), and the engine's CPU as a ratio to it. The targets are against `floor`.
+   */
+  parsingFloorCpuMsPerTarget: number;
+  cpuRatioParsing: number;
   /** Every repetition's CPU per target, engine and floor (the medians are above). */
   cpuMsPerTargetEach: number[];
   floorCpuMsPerTargetEach: number[];
@@ -173,11 +180,14 @@ async function runOne(options: {
   version: number;
   concurrency: number;
   floor: FloorProcess | (() => Promise<FloorProcess>) | undefined;
+  /** Also run the parsing floor (default true). */
+  parsingFloor?: boolean;
   profile: string | undefined;
 }): Promise<RunResult> {
   const { fleet, endpoints, secrets } = options;
   const engineRuns: MeasuredRun[] = [];
   const floorRuns: FloorResult[] = [];
+  const parsingFloorRuns: FloorResult[] = [];
   let byVerb: Record<string, number> = {};
   const warmup = options.warmup ?? 0;
   for (let i = 0; i < warmup + (options.repeats ?? 1); i += 1) {
@@ -199,12 +209,17 @@ async function runOne(options: {
       const floorRun = await inProcess(options.floor, (floor) => floor.run(spec, options.concurrency, floorProfile));
       if (counted) floorRuns.push(floorRun);
       if (floorProfile !== undefined) process.stderr.write(`The floor's CPU profile written to ${floorProfile}\n`);
+      if (options.parsingFloor !== false) {
+        const parsing = await inProcess(options.floor, (floor) => floor.run(spec, options.concurrency, undefined, true));
+        if (counted) parsingFloorRuns.push(parsing);
+      }
     }
   }
   const wallMs = median(engineRuns.map((r) => r.wallMs));
   const cpuMs = median(engineRuns.map((r) => r.cpuMs));
   const floorMs = floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.wallMs));
   const floorCpu = floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.cpuMs));
+  const parsingFloorCpu = parsingFloorRuns.length === 0 ? Number.NaN : median(parsingFloorRuns.map((r) => r.cpuMs));
   // Latency percentiles and memory of the repetition with the median wall time; peak RSS the highest.
   const m = engineRuns.find((r) => r.wallMs === wallMs) ?? engineRuns[0];
   if (m === undefined) throw new Error(`${options.name}: no repetition ran`);
@@ -234,6 +249,8 @@ async function runOne(options: {
     floorCpuMsPerTarget: round(floorCpu / targets, 3),
     wallRatio: round(wallMs / floorMs, 2),
     cpuRatio: round(cpuMs / floorCpu, 2),
+    parsingFloorCpuMsPerTarget: round(parsingFloorCpu / targets, 3),
+    cpuRatioParsing: round(cpuMs / parsingFloorCpu, 2),
     cpuMsPerTargetEach: engineRuns.map((r) => round(r.cpuMs / targets, 3)),
     floorCpuMsPerTargetEach: floorRuns.map((r) => round(r.cpuMs / targets, 3)),
     mainCpuMsPerTarget: round(median(engineRuns.map((r) => r.mainCpuMs)) / targets, 3),
@@ -301,7 +318,7 @@ async function buildEngine(): Promise<string> {
 }
 
 /** One fleet size: create pass, a change, the same change again, optionally a reconcile of S secrets. */
-async function benchFleet(count: number, opts: { latencyMs: number; concurrency: number; secrets: number; floor: boolean; profile: string | undefined; engineBundle: string; memoryLimited: boolean }): Promise<RunResult[]> {
+async function benchFleet(count: number, opts: { latencyMs: number; concurrency: number; secrets: number; repeats: number; floor: boolean; profile: string | undefined; engineBundle: string; memoryLimited: boolean }): Promise<RunResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sp-bench-'));
   const fleet = await startFleet(count, opts.latencyMs);
   const endpoints = fleet.clusters;
@@ -321,23 +338,24 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
     writeFileSync(join(dir, 'store.json'), storeJson(one, 1));
     const warm = await engine(one, true);
     const common = { engine: warm, fleet, endpoints, secrets: one, concurrency: opts.concurrency, floor, profile: opts.profile };
-    results.push(await runOne({ ...common, name: `create-${count}`, version: 1, work: () => ({ kind: 'change', secret: SECRET, version: 1 }) }));
+    // No parsing floor here: the floor's first run opens its connections, so a second one would not be comparable.
+    results.push(await runOne({ ...common, name: `create-${count}`, version: 1, parsingFloor: false, work: () => ({ kind: 'change', secret: SECRET, version: 1 }) }));
     // A warm-up change (version 2: the create only warmed the read and create paths, not the
-    // update and restart ones), three measured changes (versions 3, 4, 5), then the last one
-    // three more times: medians of three.
+    // update and restart ones), `repeats` measured changes (versions 3, 4, ...), then the last
+    // one `repeats` more times: medians.
     results.push(
       await runOne({
         ...common,
         name: `change-${count}`,
         version: 2,
         warmup: 1,
-        repeats: REPEATS,
+        repeats: opts.repeats,
         before: (i) => writeFileSync(join(dir, 'store.json'), storeJson(one, 2 + i)),
         work: (i) => ({ kind: 'change', secret: SECRET, version: 2 + i }),
       }),
     );
-    const last = 2 + REPEATS;
-    results.push(await runOne({ ...common, name: `repeat-${count}`, version: last, repeats: REPEATS, work: () => ({ kind: 'change', secret: SECRET, version: last }) }));
+    const last = 2 + opts.repeats;
+    results.push(await runOne({ ...common, name: `repeat-${count}`, version: last, repeats: opts.repeats, work: () => ({ kind: 'change', secret: SECRET, version: last }) }));
     await warm.stop();
 
     if (opts.secrets > 1) {
@@ -353,7 +371,7 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
       // cold connections: the next hourly reconcile finds no connection from an hour before (NAT
       // gateways and load balancers drop idle flows within minutes).
       const freshFloor = () => startFloorProcess(endpoints, limit);
-      const rc = { ...common, floor: opts.floor ? freshFloor : undefined, secrets: many, version: 1, engine: () => engine(many, false, limit), repeats: REPEATS };
+      const rc = { ...common, floor: opts.floor ? freshFloor : undefined, secrets: many, version: 1, engine: () => engine(many, false, limit), repeats: opts.repeats };
       const work = (): EngineWork => ({ kind: 'reconcile' });
       // Every repetition of the first reconcile creates all 30,000 Secrets: the last one's are removed first.
       const removeSecrets = async () => void (await fleet.removeAll(undefined, 'secrets'));
@@ -371,14 +389,14 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
 }
 
 function table(results: readonly RunResult[]): string {
-  const header = '| run | targets | total ms | CPU ms/target | p50 / p99 ms | requests/target (by verb) | store reads | peak RSS MB | floor ms | floor CPU ms/target | wall x floor | CPU x floor |';
-  const rule = '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|';
+  const header = '| run | targets | total ms | CPU ms/target | p50 / p99 ms | requests/target (by verb) | store reads | peak RSS MB | floor ms | floor CPU ms/target | wall x floor | CPU x floor | CPU x parsing floor |';
+  const rule = '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|';
   const rows = results.map((r) => {
     const verbs = Object.entries(r.requestsByVerb)
       .filter(([, n]) => n > 0)
       .map(([v, n]) => `${v} ${round(n / Math.max(r.targets, 1), 3)}`)
       .join(', ');
-    return `| ${r.name} | ${r.targets} | ${r.totalMs} | ${r.cpuMsPerTarget} | ${r.p50Ms} / ${r.p99Ms} | ${r.requestsPerTarget} (${verbs}) | ${r.storeReads} | ${r.peakRssMb} | ${r.floorMs} | ${r.floorCpuMsPerTarget} | ${r.wallRatio} | ${r.cpuRatio} |`;
+    return `| ${r.name} | ${r.targets} | ${r.totalMs} | ${r.cpuMsPerTarget} | ${r.p50Ms} / ${r.p99Ms} | ${r.requestsPerTarget} (${verbs}) | ${r.storeReads} | ${r.peakRssMb} | ${r.floorMs} | ${r.floorCpuMsPerTarget} | ${r.wallRatio} | ${r.cpuRatio} | ${Number.isNaN(r.cpuRatioParsing) ? '—' : r.cpuRatioParsing} |`;
   });
   return [header, rule, ...rows].join('\n');
 }
@@ -390,6 +408,7 @@ async function main(): Promise<void> {
       latency: { type: 'string', default: '25' },
       secrets: { type: 'string', default: '20' },
       concurrency: { type: 'string', default: '256' },
+      repeats: { type: 'string', default: String(DEFAULT_REPEATS) },
       'no-floor': { type: 'boolean', default: false },
       'no-cold-start': { type: 'boolean', default: false },
       /** A run's name (e.g. reconcile-unchanged-1500x20): write its CPU profile to .build/<name>.cpuprofile. */
@@ -398,9 +417,10 @@ async function main(): Promise<void> {
   });
   const latencyMs = Number(values.latency);
   const concurrency = Number(values.concurrency);
+  const repeats = Number(values.repeats);
   const sizes = values.clusters === undefined ? [1, 100, 1500] : [Number(values.clusters)];
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isFinite(latencyMs) || !Number.isInteger(concurrency)) {
-    throw new Error('usage: npm run bench -- [--clusters N] [--latency ms] [--secrets S] [--concurrency C]');
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isFinite(latencyMs) || !Number.isInteger(concurrency) || !Number.isInteger(repeats) || repeats < 1) {
+    throw new Error('usage: npm run bench -- [--clusters N] [--latency ms] [--secrets S] [--concurrency C] [--repeats R]');
   }
   const engineBundle = process.env.BENCH_ENGINE_BUNDLE ?? (await buildEngine());
   const memoryLimited = memoryCgroupsAvailable();
@@ -412,7 +432,7 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   for (const [i, n] of sizes.entries()) {
     const last = i === sizes.length - 1;
-    const runs = await benchFleet(n, { latencyMs, concurrency, secrets: last ? Number(values.secrets) : 1, floor: !values['no-floor'], profile: values.profile, engineBundle, memoryLimited });
+    const runs = await benchFleet(n, { latencyMs, concurrency, secrets: last ? Number(values.secrets) : 1, repeats, floor: !values['no-floor'], profile: values.profile, engineBundle, memoryLimited });
     for (const r of runs) process.stderr.write(`${r.name}: ${r.totalMs} ms, ${r.cpuMsPerTarget} CPU ms/target, peak RSS ${r.peakRssMb} MB, floor ${r.floorMs} ms\n`);
     results.push(...runs);
   }
@@ -430,7 +450,7 @@ async function main(): Promise<void> {
     sizingAndPolling(results, coldStarts, Number(values.secrets)),
   ].filter((part) => part !== '').join('\n\n');
   process.stdout.write(`${report}\n`);
-  if (values.clusters === undefined) writeBenchmarks(report, machine, latencyMs, concurrency);
+  if (values.clusters === undefined) writeBenchmarks(report, machine, latencyMs, concurrency, repeats);
   process.stdout.write(`${JSON.stringify({ machine, latencyMs, runs: results, coldStarts })}\n`);
 }
 
@@ -487,7 +507,7 @@ function sizingAndPolling(results: readonly RunResult[], coldStarts: readonly Co
   return lines.join('\n');
 }
 
-function writeBenchmarks(report: string, machine: Machine, latencyMs: number, concurrency: number): void {
+function writeBenchmarks(report: string, machine: Machine, latencyMs: number, concurrency: number, repeats: number): void {
   const file = join(ROOT, 'BENCHMARKS.md');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
@@ -499,7 +519,7 @@ function writeBenchmarks(report: string, machine: Machine, latencyMs: number, co
       (machine.reconcileMemoryLimitMb === null
         ? 'no memory cgroup was available, so the reconcile runs were not held to a memory limit.'
         : `in the reconcile runs, the engine and the floor each ran in a ${machine.reconcileMemoryLimitMb} MB memory cgroup, as a function instance of that size.`) +
-      ` The change, repeat and reconcile rows are medians of ${REPEATS} runs (engine and floor alternating; the change rows after one unmeasured warm-up change on both sides; each reconcile in fresh engine and floor processes, so cold code and cold connections on both sides, the Secrets removed before each reconcile-create); the create rows ran once.`,
+      ` The change, repeat and reconcile rows are medians of ${repeats} runs (engine, floor and parsing floor alternating; the change rows after one unmeasured warm-up change on both sides; each reconcile in fresh engine and floor processes, so cold code and cold connections on both sides, the Secrets removed before each reconcile-create); the create rows ran once.`,
     '',
     report,
     end,
