@@ -606,7 +606,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         for (const cluster of wave) results.push(skipped(info, cluster.name, SkipReason.HaltedAfterFailedWave));
         continue;
       }
-      const done = await Promise.all(wave.map((cluster) => inv.limit(async () => applyTarget(info, cluster, desired, inv))));
+      const done = await Promise.all(wave.map((cluster) => inv.limit(() => applyTarget(info, cluster, desired, inv))));
       results.push(...done);
       if (halt && done.some((r) => r.outcome === Outcome.Failed)) halted = true;
     }
