@@ -11,8 +11,9 @@ import { watchGc, type GcSummary } from './gc.js';
  * The floor: the least a single Node process can spend doing exactly the requests the
  * engine made, with nothing but node:https. One keep-alive agent (so one TLS handshake)
  * per cluster, kept across runs like the engine's, the same concurrency as the engine, and no
- * parsing beyond draining bodies. Its `parse` variant also reads every answer and JSON.parses
- * it, nothing more: the least a client that decides anything from the answers must do. It runs in a child process of its own (floor-process.ts),
+ * parsing beyond draining bodies. Its `parse` variant also reads and JSON.parses the answer to
+ * every GET (a Secret, a listing), nothing more: the least a client that decides from what it
+ * reads must do. Answers to writes are drained, as the engine drains them. It runs in a child process of its own (floor-process.ts),
  * so that its connections and heap never count in the engine's memory, nor its CPU in the
  * engine's.
  */
@@ -63,7 +64,7 @@ function send(agent: https.Agent, endpoint: FloorEndpoint, secureContext: tls.Se
       options,
       (res) => {
         res.on('error', reject);
-        if (!parse) {
+        if (!parse || request.method !== 'GET') {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
           return;
@@ -213,7 +214,7 @@ export function floorRequests(spec: FloorSpec): FloorRequest[] {
 
 /** The floor in its child process, driven over IPC. */
 export interface FloorProcess {
-  /** With `profile`, the floor's CPU profile of this run is written there; with `parse`, it reads and parses every answer. */
+  /** With `profile`, the floor's CPU profile of this run is written there; with `parse`, it reads and parses the answer to every GET. */
   run(spec: FloorSpec, concurrency: number, profile?: string, parse?: boolean): Promise<FloorResult>;
   stop(): Promise<void>;
 }

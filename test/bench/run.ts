@@ -8,7 +8,7 @@
  * source and Kubernetes gateway. Then the same change again (nothing may be written), and
  * a reconcile of N clusters x S secrets. Beside each run, the floor: node:https alone doing
  * the same requests against the same servers, and the parsing floor: the same, also reading
- * and parsing every answer. The engine (bundled as the functions are) and
+ * and parsing every GET's answer. The engine (bundled as the functions are) and
  * the floors each run in a process of their own, so each one's CPU and memory are measured
  * alone. Results go to stdout (a table, and one JSON object on the last line) and, for full
  * runs, to BENCHMARKS.md.
@@ -58,8 +58,9 @@ export interface RunResult
   wallRatio: number;
   cpuRatio: number;
   /**
-   * The floor that also reads and JSON.parses every answer (the least a client deciding from
-   * the answers does), and the engine's CPU as a ratio to it. The targets are against `floor`.
+   * The floor that also reads and JSON.parses the answer to every GET (the least a client
+   * deciding from what it reads does), and the engine's CPU as a ratio to it. The targets are
+   * against `floor`.
    */
   parsingFloorCpuMsPerTarget: number;
   cpuRatioParsing: number;
