@@ -489,8 +489,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     return result;
   };
 
-  /** A target that may need requests; `listed` is what the reconcile's listing decided for it, when that is known already. */
-  const writeTarget = async (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation, listed?: Decision): Promise<TargetResult> => {
+  /** A target that may need requests; `decided` is what the reconcile's listing decided for it, when that is known already. */
+  const writeTarget = async (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation, decided?: Decision): Promise<TargetResult> => {
     const started = performance.now();
     const result = baseResult(info, cluster.name);
     const { namespace, name } = info.spec.target;
@@ -507,7 +507,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       const listing = inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
       const found = listing?.get(namespace)?.get(name);
       // What the listing says, decided once: the first attempt acts on it rather than deciding again.
-      const fromListing = found === undefined ? undefined : (listed ?? decide(found, desired, rules));
+      const fromListing = found === undefined ? undefined : (decided ?? decide(found, desired, rules));
       if (fromListing?.action === 'unchanged' || fromListing?.action === 'skip') {
         // Most of a reconcile's targets are settled by the listing alone: one that is unchanged
         // there, or not ours, needs no request, so it gets no retries or timer either.
