@@ -13,7 +13,8 @@ import { watchGc, type GcSummary } from './gc.js';
  * per cluster, kept across runs like the engine's, the same concurrency as the engine, and no
  * parsing beyond draining bodies. Its `parse` variant also reads and JSON.parses the answer to
  * every GET (a Secret, a listing), nothing more: the least a client that decides from what it
- * reads must do. Answers to writes are drained, as the engine drains them. It runs in a child process of its own (floor-process.ts),
+ * reads must do. Answers to writes are drained, as the engine drains them. It runs in a child
+ * process of its own (floor-process.ts),
  * so that its connections and heap never count in the engine's memory, nor its CPU in the
  * engine's.
  */
@@ -42,7 +43,11 @@ export interface FloorResult {
   failures: number;
 }
 
-function send(agent: https.Agent, endpoint: FloorEndpoint, secureContext: tls.SecureContext, request: FloorRequest, parse: boolean): Promise<number> {
+/**
+ * One request as the floor sends it, answering its status: the answer is drained, or with
+ * `parse` a GET's answer is read and JSON.parsed. `npm run bench:gateway` uses it as its bare side.
+ */
+export function sendRequest(agent: https.Agent, endpoint: FloorEndpoint, secureContext: tls.SecureContext, request: FloorRequest, parse: boolean): Promise<number> {
   const url = new URL(request.path, endpoint.server);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { authorization: `Bearer ${endpoint.token}`, accept: 'application/json' };
@@ -139,7 +144,7 @@ export async function runFloor(
         const agent = agentFor(endpoint);
         const secureContext = contextFor(endpoint.caData);
         for (const request of requestsFor(endpoint)) {
-          const status = await send(agent, endpoint, secureContext, request, parse);
+          const status = await sendRequest(agent, endpoint, secureContext, request, parse);
           requests += 1;
           if (status >= 400) failures += 1;
         }

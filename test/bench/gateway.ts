@@ -16,6 +16,7 @@ import { startFleetProcess } from '../../dev/kube/fleet-client.js';
 import type { KubeSecret } from '../../shared/core/ports.js';
 import { createKubeGateway, toV1Secret } from '../../shared/kube/index.js';
 import { applyFunctionV8Flags, FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { sendRequest, type FloorRequest } from './floor.js';
 
 const missing = FUNCTION_NODE_OPTIONS.split(' ').filter((flag) => !process.execArgv.includes(flag));
 if (missing.length > 0)
@@ -57,39 +58,19 @@ const gateway = createKubeGateway({
   credentials: () => Promise.resolve({ token: cluster.token }),
 });
 
-const url = new URL(cluster.server);
+// The bare side is the bench's floor client (floor.ts): the same requests, drained or parsed as it does them.
 const secureContext = tls.createSecureContext({ ca: Buffer.from(cluster.caData, 'base64') });
 const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-const raw = (method: 'POST' | 'GET', path: string, body: string | undefined, read: 'drain' | 'parse') =>
-  new Promise<unknown>((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${cluster.token}`, accept: 'application/json' };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
-    const options: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = { host: url.hostname, port: url.port, path, method, agent, secureContext, headers };
-    const req = https.request(options, (res) => {
-      if (read === 'drain') {
-        res.resume();
-        res.on('end', () => resolve(undefined));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+const bare = (request: FloorRequest, parse: boolean) => sendRequest(agent, cluster, secureContext, request, parse);
 
 const SECRETS = '/api/v1/namespaces/app/secrets';
 const creates = {
-  'node:https': (name: string) => raw('POST', SECRETS, JSON.stringify(toV1Secret(secret(name))), 'drain'),
+  'node:https': (name: string) => bare({ method: 'POST', path: SECRETS, body: JSON.stringify(toV1Secret(secret(name))) }, false),
   gateway: (name: string) => gateway.createSecret(secret(name)),
 };
 const reads = {
-  'node:https, drained': () => raw('GET', `${SECRETS}/read-me`, undefined, 'drain'),
-  'node:https, parsed': () => raw('GET', `${SECRETS}/read-me`, undefined, 'parse'),
+  'node:https, drained': () => bare({ method: 'GET', path: `${SECRETS}/read-me` }, false),
+  'node:https, parsed': () => bare({ method: 'GET', path: `${SECRETS}/read-me` }, true),
   gateway: () => gateway.getSecret('app', 'read-me'),
 };
 

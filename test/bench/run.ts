@@ -218,9 +218,9 @@ async function runOne(options: {
   }
   const wallMs = median(engineRuns.map((r) => r.wallMs));
   const cpuMs = median(engineRuns.map((r) => r.cpuMs));
-  const floorMs = floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.wallMs));
-  const floorCpu = floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.cpuMs));
-  const parsingFloorCpu = parsingFloorRuns.length === 0 ? Number.NaN : median(parsingFloorRuns.map((r) => r.cpuMs));
+  const floorMs = median(floorRuns.map((r) => r.wallMs));
+  const floorCpu = median(floorRuns.map((r) => r.cpuMs));
+  const parsingFloorCpu = median(parsingFloorRuns.map((r) => r.cpuMs));
   // Latency percentiles and memory of the repetition with the median wall time; peak RSS the highest.
   const m = engineRuns.find((r) => r.wallMs === wallMs) ?? engineRuns[0];
   if (m === undefined) throw new Error(`${options.name}: no repetition ran`);
@@ -255,7 +255,7 @@ async function runOne(options: {
     cpuMsPerTargetEach: engineRuns.map((r) => round(r.cpuMs / targets, 3)),
     floorCpuMsPerTargetEach: floorRuns.map((r) => round(r.cpuMs / targets, 3)),
     mainCpuMsPerTarget: round(median(engineRuns.map((r) => r.mainCpuMs)) / targets, 3),
-    floorMainCpuMsPerTarget: round((floorRuns.length === 0 ? Number.NaN : median(floorRuns.map((r) => r.mainCpuMs))) / targets, 3),
+    floorMainCpuMsPerTarget: round(median(floorRuns.map((r) => r.mainCpuMs)) / targets, 3),
     gc: m.gc,
     floorGc: floorRuns.find((r) => r.wallMs === floorMs)?.gc ?? floorRuns[0]?.gc,
   };
