@@ -31,7 +31,7 @@ import {
 import type { LoadedRegistry } from '../../shared/registry/load.js';
 import { accessPlan, scheduleGroups } from './permissions.js';
 import { createMonitoring } from './monitoring.js';
-import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/runtime/node-options.js';
 import { ESM_REQUIRE_BANNER } from '../../shared/runtime/esm-banner.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,7 +63,7 @@ export interface SecretPropagatorStackProps extends StackProps {
   maxReceiveCount?: number;
   /** Function timeout. @default Duration.minutes(5) */
   timeout?: Duration;
-  /** Memory for each function. @default 1024 */
+  /** Memory for each function, in MB; its V8 young generation is sized from it (functionNodeOptions). @default 1024 */
   memorySize?: number;
 }
 
@@ -85,6 +85,7 @@ export class SecretPropagatorStack extends Stack {
     super(scope, id, props);
     const { registry } = props.registry;
     const timeout = props.timeout ?? Duration.minutes(5);
+    const memorySize = props.memorySize ?? DEFAULT_FUNCTION_MEMORY_MB;
     const registryFile = resolve(props.registryFile);
 
     // --- queues -----------------------------------------------------------------------
@@ -138,7 +139,7 @@ export class SecretPropagatorStack extends Stack {
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
+      NODE_OPTIONS: functionNodeOptions(memorySize),
     };
 
     const makeFunction = (id: string, entry: string, description: string, asyncInvoked: boolean) => {
@@ -151,7 +152,7 @@ export class SecretPropagatorStack extends Stack {
         depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
-        memorySize: props.memorySize ?? 1024,
+        memorySize,
         timeout,
         description,
         role,

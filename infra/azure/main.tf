@@ -152,8 +152,9 @@ resource "azurerm_function_app_flex_consumption" "this" {
     ROTATE_SCHEDULE                      = var.rotate_schedule
     WORK_QUEUE_NAME                      = azurerm_storage_queue.work.name
     LOG_LEVEL                            = "info"
-    # Node flags of the worker (shared/runtime/node-options.ts): larger V8 semi-spaces, far less GC in fleet runs.
-    languageWorkers__node__arguments = "--enable-source-maps --max-semi-space-size=16"
+    # Node flags of the worker, as functionNodeOptions(instance_memory_in_mb) in
+    # shared/runtime/node-options.ts: larger V8 semi-spaces, far less GC in fleet runs.
+    languageWorkers__node__arguments = "--enable-source-maps --max-semi-space-size=32"
   }
 
   tags = var.tags

@@ -236,7 +236,8 @@ resource "google_cloudfunctions2_function" "this" {
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.functions.email
-    # NODE_OPTIONS as shared/runtime/node-options.ts: larger V8 semi-spaces, far less GC in fleet runs.
+    # NODE_OPTIONS as functionNodeOptions(available_memory) in shared/runtime/node-options.ts:
+    # larger V8 semi-spaces, far less GC in fleet runs.
     environment_variables = {
       REGISTRY             = var.registry_yaml
       WORK_TOPIC           = google_pubsub_topic.work.id

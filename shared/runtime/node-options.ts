@@ -1,16 +1,31 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * The Node flags every deployed function runs with (NODE_OPTIONS on Lambda and Cloud
- * Functions, `languageWorkers__node__arguments` on Azure; infra tests check they agree).
+ * V8 semi-space size (MB) for a function instance of `memoryMb`: 16 below 1 GB, 32 from 1 GB.
  *
- * `--max-semi-space-size=16`: V8 sizes its young generation from the instance's memory, so a
- * 256-1024 MB function gets semi-spaces of 1-4 MB and a fleet run, whose per-request objects
- * live across 25 ms or more of network, promotes most of them and pays for it in old-generation
- * collections. 16 MB semi-spaces (at most 32 MB more memory) took a 30,000-target reconcile in
- * a 256 MB cgroup from 1.8x to 1.4x the floor's CPU (BENCHMARKS.md).
+ * V8 sizes its young generation from the instance's memory, so a 256-1024 MB function gets
+ * semi-spaces of 1-4 MB, and a fleet run, whose per-request objects live across 25 ms or more
+ * of network, promotes most of them and pays for it in old-generation collections. 16 MB
+ * semi-spaces (at most 32 MB more memory) took a 30,000-target reconcile in a 256 MB cgroup
+ * from 1.8x to 1.4x the floor's CPU. 32 MB halves the young collections again, each of which
+ * copies every request still in flight: about 10% less CPU for a warm 1,500-cluster change, for
+ * 30-50 MB more peak memory. That is room a 1 GB instance has and a 256 MB one does not (its
+ * reconcile would peak over 256 MB). BENCHMARKS.md has the figures.
  */
-export const FUNCTION_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=16';
+/** The memory a function gets unless its deployment says otherwise (the AWS stack's `memorySize`). */
+export const DEFAULT_FUNCTION_MEMORY_MB = 1024;
+
+function semiSpaceMb(memoryMb: number): number {
+  return memoryMb >= 1024 ? 32 : 16;
+}
+
+/**
+ * The Node flags a deployed function of `memoryMb` runs with (NODE_OPTIONS on Lambda and Cloud
+ * Functions, `languageWorkers__node__arguments` on Azure; infra tests check they agree).
+ */
+export function functionNodeOptions(memoryMb: number): string {
+  return `--enable-source-maps --max-semi-space-size=${semiSpaceMb(memoryMb)}`;
+}
 
 /**
  * V8 settings every function runs with that NODE_OPTIONS cannot carry (Node accepts only a short

@@ -6,12 +6,12 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { loadRegistryFile } from '../../shared/registry/load.js';
 import { CLOUDTRAIL_API_EVENTS, CLOUDTRAIL_SERVICE_EVENTS } from '../../shared/events/aws.js';
 import { PROJECT_ROOT, SecretPropagatorStack } from '../../infra/aws/stack.js';
-import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/runtime/node-options.js';
 
 const registryFile = join(PROJECT_ROOT, 'infra', 'aws', 'example-registry.yaml');
 
 /** One synth per variant, shared by the assertions; bundling is skipped (no esbuild run, no Docker). */
-function synth(props: { cloudTrailEvents?: boolean; createTrail?: boolean; eksAccessEntries?: { clusterName: string; namespaces?: string[] }[] } = {}) {
+function synth(props: { cloudTrailEvents?: boolean; createTrail?: boolean; eksAccessEntries?: { clusterName: string; namespaces?: string[] }[]; memorySize?: number } = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new SecretPropagatorStack(app, 'Test', {
     registry: loadRegistryFile(registryFile),
@@ -132,8 +132,25 @@ describe('AWS stack (example registry)', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
-      Environment: { Variables: Match.objectLike({ REGISTRY_FILE: '/var/task/registry.yaml', WORK_QUEUE_URL: Match.anyValue(), NODE_OPTIONS: FUNCTION_NODE_OPTIONS }) },
+      MemorySize: DEFAULT_FUNCTION_MEMORY_MB,
+      Environment: { Variables: Match.objectLike({ REGISTRY_FILE: '/var/task/registry.yaml', WORK_QUEUE_URL: Match.anyValue(), NODE_OPTIONS: functionNodeOptions(DEFAULT_FUNCTION_MEMORY_MB) }) },
     });
+  });
+
+  it('sizes the V8 young generation from the memory it gives the functions', () => {
+    // given
+    const small = synth({ memorySize: 512 });
+
+    // when
+    const flags = (template: Template) =>
+      Object.values(template.findResources('AWS::Lambda::Function')).map(
+        (f) => (f as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables['NODE_OPTIONS'],
+      );
+
+    // then
+    small.allResourcesProperties('AWS::Lambda::Function', { MemorySize: 512 });
+    expect(new Set(flags(small))).toEqual(new Set(['--enable-source-maps --max-semi-space-size=16']));
+    expect(new Set(flags(base))).toEqual(new Set(['--enable-source-maps --max-semi-space-size=32']));
   });
 
   it('feeds the worker from the work queue with partial batch failures, and dead-letters after 5 receives', () => {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { loadTerraformModule, local, resource, type Block, type Hcl } from '../support/terraform.js';
 import { KEY_VAULT_SECRET_EVENT_TYPES } from '../../shared/events/azure.js';
 import { DEFAULT_WORK_QUEUE } from '../../functions/azure/work-queue.js';
-import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { functionNodeOptions } from '../../shared/runtime/node-options.js';
 
 const INFRA = join(import.meta.dirname, '..', '..', 'infra', 'azure');
 const FILES = ['versions.tf', 'variables.tf', 'main.tf', 'eventgrid.tf', 'outputs.tf'];
@@ -44,16 +44,18 @@ describe('infra/azure Terraform', () => {
   });
 
   it('hands the function the registry, schedules and work queue the code reads', () => {
-    const settings = resource(hcl, 'azurerm_function_app_flex_consumption', 'this')['app_settings'] as Block;
+    const app = resource(hcl, 'azurerm_function_app_flex_consumption', 'this');
+    const settings = app['app_settings'] as Block;
     expect(settings).toMatchObject({
       REGISTRY: '${var.registry_yaml}',
       RECONCILE_SCHEDULE: '${var.reconcile_schedule}',
       ROTATE_SCHEDULE: '${var.rotate_schedule}',
       WORK_QUEUE_NAME: '${azurerm_storage_queue.work.name}',
       AzureWebJobsStorage__queueServiceUri: '${azurerm_storage_account.this.primary_queue_endpoint}',
-      // the Node worker's flags, as every function runs with them
-      languageWorkers__node__arguments: FUNCTION_NODE_OPTIONS,
+      // the Node worker's flags, as every function runs with them for the instance's memory
+      languageWorkers__node__arguments: functionNodeOptions(Number(app['instance_memory_in_mb'])),
     });
+    expect(app['instance_memory_in_mb']).toBe(2048);
     expect(hcl.variable['work_queue_name']?.[0]?.['default']).toBe(DEFAULT_WORK_QUEUE);
     expect(resource(hcl, 'azurerm_storage_queue', 'work_poison')['name']).toBe(
       '${var.work_queue_name}-poison',

@@ -3,7 +3,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { functionNodeOptions } from '../../shared/runtime/node-options.js';
 import { startChild } from './child.js';
 import { watchGc, type GcSummary } from './gc.js';
 
@@ -225,14 +225,14 @@ export interface FloorProcess {
 }
 
 /**
- * The floor runs with the Node flags the functions run with and the V8 settings their runtime
- * applies (as the engine does), and with `memoryLimitMb` it is held to the memory the engine is
- * held to.
+ * The floor runs with the Node flags a function instance of `functionMemoryMb` runs with and the
+ * V8 settings the functions' runtime applies (as the engine beside it does), and with
+ * `memoryLimitMb` it is held to the memory the engine is held to.
  */
-export async function startFloorProcess(endpoints: readonly FloorEndpoint[], memoryLimitMb?: number): Promise<FloorProcess> {
+export async function startFloorProcess(endpoints: readonly FloorEndpoint[], options: { functionMemoryMb: number; memoryLimitMb?: number }): Promise<FloorProcess> {
   const child = startChild(fileURLToPath(new URL('./floor-process.ts', import.meta.url)), {
-    execArgv: ['--import', 'tsx', ...FUNCTION_NODE_OPTIONS.split(' ')],
-    ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
+    execArgv: ['--import', 'tsx', ...functionNodeOptions(options.functionMemoryMb).split(' ')],
+    ...(options.memoryLimitMb === undefined ? {} : { memoryLimitMb: options.memoryLimitMb }),
   });
   await child.call({ op: 'endpoints', endpoints });
   return {

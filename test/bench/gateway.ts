@@ -15,10 +15,10 @@ import { parseArgs } from 'node:util';
 import { startFleetProcess } from '../../dev/kube/fleet-client.js';
 import type { KubeSecret } from '../../shared/core/ports.js';
 import { createKubeGateway, toV1Secret } from '../../shared/kube/index.js';
-import { applyFunctionV8Flags, FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { applyFunctionV8Flags, DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/runtime/node-options.js';
 import { sendRequest, type FloorRequest } from './floor.js';
 
-const missing = FUNCTION_NODE_OPTIONS.split(' ').filter((flag) => !process.execArgv.includes(flag));
+const missing = functionNodeOptions(DEFAULT_FUNCTION_MEMORY_MB).split(' ').filter((flag) => !process.execArgv.includes(flag));
 if (missing.length > 0)
   process.stderr.write(
     `Without the functions' Node flags (${missing.join(' ')}): figures not comparable to npm run bench.\n`,

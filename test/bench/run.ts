@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { startFleetProcess, type FleetProcess, type RemoteCluster } from '../../dev/kube/fleet-client.js';
-import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/runtime/node-options.js';
 import { memoryCgroupsAvailable, startChild } from './child.js';
 import { measureColdStarts, type ColdStartResult } from './cold-start.js';
 import type { EngineRun, EngineWork } from './engine-process.js';
@@ -284,9 +284,13 @@ interface EngineProcess {
   stop(): Promise<void>;
 }
 
-async function startEngine(bundle: string, registry: string, dir: string, memoryLimitMb: number | undefined): Promise<EngineProcess> {
-  // The Node flags the deployed functions run with.
-  const child = startChild(bundle, { execArgv: [...FUNCTION_NODE_OPTIONS.split(' '), ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])], ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
+/**
+ * The engine in a fresh process, as a function instance of `functionMemoryMb` runs it: with
+ * that instance's Node flags, and with `memoryLimitMb`, in a memory cgroup of that size.
+ */
+async function startEngine(bundle: string, registry: string, dir: string, functionMemoryMb: number, memoryLimitMb: number | undefined): Promise<EngineProcess> {
+  const flags = [...functionNodeOptions(functionMemoryMb).split(' '), ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+  const child = startChild(bundle, { execArgv: flags, ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
   await child.call({ op: 'setup', registry, dir });
   return {
     async run(work, profile) {
@@ -323,11 +327,13 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
   const dir = mkdtempSync(join(tmpdir(), 'sp-bench-'));
   const fleet = await startFleet(count, opts.latencyMs);
   const endpoints = fleet.clusters;
-  const floor = opts.floor ? await startFloorProcess(endpoints) : undefined;
+  // The change runs model the event function at the stacks' default memory; the floor beside
+  // them runs with the same Node flags.
+  const floor = opts.floor ? await startFloorProcess(endpoints, { functionMemoryMb: DEFAULT_FUNCTION_MEMORY_MB }) : undefined;
   const results: RunResult[] = [];
   const engines: EngineProcess[] = [];
-  const engine = async (secrets: readonly string[], restart: boolean, memoryLimitMb?: number) => {
-    const started = await startEngine(opts.engineBundle, registryYaml(endpoints, secrets, opts.concurrency, restart), dir, memoryLimitMb);
+  const engine = async (secrets: readonly string[], restart: boolean, functionMemoryMb: number, memoryLimitMb?: number) => {
+    const started = await startEngine(opts.engineBundle, registryYaml(endpoints, secrets, opts.concurrency, restart), dir, functionMemoryMb, memoryLimitMb);
     engines.push(started);
     return started;
   };
@@ -337,7 +343,7 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
     // One binding over the whole fleet: create, change, repeat, in one warm engine.
     const one = [SECRET];
     writeFileSync(join(dir, 'store.json'), storeJson(one, 1));
-    const warm = await engine(one, true);
+    const warm = await engine(one, true, DEFAULT_FUNCTION_MEMORY_MB);
     const common = { engine: warm, fleet, endpoints, secrets: one, concurrency: opts.concurrency, floor, profile: opts.profile };
     // No parsing floor here: the floor's first run opens its connections, so a second one would not be comparable.
     results.push(await runOne({ ...common, name: `create-${count}`, version: 1, parsingFloor: false, work: () => ({ kind: 'change', secret: SECRET, version: 1 }) }));
@@ -371,8 +377,8 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
       // Each repetition in fresh processes, engine and floor, so both start with cold code and
       // cold connections: the next hourly reconcile finds no connection from an hour before (NAT
       // gateways and load balancers drop idle flows within minutes).
-      const freshFloor = () => startFloorProcess(endpoints, limit);
-      const rc = { ...common, floor: opts.floor ? freshFloor : undefined, secrets: many, version: 1, engine: () => engine(many, false, limit), repeats: opts.repeats };
+      const freshFloor = () => startFloorProcess(endpoints, { functionMemoryMb: RECONCILE_MEMORY_MB, ...(limit === undefined ? {} : { memoryLimitMb: limit }) });
+      const rc = { ...common, floor: opts.floor ? freshFloor : undefined, secrets: many, version: 1, engine: () => engine(many, false, RECONCILE_MEMORY_MB, limit), repeats: opts.repeats };
       const work = (): EngineWork => ({ kind: 'reconcile' });
       // Every repetition of the first reconcile creates all 30,000 Secrets: the last one's are removed first.
       const removeSecrets = async () => void (await fleet.removeAll(undefined, 'secrets'));

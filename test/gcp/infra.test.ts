@@ -1,13 +1,20 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { loadTerraformModule, local, resource, type Block, type Hcl } from '../support/terraform.js';
-import { FUNCTION_NODE_OPTIONS } from '../../shared/runtime/node-options.js';
+import { functionNodeOptions } from '../../shared/runtime/node-options.js';
 
 const INFRA = join(import.meta.dirname, '..', '..', 'infra', 'gcp');
 const FILES = ['versions.tf', 'variables.tf', 'main.tf', 'outputs.tf'];
 
 function first(value: unknown): Block {
   return (value as Block[])[0] as Block;
+}
+
+/** A Cloud Functions memory size (`512Mi`, `1Gi`) in MB. */
+function memoryMb(value: unknown): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(String(value));
+  if (match === null) throw new Error(`not a memory size: ${String(value)}`);
+  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
 }
 
 describe('infra/gcp Terraform', () => {
@@ -47,8 +54,10 @@ describe('infra/gcp Terraform', () => {
     expect(service['environment_variables']).toMatchObject({
       REGISTRY: '${var.registry_yaml}',
       WORK_TOPIC: '${google_pubsub_topic.work.id}',
-      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
+      // the flags every function runs with, for the memory it is given (512Mi)
+      NODE_OPTIONS: functionNodeOptions(memoryMb(service['available_memory'])),
     });
+    expect(service['available_memory']).toBe('512Mi');
   });
 
   it('grants secretAccessor per referenced secret only, and never project-wide', () => {
