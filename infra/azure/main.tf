@@ -124,7 +124,7 @@ resource "azurerm_function_app_flex_consumption" "this" {
   runtime_name           = "node"
   runtime_version        = "22"
   maximum_instance_count = var.maximum_instance_count
-  instance_memory_in_mb  = 2048
+  instance_memory_in_mb  = var.instance_memory_mb
 
   storage_container_type      = "blobContainer"
   storage_container_endpoint  = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.deployment.name}"
@@ -152,9 +152,9 @@ resource "azurerm_function_app_flex_consumption" "this" {
     ROTATE_SCHEDULE                      = var.rotate_schedule
     WORK_QUEUE_NAME                      = azurerm_storage_queue.work.name
     LOG_LEVEL                            = "info"
-    # Node flags of the worker, as functionNodeOptions(instance_memory_in_mb) in
-    # shared/runtime/node-options.ts: larger V8 semi-spaces, far less GC in fleet runs.
-    languageWorkers__node__arguments = "--enable-source-maps --max-semi-space-size=32"
+    # Node flags of the worker, as functionNodeOptions(memory) in shared/runtime/node-options.ts:
+    # larger V8 semi-spaces, sized from the instance's memory, far less GC in fleet runs.
+    languageWorkers__node__arguments = "--enable-source-maps --max-semi-space-size=${var.instance_memory_mb >= 1024 ? 32 : 16}"
   }
 
   tags = var.tags

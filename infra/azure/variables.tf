@@ -65,6 +65,16 @@ variable "work_queue_name" {
   default     = "secret-propagator-work"
 }
 
+variable "instance_memory_mb" {
+  description = "Flex Consumption instance memory, in MB (512, 2048 or 4096). The worker's V8 semi-spaces follow it: 32 MB from 1024, 16 MB below."
+  type        = number
+  default     = 2048
+  validation {
+    condition     = contains([512, 2048, 4096], var.instance_memory_mb)
+    error_message = "instance_memory_mb must be one of the Flex Consumption sizes: 512, 2048 or 4096."
+  }
+}
+
 variable "maximum_instance_count" {
   description = "Flex Consumption scale-out limit."
   type        = number

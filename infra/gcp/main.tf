@@ -230,20 +230,20 @@ resource "google_cloudfunctions2_function" "this" {
   }
 
   service_config {
-    available_memory               = "512Mi"
+    available_memory               = "${var.memory_mb}Mi"
     timeout_seconds                = var.timeout_seconds
     max_instance_count             = var.max_instances
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.functions.email
-    # NODE_OPTIONS as functionNodeOptions(available_memory) in shared/runtime/node-options.ts:
-    # larger V8 semi-spaces, far less GC in fleet runs.
+    # NODE_OPTIONS as functionNodeOptions(memory) in shared/runtime/node-options.ts: larger
+    # V8 semi-spaces, sized from the instance's memory, far less GC in fleet runs.
     environment_variables = {
       REGISTRY             = var.registry_yaml
       WORK_TOPIC           = google_pubsub_topic.work.id
       GOOGLE_CLOUD_PROJECT = var.project_id
       LOG_LEVEL            = var.log_level
-      NODE_OPTIONS         = "--enable-source-maps --max-semi-space-size=16"
+      NODE_OPTIONS         = "--enable-source-maps --max-semi-space-size=${var.memory_mb >= 1024 ? 32 : 16}"
     }
   }
 

@@ -55,6 +55,12 @@ variable "max_instances" {
   default     = 10
 }
 
+variable "memory_mb" {
+  description = "Memory of each function instance, in MB (a Cloud Functions size: 256, 512, 1024, 2048, ...). The functions' V8 semi-spaces follow it: 32 MB from 1024, 16 MB below."
+  type        = number
+  default     = 512
+}
+
 variable "timeout_seconds" {
   description = "Per-invocation timeout (event-driven 2nd-gen functions allow up to 540 s)."
   type        = number

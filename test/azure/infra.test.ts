@@ -2,14 +2,21 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { loadTerraformModule, local, resource, type Block, type Hcl } from '../support/terraform.js';
+import {
+  loadTerraformModule,
+  local,
+  resource,
+  variableDefault,
+  withVariable,
+  type Block,
+  type Hcl,
+} from '../support/terraform.js';
 import { KEY_VAULT_SECRET_EVENT_TYPES } from '../../shared/events/azure.js';
 import { DEFAULT_WORK_QUEUE } from '../../functions/azure/work-queue.js';
 import { functionNodeOptions } from '../../shared/runtime/node-options.js';
 
 const INFRA = join(import.meta.dirname, '..', '..', 'infra', 'azure');
 const FILES = ['versions.tf', 'variables.tf', 'main.tf', 'eventgrid.tf', 'outputs.tf'];
-
 
 describe('infra/azure Terraform', () => {
   let hcl: Hcl;
@@ -44,18 +51,28 @@ describe('infra/azure Terraform', () => {
   });
 
   it('hands the function the registry, schedules and work queue the code reads', () => {
-    const app = resource(hcl, 'azurerm_function_app_flex_consumption', 'this');
-    const settings = app['app_settings'] as Block;
+    const settings = resource(hcl, 'azurerm_function_app_flex_consumption', 'this')['app_settings'] as Block;
     expect(settings).toMatchObject({
       REGISTRY: '${var.registry_yaml}',
       RECONCILE_SCHEDULE: '${var.reconcile_schedule}',
       ROTATE_SCHEDULE: '${var.rotate_schedule}',
       WORK_QUEUE_NAME: '${azurerm_storage_queue.work.name}',
       AzureWebJobsStorage__queueServiceUri: '${azurerm_storage_account.this.primary_queue_endpoint}',
-      // the Node worker's flags, as every function runs with them for the instance's memory
-      languageWorkers__node__arguments: functionNodeOptions(Number(app['instance_memory_in_mb'])),
     });
-    expect(app['instance_memory_in_mb']).toBe(2048);
+  });
+
+  it('sizes the instances from instance_memory_mb (2048 by default), and the worker V8 flags with it', () => {
+    // given
+    const app = resource(hcl, 'azurerm_function_app_flex_consumption', 'this');
+    const settings = app['app_settings'] as Block;
+    // when / then
+    expect(variableDefault(hcl, 'instance_memory_mb')).toBe(2048);
+    expect(app['instance_memory_in_mb']).toBe('${var.instance_memory_mb}');
+    for (const mb of [512, 2048, 4096]) {
+      expect(withVariable(settings['languageWorkers__node__arguments'], 'instance_memory_mb', mb)).toBe(
+        functionNodeOptions(mb),
+      );
+    }
     expect(hcl.variable['work_queue_name']?.[0]?.['default']).toBe(DEFAULT_WORK_QUEUE);
     expect(resource(hcl, 'azurerm_storage_queue', 'work_poison')['name']).toBe(
       '${var.work_queue_name}-poison',

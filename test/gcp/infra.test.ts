@@ -1,6 +1,14 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { loadTerraformModule, local, resource, type Block, type Hcl } from '../support/terraform.js';
+import {
+  loadTerraformModule,
+  local,
+  resource,
+  variableDefault,
+  withVariable,
+  type Block,
+  type Hcl,
+} from '../support/terraform.js';
 import { functionNodeOptions } from '../../shared/runtime/node-options.js';
 
 const INFRA = join(import.meta.dirname, '..', '..', 'infra', 'gcp');
@@ -8,13 +16,6 @@ const FILES = ['versions.tf', 'variables.tf', 'main.tf', 'outputs.tf'];
 
 function first(value: unknown): Block {
   return (value as Block[])[0] as Block;
-}
-
-/** A Cloud Functions memory size (`512Mi`, `1Gi`) in MB. */
-function memoryMb(value: unknown): number {
-  const match = /^(\d+)(Mi|Gi)$/.exec(String(value));
-  if (match === null) throw new Error(`not a memory size: ${String(value)}`);
-  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
 }
 
 describe('infra/gcp Terraform', () => {
@@ -54,10 +55,19 @@ describe('infra/gcp Terraform', () => {
     expect(service['environment_variables']).toMatchObject({
       REGISTRY: '${var.registry_yaml}',
       WORK_TOPIC: '${google_pubsub_topic.work.id}',
-      // the flags every function runs with, for the memory it is given (512Mi)
-      NODE_OPTIONS: functionNodeOptions(memoryMb(service['available_memory'])),
     });
-    expect(service['available_memory']).toBe('512Mi');
+  });
+
+  it('sizes the functions from memory_mb (512 by default), and their V8 flags with it', () => {
+    // given
+    const service = first(resource(hcl, 'google_cloudfunctions2_function', 'this')['service_config']);
+    const env = service['environment_variables'] as Record<string, unknown>;
+    // when / then
+    expect(variableDefault(hcl, 'memory_mb')).toBe(512);
+    expect(withVariable(service['available_memory'], 'memory_mb', 512)).toBe('512Mi');
+    for (const mb of [256, 512, 1024, 2048, 4096]) {
+      expect(withVariable(env['NODE_OPTIONS'], 'memory_mb', mb)).toBe(functionNodeOptions(mb));
+    }
   });
 
   it('grants secretAccessor per referenced secret only, and never project-wide', () => {

@@ -36,3 +36,31 @@ export function resource(hcl: Hcl, type: string, name: string): Block {
 export function local(hcl: Hcl, name: string): unknown {
   return hcl.locals.find((l) => name in l)?.[name];
 }
+
+/** A variable's default value. */
+export function variableDefault(hcl: Hcl, name: string): unknown {
+  const block = hcl.variable[name]?.[0];
+  if (block === undefined) throw new Error(`no variable ${name}`);
+  return block['default'];
+}
+
+/**
+ * A string attribute as Terraform renders it when `var.<variable>` is `value`: the variable's
+ * references and its `var.<variable> >= N ? A : B` conditionals (which hcl2json gives as
+ * `%{if ...}A%{else}B%{endif}`) are evaluated. Anything else left to interpolate is an error,
+ * so a test cannot pass on an expression it did not understand.
+ */
+export function withVariable(text: unknown, variable: string, value: number): string {
+  const conditional = new RegExp(
+    `%\\{if var\\.${variable} >= (\\d+)\\}([^%]*)%\\{else\\}([^%]*)%\\{endif\\}`,
+    'g',
+  );
+  const rendered = String(text)
+    .replace(conditional, (_, min: string, then: string, otherwise: string) =>
+      value >= Number(min) ? then : otherwise,
+    )
+    .replaceAll(`\${var.${variable}}`, String(value));
+  if (rendered.includes('${') || rendered.includes('%{'))
+    throw new Error(`cannot render ${String(text)} with var.${variable} = ${value}`);
+  return rendered;
+}
