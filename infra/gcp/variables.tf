@@ -59,6 +59,10 @@ variable "memory_mb" {
   description = "Memory of each function instance, in MB (a Cloud Functions size: 256, 512, 1024, 2048, ...). The functions' V8 semi-spaces follow it: 32 MB from 1024, 16 MB below."
   type        = number
   default     = 512
+  validation {
+    condition     = var.memory_mb >= 128 && floor(var.memory_mb) == var.memory_mb
+    error_message = "memory_mb must be a whole number of MB, at least 128."
+  }
 }
 
 variable "timeout_seconds" {
