@@ -22,6 +22,7 @@ import { aBinding, aCluster, aRegistry } from '../engine/support/builders.js';
 import { createMemoryCluster } from '../engine/support/memory-cluster.js';
 import { createMemorySource } from '../support/memory-source.js';
 import { watchGc } from './gc.js';
+import { median } from './stats.js';
 
 const WARMUP = 10;
 const RECONCILE_BINDINGS = 20;
@@ -84,18 +85,22 @@ const propagator = createPropagator({
   logger: createJsonLogger({ level: 'warn', write: () => undefined }),
 });
 
+/** The event of a new version of the change mode's secret. */
+const changeEvent = (eventId: string) =>
+  propagator.propagate({
+    provider: 'local',
+    secretRef: 'prod/database',
+    kind: 'version-current',
+    eventId,
+    time: new Date().toISOString(),
+  });
+
 /** One run, checked: every target did what the mode says (so a broken engine cannot look fast). */
 const once = async (run: number): Promise<void> => {
   let reports: ChangeReport[];
   if (mode === 'change') {
     source.put('prod/database', { username: 'app', password: `bench-${run}` });
-    reports = await propagator.propagate({
-      provider: 'local',
-      secretRef: 'prod/database',
-      kind: 'version-current',
-      eventId: `bench-${run}`,
-      time: new Date().toISOString(),
-    });
+    reports = await changeEvent(`bench-${run}`);
   } else {
     for (const cluster of clusters.values()) cluster.secrets.clear();
     reports = await propagator.reconcile();
@@ -112,14 +117,7 @@ const once = async (run: number): Promise<void> => {
 // The in-memory clusters' delays do not hold the process open.
 const keepAlive = setInterval(() => undefined, 60_000);
 // A change needs the Secrets there first: the first propagation creates them.
-if (mode === 'change')
-  await propagator.propagate({
-    provider: 'local',
-    secretRef: 'prod/database',
-    kind: 'version-current',
-    eventId: 'bench-create',
-    time: new Date().toISOString(),
-  });
+if (mode === 'change') await changeEvent('bench-create');
 
 const targets = count * secrets.length;
 const cpuUs: number[] = [];
@@ -137,7 +135,6 @@ for (let run = 0; run < runs; run++) {
   survivedKb.push((collected.survivedMb * 1024) / targets);
 }
 clearInterval(keepAlive);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const round = (x: number) => Math.round(x * 10) / 10;
 const figures = {
   cpuUsPerTarget: round(median(cpuUs)),
