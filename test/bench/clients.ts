@@ -3,14 +3,16 @@
  *
  * The HTTP client choice, measured: the same requests through `node:https` (a keep-alive agent
  * per endpoint, what the gateway's transport uses), undici (a `Client` per endpoint, its
- * `request` API, over HTTP/1.1 and over HTTP/2) and `node:http2` (a session per endpoint, as client-go talks to API servers),
- * against N local TLS endpoints that speak both protocols (clients-server.ts, in a process of
- * its own) and answer after `--latency` ms. Each endpoint gets R requests one after another,
- * alternating a GET whose answer is read and JSON.parsed and a POST whose answer is drained,
- * as the engine reads and writes Secrets; C endpoints are served at a time. Each client first
- * runs one unmeasured round (its handshakes, its code compiled), then the clients take turns
- * for K measured rounds. Prints the median CPU per request and wall time per round, and one
- * JSON line. The npm script runs it with the functions' Node flags.
+ * `request` API, over HTTP/1.1 and over HTTP/2) and `node:http2` (a session per endpoint, the
+ * protocol client-go speaks to API servers), against N local TLS endpoints that speak both
+ * protocols (clients-server.ts, in a process of its own) and answer after `--latency` ms.
+ * Each endpoint gets R requests one after another, alternating a GET whose answer is read and
+ * JSON.parsed and a POST whose answer is drained, as the engine reads and writes Secrets; C
+ * endpoints are served at a time. Each client first runs one unmeasured round (its handshakes,
+ * its code compiled), then the clients take turns for K measured rounds; every client keeps
+ * its connections between rounds (the output counts the new ones). Prints the median CPU per
+ * request and wall time per round, what the client adds to a function bundle, and one JSON
+ * line. The npm script runs it with the functions' Node flags.
  */
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -146,6 +148,8 @@ function undici(ports: readonly number[], secureContext: tls.SecureContext, allo
       new Client(`https://127.0.0.1:${port}`, {
         connect: { secureContext },
         allowH2,
+        // undici closes idle connections after 4 s by default, which would make it pay the
+        // handshakes again in every round (the others keep theirs).
         keepAliveTimeout: 60_000,
         keepAliveMaxTimeout: 600_000,
       }),
