@@ -3,20 +3,20 @@
  * CPU never counts in the clients'. Each endpoint is its own 127.0.0.1 port and TLS server,
  * speaking HTTP/2 and HTTP/1.1 (chosen by ALPN, as a Kubernetes API server does), and answers
  * every request after `latencyMs`: a GET with a Secret's JSON, a POST with 201 and the same.
- * Driven over IPC (child.ts): `start` answers the ports and the CA, `connections` the TLS
- * connections accepted since it was last asked; the process exits when the channel closes.
+ * Driven over IPC (child.ts): `start` answers the ports and the CA, `counts` the TLS
+ * connections accepted and the requests answered per HTTP version since it was last asked;
+ * the process exits when the channel closes.
  */
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createTlsMaterial } from '../../dev/kube/tls.js';
 
 type Message =
-  | { id: number; op: 'start'; count: number; latencyMs: number; body: string }
-  | { id: number; op: 'connections' };
+  { id: number; op: 'start'; count: number; latencyMs: number; body: string } | { id: number; op: 'counts' };
 
 const servers: http2.Http2SecureServer[] = [];
-/** TLS connections accepted since the last `connections` call. */
-let connections = 0;
+/** What the servers saw since the last `counts` call. */
+let counts = { connections: 0, http1: 0, http2: 0 };
 
 async function start(
   count: number,
@@ -29,6 +29,8 @@ async function start(
     const server = http2.createSecureServer(
       { key: tls.keyPem, cert: tls.certPem, allowHTTP1: true },
       (req, res) => {
+        if (req.httpVersionMajor === 2) counts.http2 += 1;
+        else counts.http1 += 1;
         req.resume();
         req.on('end', () =>
           setTimeout(() => {
@@ -38,7 +40,7 @@ async function start(
         );
       },
     );
-    server.on('secureConnection', () => (connections += 1));
+    server.on('secureConnection', () => (counts.connections += 1));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     ports.push((server.address() as AddressInfo).port);
     servers.push(server);
@@ -47,9 +49,9 @@ async function start(
 }
 
 process.on('message', (message: Message) => {
-  if (message.op === 'connections') {
-    process.send?.({ id: message.id, result: connections });
-    connections = 0;
+  if (message.op === 'counts') {
+    process.send?.({ id: message.id, result: counts });
+    counts = { connections: 0, http1: 0, http2: 0 };
     return;
   }
   start(message.count, message.latencyMs, message.body).then(

@@ -209,6 +209,13 @@ function nodeHttp2(ports: readonly number[], secureContext: tls.SecureContext): 
   };
 }
 
+/** What the servers saw in a round (clients-server.ts). */
+interface ServerCounts {
+  connections: number;
+  http1: number;
+  http2: number;
+}
+
 /** Every endpoint's requests, C endpoints at a time; fails on any answer but 200 / 201. */
 async function round(send: Send): Promise<void> {
   let next = 0;
@@ -242,6 +249,13 @@ try {
     'undici HTTP/2': undici(ports, secureContext, true),
     'node:http2': nodeHttp2(ports, secureContext),
   };
+  /** The protocol each client must have spoken (the servers offer both): a run that fell back fails. */
+  const protocol: Record<string, 'http1' | 'http2'> = {
+    'node:https': 'http1',
+    'undici HTTP/1.1': 'http1',
+    'undici HTTP/2': 'http2',
+    'node:http2': 'http2',
+  };
   const measured = new Map<string, { cpuUs: number[]; wallMs: number[]; connections: number[] }>();
   for (const [name, client] of Object.entries(clients)) {
     await round(client.send);
@@ -250,14 +264,20 @@ try {
   const perRound = settings.endpoints * settings.requests;
   for (let r = 0; r < settings.rounds; r += 1) {
     for (const [name, client] of Object.entries(clients)) {
-      await server.call({ op: 'connections' }); // counts from here
+      await server.call({ op: 'counts' }); // counts from here
       const cpu = process.cpuUsage();
       const start = performance.now();
       await round(client.send);
       const used = process.cpuUsage(cpu);
       measured.get(name)?.wallMs.push(performance.now() - start);
       measured.get(name)?.cpuUs.push((used.user + used.system) / perRound);
-      measured.get(name)?.connections.push(await server.call<number>({ op: 'connections' }));
+      const seen = await server.call<ServerCounts>({ op: 'counts' });
+      const spoken = protocol[name] ?? 'http1';
+      if (seen[spoken] !== perRound)
+        throw new Error(
+          `${name} was to speak ${spoken}, but the servers saw ${JSON.stringify(seen)} in a round of ${perRound} requests`,
+        );
+      measured.get(name)?.connections.push(seen.connections);
     }
   }
   Object.values(clients).forEach((client) => client.close());
