@@ -59,6 +59,10 @@ describe('infra/azure Terraform', () => {
       WORK_QUEUE_NAME: '${azurerm_storage_queue.work.name}',
       AzureWebJobsStorage__queueServiceUri: '${azurerm_storage_account.this.primary_queue_endpoint}',
     });
+    expect(variableDefault(hcl, 'work_queue_name')).toBe(DEFAULT_WORK_QUEUE);
+    expect(resource(hcl, 'azurerm_storage_queue', 'work_poison')['name']).toBe(
+      '${var.work_queue_name}-poison',
+    );
   });
 
   it('sizes the instances from instance_memory_mb (2048 by default), and the worker V8 flags with it', () => {
@@ -73,10 +77,6 @@ describe('infra/azure Terraform', () => {
         functionNodeOptions(mb),
       );
     }
-    expect(hcl.variable['work_queue_name']?.[0]?.['default']).toBe(DEFAULT_WORK_QUEUE);
-    expect(resource(hcl, 'azurerm_storage_queue', 'work_poison')['name']).toBe(
-      '${var.work_queue_name}-poison',
-    );
   });
 
   it('grants Key Vault Secrets User on each referenced vault only, and Secrets Officer only where rotation writes versions', () => {
