@@ -2,7 +2,7 @@
  * `npm run bench:clients [-- --endpoints N --requests R --concurrency C --latency ms --rounds K]`
  *
  * The HTTP client choice, measured: the same requests through `node:https` (a keep-alive agent
- * per endpoint, what the gateway's transport uses), undici (a `Client` per endpoint, its
+ * per endpoint, what the gateway's transport uses, sent as the bench's floor sends them), undici (a `Client` per endpoint, its
  * `request` API, over HTTP/1.1 and over HTTP/2) and `node:http2` (a session per endpoint, the
  * protocol client-go speaks to API servers), against N local TLS endpoints that speak both
  * protocols (clients-server.ts, in a process of its own) and answer after `--latency` ms.
@@ -22,6 +22,7 @@ import { build } from 'esbuild';
 import { Client } from 'undici';
 import { applyFunctionV8Flags } from '../../shared/runtime/node-options.js';
 import { startChild } from './child.js';
+import { sendRequest, type FloorEndpoint, type FloorRequest } from './floor.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({
@@ -65,11 +66,9 @@ const SECRET = JSON.stringify({
   data: { username: 'YXBw', password: 'YmVuY2gtcGFzc3dvcmQ=', host: 'ZGIuaW50ZXJuYWw6NTQzMg==' },
 });
 const COLLECTION = '/api/v1/namespaces/app/secrets';
-const HEADERS = {
-  accept: 'application/json',
-  authorization: 'Bearer bench-token',
-  'user-agent': 'secret-propagator',
-};
+const TOKEN = 'bench-token';
+/** The headers the floor's client sends (floor.ts), so that every client sends the same. */
+const HEADERS = { authorization: `Bearer ${TOKEN}`, accept: 'application/json' };
 
 /**
  * What each client adds to a function bundle: the import it needs, bundled and minified as the
@@ -105,39 +104,26 @@ interface HttpClient {
   close(): void;
 }
 
+/** `node:https` as the bench's floor sends with it (floor.ts), one keep-alive agent per endpoint. */
 function nodeHttps(ports: readonly number[], secureContext: tls.SecureContext): HttpClient {
   const agents = ports.map(() => new https.Agent({ keepAlive: true, maxSockets: 1 }));
+  const endpoints: FloorEndpoint[] = ports.map((port, i) => ({
+    name: `endpoint-${i}`,
+    server: `https://127.0.0.1:${port}`,
+    caData: '', // the floor takes its TLS context from the caller
+    token: TOKEN,
+  }));
+  const requests: Record<'GET' | 'POST', FloorRequest> = {
+    GET: { method: 'GET', path: `${COLLECTION}/app-db` },
+    POST: { method: 'POST', path: COLLECTION, body: SECRET },
+  };
   return {
-    send: (endpoint, method) =>
-      new Promise((resolve, reject) => {
-        const headers: Record<string, string | number> = { ...HEADERS };
-        if (method === 'POST')
-          Object.assign(headers, {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(SECRET),
-          });
-        const options: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
-          host: '127.0.0.1',
-          port: ports[endpoint],
-          path: method === 'GET' ? `${COLLECTION}/app-db` : COLLECTION,
-          method,
-          agent: agents[endpoint],
-          secureContext,
-          headers,
-        };
-        const req = https.request(options, (res) => {
-          const chunks: Buffer[] = [];
-          if (method === 'GET') res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          else res.resume();
-          res.on('end', () => {
-            if (method === 'GET') JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            resolve(res.statusCode ?? 0);
-          });
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end(method === 'POST' ? SECRET : undefined);
-      }),
+    send: (endpoint, method) => {
+      const agent = agents[endpoint];
+      const target = endpoints[endpoint];
+      if (agent === undefined || target === undefined) throw new Error(`no endpoint ${endpoint}`);
+      return sendRequest(agent, target, secureContext, requests[method], true);
+    },
     close: () => agents.forEach((agent) => agent.destroy()),
   };
 }
