@@ -15,10 +15,14 @@ const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
   const pinned = join(root, 'node_modules', '.bin', 'node');
   if (!existsSync(pinned)) {
-    process.stderr.write(`secret-propagator: needs Node.js 22 or later (this is ${process.version}); run npm ci to install the pinned one\n`);
+    process.stderr.write(
+      `secret-propagator: needs Node.js 22 or later (this is ${process.version}); run npm ci to install the pinned one\n`,
+    );
     process.exit(2);
   }
-  const result = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(result.status ?? 1);
 }
 

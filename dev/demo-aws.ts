@@ -8,15 +8,29 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { stringify } from 'yaml';
 import { parseRegistry } from '../shared/registry/load.js';
 import { createApplyWorkerHandler } from '../functions/aws/apply-worker.js';
 import { createSecretChangedHandler } from '../functions/aws/secret-changed.js';
-import { CLUSTER_TOKENS_SOURCE, registryClusters, startLocalFleet, tokenSecrets } from '../test/support/clusters.js';
+import {
+  CLUSTER_TOKENS_SOURCE,
+  registryClusters,
+  startLocalFleet,
+  tokenSecrets,
+} from '../test/support/clusters.js';
 import { aLambdaContext, pollQueueOnce } from '../test/aws/support/lambda.js';
 import { startMoto } from '../test/aws/support/moto.js';
 
@@ -31,17 +45,34 @@ try {
   for (const cluster of CLUSTERS) {
     fleet.state.seedNamespace(cluster, 'payments');
     fleet.state.seedWorkload(cluster, 'Deployment', 'payments', 'api', {
-      podSpec: { containers: [{ name: 'api', image: 'registry.local/api:1', envFrom: [{ secretRef: { name: 'db-credentials' } }] }] },
+      podSpec: {
+        containers: [
+          {
+            name: 'api',
+            image: 'registry.local/api:1',
+            envFrom: [{ secretRef: { name: 'db-credentials' } }],
+          },
+        ],
+      },
     });
   }
   const sm = new SecretsManagerClient({ region: moto.region, endpoint: moto.endpoint });
   const sqs = new SQSClient({ region: moto.region, endpoint: moto.endpoint });
-  const created = await sm.send(new CreateSecretCommand({ Name: 'prod/database', SecretString: JSON.stringify({ username: 'app', password: 'first' }) }));
+  const created = await sm.send(
+    new CreateSecretCommand({
+      Name: 'prod/database',
+      SecretString: JSON.stringify({ username: 'app', password: 'first' }),
+    }),
+  );
   const workQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'work' }))).QueueUrl ?? '';
   const outcomesUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'outcomes' }))).QueueUrl ?? '';
-  const outcomesArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: outcomesUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const outcomesArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: outcomesUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
   const events = new EventBridgeClient({ region: moto.region, endpoint: moto.endpoint });
-  await events.send(new PutRuleCommand({ Name: 'outcomes', EventPattern: JSON.stringify({ source: ['secret-propagator'] }) }));
+  await events.send(
+    new PutRuleCommand({ Name: 'outcomes', EventPattern: JSON.stringify({ source: ['secret-propagator'] }) }),
+  );
   await events.send(new PutTargetsCommand({ Rule: 'outcomes', Targets: [{ Id: 'q', Arn: outcomesArn }] }));
 
   const baseDir = mkdtempSync(join(tmpdir(), 'demo-aws-'));
@@ -78,27 +109,58 @@ try {
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      const { delivered, failed } = await pollQueueOnce(sqs, workQueueUrl, (e, c) => worker(e, c), { batchSize: 5, waitSeconds: 1 });
+      const { delivered, failed } = await pollQueueOnce(sqs, workQueueUrl, (e, c) => worker(e, c), {
+        batchSize: 5,
+        waitSeconds: 1,
+      });
       if (delivered > 0) say(`worker: ${delivered} work item(s), ${failed.length} failed`);
     }
   })();
 
-  const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'aws', 'valid', 'secret-label-updated-awscurrent.json'), 'utf8')) as EventBridgeEvent<string, unknown>;
+  const fixture = JSON.parse(
+    readFileSync(
+      join(
+        import.meta.dirname,
+        '..',
+        'test',
+        'fixtures',
+        'aws',
+        'valid',
+        'secret-label-updated-awscurrent.json',
+      ),
+      'utf8',
+    ),
+  ) as EventBridgeEvent<string, unknown>;
   /** Sends the native event for `versionId` and waits until the worker has brought every cluster to it. */
   const propagate = async (versionId: string) => {
-    const event = { ...fixture, id: randomUUID(), region: moto.region, resources: [created.ARN ?? ''], detail: { name: 'prod/database', labelUpdated: 'AWSCURRENT', versionId } };
+    const event = {
+      ...fixture,
+      id: randomUUID(),
+      region: moto.region,
+      resources: [created.ARN ?? ''],
+      detail: { name: 'prod/database', labelUpdated: 'AWSCURRENT', versionId },
+    };
     const result = await secretChanged(event, aLambdaContext('secret-changed'));
     say(`secret-changed returned ${JSON.stringify(result)}`);
     const versionOf = (cluster: string) =>
-      (fleet.state.getSecret(cluster, 'payments', 'db-credentials') as { metadata: { annotations?: Record<string, string> } } | undefined)?.metadata.annotations?.['secret-propagator.io/version'];
-    for (let i = 0; i < 100 && CLUSTERS.some((c) => versionOf(c) !== versionId); i++) await new Promise((r) => setTimeout(r, 200));
+      (
+        fleet.state.getSecret(cluster, 'payments', 'db-credentials') as
+          { metadata: { annotations?: Record<string, string> } } | undefined
+      )?.metadata.annotations?.['secret-propagator.io/version'];
+    for (let i = 0; i < 100 && CLUSTERS.some((c) => versionOf(c) !== versionId); i++)
+      await new Promise((r) => setTimeout(r, 200));
   };
 
   say('first sync: the current version of prod/database reaches every cluster (created, no restart)');
   await propagate(created.VersionId ?? '');
 
   say('a new version of prod/database becomes AWSCURRENT: targets updated, dependents restarted');
-  const put = await sm.send(new PutSecretValueCommand({ SecretId: 'prod/database', SecretString: JSON.stringify({ username: 'app', password: 'rotated-2' }) }));
+  const put = await sm.send(
+    new PutSecretValueCommand({
+      SecretId: 'prod/database',
+      SecretString: JSON.stringify({ username: 'app', password: 'rotated-2' }),
+    }),
+  );
   await propagate(put.VersionId ?? '');
 
   polling = false;
@@ -106,15 +168,19 @@ try {
 
   say('target Secrets (keys and version annotations only; values stay out of the console)');
   for (const cluster of CLUSTERS) {
-    const secret = fleet.state.getSecret(cluster, 'payments', 'db-credentials') as { data?: Record<string, string>; metadata: { annotations?: Record<string, string> } } | undefined;
-    const restarted = fleet.state.getWorkload(cluster, 'Deployment', 'payments', 'api') as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
+    const secret = fleet.state.getSecret(cluster, 'payments', 'db-credentials') as
+      { data?: Record<string, string>; metadata: { annotations?: Record<string, string> } } | undefined;
+    const restarted = fleet.state.getWorkload(cluster, 'Deployment', 'payments', 'api') as
+      { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
     process.stderr.write(
       `${cluster}: keys=${Object.keys(secret?.data ?? {}).join(',')} annotations=${JSON.stringify(secret?.metadata.annotations ?? {})}\n  api pod template annotations=${JSON.stringify(restarted?.spec?.template?.metadata?.annotations ?? {})}\n`,
     );
   }
 
   say('outcome events on the default bus (routed to a queue by an ordinary rule)');
-  const outcomes = await sqs.send(new ReceiveMessageCommand({ QueueUrl: outcomesUrl, MaxNumberOfMessages: 10 }));
+  const outcomes = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: outcomesUrl, MaxNumberOfMessages: 10 }),
+  );
   for (const m of outcomes.Messages ?? []) {
     const e = JSON.parse(m.Body ?? '{}') as { 'detail-type': string; detail: unknown };
     process.stderr.write(`${e['detail-type']}: ${JSON.stringify(e.detail)}\n`);

@@ -432,7 +432,8 @@ export class VirtualCluster {
     const type = RESOURCES.find((r) => r.plural === plural);
     if (type === undefined) throw new Error(`unknown resource ${plural}`);
     const objects = this.list(type, undefined);
-    for (const o of objects) this.delete(type, type.namespaced ? str(meta(o).namespace) : undefined, str(meta(o).name) ?? '');
+    for (const o of objects)
+      this.delete(type, type.namespaced ? str(meta(o).namespace) : undefined, str(meta(o).name) ?? '');
     return objects.length;
   }
 

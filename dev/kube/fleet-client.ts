@@ -106,7 +106,10 @@ export async function startFleetProcess(options: {
     seed: (cluster, plural, object) =>
       post('/seed', { ...(cluster === undefined ? {} : { cluster }), plural, object }),
     async removeAll(cluster, plural) {
-      const res = await call('POST', '/remove-all', { ...(cluster === undefined ? {} : { cluster }), plural });
+      const res = await call('POST', '/remove-all', {
+        ...(cluster === undefined ? {} : { cluster }),
+        plural,
+      });
       if (!res.ok) throw new Error(`fleet control /remove-all: HTTP ${res.status}`);
       return ((await res.json()) as { removed: number }).removed;
     },

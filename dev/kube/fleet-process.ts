@@ -128,7 +128,8 @@ const control = http.createServer((req, res) => {
       case 'POST /remove-all': {
         const body = await readJson(req);
         let removed = 0;
-        for (const n of target(body.cluster)) removed += fleet.cluster(n).removeAll(typeof body.plural === 'string' ? body.plural : '');
+        for (const n of target(body.cluster))
+          removed += fleet.cluster(n).removeAll(typeof body.plural === 'string' ? body.plural : '');
         reply(200, { removed });
         return;
       }

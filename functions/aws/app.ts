@@ -42,7 +42,8 @@ export function createAwsApp(options: AwsAppOptions): AwsApp {
   const loaded = options.loaded ?? loadRegistryFromEnv(env);
   const logger = fromPowertoolsLogger(options.logger);
   const metrics = fromPowertoolsMetrics(options.metrics);
-  const trace = <C extends object>(client: C): C => (options.tracer === undefined ? client : options.tracer.captureAWSv3Client(client));
+  const trace = <C extends object>(client: C): C =>
+    options.tracer === undefined ? client : options.tracer.captureAWSv3Client(client);
 
   // token and kubeconfig authenticators are built into the runtime (they read through its sources).
   const authenticators: ClusterAuthenticator[] = [createEksAuthenticator()];
@@ -55,10 +56,16 @@ export function createAwsApp(options: AwsAppOptions): AwsApp {
     authenticators,
     logger,
     metrics,
-    ...(queueUrl === undefined || queueUrl === '' ? {} : { workQueue: createSqsWorkQueue({ client: trace(new SQSClient({})), queueUrl }) }),
+    ...(queueUrl === undefined || queueUrl === ''
+      ? {}
+      : { workQueue: createSqsWorkQueue({ client: trace(new SQSClient({})), queueUrl }) }),
   });
   const outcomes: OutcomePublisher = settings.outcomes.enabled
-    ? createOutcomePublisher({ client: trace(new EventBridgeClient({})), eventBus: settings.outcomes.eventBus, logger })
+    ? createOutcomePublisher({
+        client: trace(new EventBridgeClient({})),
+        eventBus: settings.outcomes.eventBus,
+        logger,
+      })
     : { publish: () => Promise.resolve() };
   return { runtime, logger, metrics, outcomes };
 }

@@ -5,7 +5,13 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { isRetryable } from '../../shared/core/errors.js';
 import type { AwsAppOptions } from './app.js';
-import { createPowertools, describeError, lazyApp, reportOutcome, RetryableFailureError } from './invocation.js';
+import {
+  createPowertools,
+  describeError,
+  lazyApp,
+  reportOutcome,
+  RetryableFailureError,
+} from './invocation.js';
 import { parseWorkItem } from './sqs-work-queue.js';
 
 /**
@@ -28,7 +34,10 @@ export function createApplyWorkerHandler(overrides: Partial<AwsAppOptions> = {})
     } catch (error) {
       if (error instanceof RetryableFailureError) return false;
       const retry = isRetryable(error);
-      logger.error(retry ? 'work item failed; it will be retried' : 'work item dropped: it cannot succeed', { ...describeError(error), outcome: 'failed' });
+      logger.error(retry ? 'work item failed; it will be retried' : 'work item dropped: it cannot succeed', {
+        ...describeError(error),
+        outcome: 'failed',
+      });
       return !retry;
     }
   };

@@ -21,7 +21,10 @@ export function createPowertools(): Powertools {
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
   return {
     logger: new PowertoolsLogger({ serviceName }),
-    metrics: new PowertoolsMetrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SecretPropagator' }),
+    metrics: new PowertoolsMetrics({
+      serviceName,
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SecretPropagator',
+    }),
     tracer: new Tracer({ serviceName }),
   };
 }
@@ -33,7 +36,10 @@ export function lazyApp(powertools: Powertools, overrides: Partial<AwsAppOptions
 }
 
 /** Middy middleware: the platform's event id becomes the correlation id of every log line. */
-export function correlateWith<E>(idOf: (event: E) => string | undefined, logger: PowertoolsLogger): MiddlewareObj<E> {
+export function correlateWith<E>(
+  idOf: (event: E) => string | undefined,
+  logger: PowertoolsLogger,
+): MiddlewareObj<E> {
   return {
     before: (request) => {
       const id = idOf(request.event);
@@ -54,7 +60,10 @@ export function parseOrIgnore(parse: () => NormalizedEvent): NormalizedEvent {
 }
 
 /** The runtime step for a normalised event: every change through `runtime.handle`, or nothing. */
-export async function handleNormalized(app: AwsApp, normalized: NormalizedEvent): Promise<{ reports: ChangeReport[]; ignored?: string }> {
+export async function handleNormalized(
+  app: AwsApp,
+  normalized: NormalizedEvent,
+): Promise<{ reports: ChangeReport[]; ignored?: string }> {
   if ('ignored' in normalized) {
     app.logger.info('event acknowledged without changes', { outcome: 'ignored', reason: normalized.ignored });
     app.metrics.count('events.ignored', 1, { reason: ignoredReasonCode(normalized.ignored) });
@@ -68,7 +77,11 @@ export async function handleNormalized(app: AwsApp, normalized: NormalizedEvent)
 async function handleChange(app: AwsApp, change: SecretChange): Promise<ChangeReport[]> {
   const reports = await app.runtime.handle(change);
   if (reports.length === 0) {
-    app.logger.info('no binding uses this secret; acknowledged', { changeId: change.eventId, secretRef: change.secretRef, outcome: 'unbound' });
+    app.logger.info('no binding uses this secret; acknowledged', {
+      changeId: change.eventId,
+      secretRef: change.secretRef,
+      outcome: 'unbound',
+    });
     app.metrics.count('events.ignored', 1, { reason: 'unbound' });
   }
   return reports;
@@ -93,7 +106,11 @@ export class RetryableFailureError extends Error {
  * The report step: outcome events, one summary log line, metrics; then fail the invocation
  * only when something failed that a retry can fix.
  */
-export async function reportOutcome(app: AwsApp, reports: readonly ChangeReport[], ignored?: string): Promise<InvocationResult> {
+export async function reportOutcome(
+  app: AwsApp,
+  reports: readonly ChangeReport[],
+  ignored?: string,
+): Promise<InvocationResult> {
   await app.outcomes.publish(reports);
   const summary = app.runtime.summarize([...reports]);
   const result: InvocationResult = {
@@ -101,11 +118,20 @@ export async function reportOutcome(app: AwsApp, reports: readonly ChangeReport[
     retryable: summary.retryable,
     bindings: reports.length,
     counts: { ...summary.counts },
-    failed: summary.failed.map((t) => ({ binding: t.binding, cluster: t.cluster, namespace: t.namespace, secret: t.secret, ...(t.errorCode === undefined ? {} : { errorCode: t.errorCode }) })),
+    failed: summary.failed.map((t) => ({
+      binding: t.binding,
+      cluster: t.cluster,
+      namespace: t.namespace,
+      secret: t.secret,
+      ...(t.errorCode === undefined ? {} : { errorCode: t.errorCode }),
+    })),
     ...(ignored === undefined ? {} : { ignored }),
   };
-  if (reports.length > 0) app.metrics.count('propagations', reports.length, { outcome: summary.ok ? 'ok' : 'failed' });
-  const bindingErrors = reports.filter((r) => r.error !== undefined).map((r) => ({ binding: r.binding, errorCode: r.error?.code }));
+  if (reports.length > 0)
+    app.metrics.count('propagations', reports.length, { outcome: summary.ok ? 'ok' : 'failed' });
+  const bindingErrors = reports
+    .filter((r) => r.error !== undefined)
+    .map((r) => ({ binding: r.binding, errorCode: r.error?.code }));
   app.logger[summary.ok ? 'info' : 'error']('invocation summary', {
     outcome: summary.ok ? 'ok' : 'failed',
     bindings: reports.length,
@@ -115,12 +141,17 @@ export async function reportOutcome(app: AwsApp, reports: readonly ChangeReport[
     retryable: summary.retryable,
   });
   if (!summary.ok && summary.retryable) {
-    throw new RetryableFailureError(`${result.failed.length} target(s) and ${bindingErrors.length} binding(s) failed with retryable errors; the platform will retry`);
+    throw new RetryableFailureError(
+      `${result.failed.length} target(s) and ${bindingErrors.length} binding(s) failed with retryable errors; the platform will retry`,
+    );
   }
   return result;
 }
 
 /** A one-line description of an unexpected error for logs: its code and class, never its message. */
 export function describeError(error: unknown): { errorCode: string; errorName: string } {
-  return { errorCode: errorCodeOf(error), errorName: isPropagatorError(error) || error instanceof Error ? error.name : typeof error };
+  return {
+    errorCode: errorCodeOf(error),
+    errorName: isPropagatorError(error) || error instanceof Error ? error.name : typeof error,
+  };
 }

@@ -1,4 +1,8 @@
-import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  PutEventsCommand,
+  type EventBridgeClient,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
 import type { Logger } from '../../shared/core/ports.js';
 import type { ChangeReport } from '../../shared/engine/types.js';
 
@@ -19,7 +23,13 @@ export interface OutcomeDetail {
   counts: ChangeReport['counts'];
   restarts: number;
   enqueued: number;
-  failedTargets: { cluster: string; namespace: string; secret: string; errorCode: string; retryable: boolean }[];
+  failedTargets: {
+    cluster: string;
+    namespace: string;
+    secret: string;
+    errorCode: string;
+    retryable: boolean;
+  }[];
   error?: { code: string; retryable: boolean };
   durationMs: number;
 }
@@ -36,12 +46,19 @@ export function toOutcomeDetail(report: ChangeReport): OutcomeDetail {
     enqueued: report.enqueued,
     failedTargets: report.targets
       .filter((t) => t.outcome === 'failed')
-      .map((t) => ({ cluster: t.cluster, namespace: t.namespace, secret: t.secret, errorCode: t.errorCode ?? 'Internal', retryable: t.retryable ?? true })),
+      .map((t) => ({
+        cluster: t.cluster,
+        namespace: t.namespace,
+        secret: t.secret,
+        errorCode: t.errorCode ?? 'Internal',
+        retryable: t.retryable ?? true,
+      })),
     durationMs: report.durationMs,
   };
   if (report.version !== undefined) detail.version = report.version;
   // The error message is dropped on purpose: only the code leaves the function.
-  if (report.error !== undefined) detail.error = { code: report.error.code, retryable: report.error.retryable };
+  if (report.error !== undefined)
+    detail.error = { code: report.error.code, retryable: report.error.retryable };
   return detail;
 }
 
@@ -54,7 +71,11 @@ export interface OutcomePublisher {
  * Propagation Failed`) to the outcome bus. Publishing failures are logged, not thrown:
  * the Secrets are already written, and retrying the change would not fix the bus.
  */
-export function createOutcomePublisher(options: { client: EventBridgeClient; eventBus: string; logger: Logger }): OutcomePublisher {
+export function createOutcomePublisher(options: {
+  client: EventBridgeClient;
+  eventBus: string;
+  logger: Logger;
+}): OutcomePublisher {
   return {
     async publish(reports) {
       const entries: PutEventsRequestEntry[] = reports.map((report) => {
@@ -73,12 +94,18 @@ export function createOutcomePublisher(options: { client: EventBridgeClient; eve
         try {
           const out = await options.client.send(new PutEventsCommand({ Entries: batch }));
           if ((out.FailedEntryCount ?? 0) > 0) {
-            options.logger.warn('some outcome events were not accepted', { failedCount: out.FailedEntryCount, errorCode: 'OutcomePublishFailed' });
+            options.logger.warn('some outcome events were not accepted', {
+              failedCount: out.FailedEntryCount,
+              errorCode: 'OutcomePublishFailed',
+            });
           }
         } catch (error) {
           options.logger.warn('outcome events could not be published', {
             errorCode: 'OutcomePublishFailed',
-            awsError: typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : 'UnknownError',
+            awsError:
+              typeof error === 'object' && error !== null && 'name' in error
+                ? String(error.name)
+                : 'UnknownError',
           });
         }
       }

@@ -5,7 +5,15 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { normalizeEvent } from '../../shared/events/index.js';
 import type { AwsAppOptions } from './app.js';
-import { correlateWith, createPowertools, handleNormalized, lazyApp, parseOrIgnore, reportOutcome, type InvocationResult } from './invocation.js';
+import {
+  correlateWith,
+  createPowertools,
+  handleNormalized,
+  lazyApp,
+  parseOrIgnore,
+  reportOutcome,
+  type InvocationResult,
+} from './invocation.js';
 
 /**
  * EventBridge -> Secrets Manager change -> every target. Three steps: parse, runtime, report.
@@ -22,7 +30,12 @@ export function createSecretChangedHandler(overrides: Partial<AwsAppOptions> = {
   return middy(lambdaHandler)
     .use(captureLambdaHandler(powertools.tracer))
     .use(injectLambdaContext(powertools.logger))
-    .use(correlateWith<EventBridgeEvent<string, unknown>>((event) => (typeof event.id === 'string' ? event.id : undefined), powertools.logger))
+    .use(
+      correlateWith<EventBridgeEvent<string, unknown>>(
+        (event) => (typeof event.id === 'string' ? event.id : undefined),
+        powertools.logger,
+      ),
+    )
     .use(logMetrics(powertools.metrics, { captureColdStartMetric: true }));
 }
 

@@ -21,7 +21,9 @@ export function createSqsWorkQueue(options: { client: SQSClient; queueUrl: strin
         );
         const failed = out.Failed ?? [];
         if (failed.length > 0) {
-          throw new Error(`SQS refused ${failed.length} work item(s): ${failed.map((f) => f.Code ?? 'unknown').join(', ')}`);
+          throw new Error(
+            `SQS refused ${failed.length} work item(s): ${failed.map((f) => f.Code ?? 'unknown').join(', ')}`,
+          );
         }
       }
     },

@@ -26,7 +26,12 @@ export function fromPowertoolsLogger(logger: PowertoolsLogger, base: LogFields =
  * keeps its dimensions; the rest are batched and flushed by the middleware.
  */
 export function fromPowertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
-  const add = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number, dimensions: Record<string, string> | undefined) => {
+  const add = (
+    name: string,
+    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+    value: number,
+    dimensions: Record<string, string> | undefined,
+  ) => {
     if (dimensions === undefined || Object.keys(dimensions).length === 0) {
       metrics.addMetric(name, unit, value);
       return;

@@ -17,10 +17,14 @@ const flag = (name: string): boolean => {
 };
 const contextRegistry: unknown = app.node.tryGetContext('registry');
 const registryFile = resolve(
-  typeof contextRegistry === 'string' ? contextRegistry : (process.env.REGISTRY_FILE ?? join(PROJECT_ROOT, 'infra', 'aws', 'example-registry.yaml')),
+  typeof contextRegistry === 'string'
+    ? contextRegistry
+    : (process.env.REGISTRY_FILE ?? join(PROJECT_ROOT, 'infra', 'aws', 'example-registry.yaml')),
 );
 if (!existsSync(registryFile)) {
-  throw new Error(`registry file ${registryFile} does not exist; pass -c registry=path/to/registry.yaml or set REGISTRY_FILE`);
+  throw new Error(
+    `registry file ${registryFile} does not exist; pass -c registry=path/to/registry.yaml or set REGISTRY_FILE`,
+  );
 }
 const registry = loadRegistryFile(registryFile);
 const accessEntries: unknown = app.node.tryGetContext('eksAccessEntries');

@@ -48,7 +48,8 @@ export function accessPlan(registry: Registry, scope: DeployScope): AccessPlan {
   const rotate: string[] = [];
   const write: string[] = [];
   const assumeRoles: string[] = [];
-  const patternFor = (source: SourceSpecOf<'aws'>, key: string) => secretArnPattern(key, { ...scope, region: source.region });
+  const patternFor = (source: SourceSpecOf<'aws'>, key: string) =>
+    secretArnPattern(key, { ...scope, region: source.region });
 
   const addRead = (sourceName: string, key: string) => {
     const source = awsSources.get(sourceName);
@@ -60,7 +61,8 @@ export function accessPlan(registry: Registry, scope: DeployScope): AccessPlan {
   for (const binding of registry.bindings) {
     const source = awsSources.get(binding.source);
     for (const key of bindingKeys(binding)) addRead(binding.source, key);
-    if (source === undefined || binding.schedule?.rotate === undefined || binding.remoteRef === undefined) continue;
+    if (source === undefined || binding.schedule?.rotate === undefined || binding.remoteRef === undefined)
+      continue;
     if (source.roleArn !== undefined) continue;
     const pattern = patternFor(source, binding.remoteRef.key);
     if (binding.rotation?.generator === undefined) rotate.push(pattern);
@@ -72,7 +74,9 @@ export function accessPlan(registry: Registry, scope: DeployScope): AccessPlan {
     const auth = cluster.auth;
     switch (auth.type) {
       case 'eks':
-        eksClusters.push(`arn:${scope.partition}:eks:${auth.region}:${scope.account}:cluster/${auth.clusterName}`);
+        eksClusters.push(
+          `arn:${scope.partition}:eks:${auth.region}:${scope.account}:cluster/${auth.clusterName}`,
+        );
         if (auth.roleArn !== undefined) assumeRoles.push(auth.roleArn);
         break;
       case 'token':
@@ -105,7 +109,9 @@ export function accessPlan(registry: Registry, scope: DeployScope): AccessPlan {
 }
 
 /** Schedule rules: one per (kind, expression), each listing the bindings it covers. */
-export function scheduleGroups(registry: Registry): { kind: 'reconcile' | 'rotate'; expression: string; bindings: string[] }[] {
+export function scheduleGroups(
+  registry: Registry,
+): { kind: 'reconcile' | 'rotate'; expression: string; bindings: string[] }[] {
   const groups = new Map<string, { kind: 'reconcile' | 'rotate'; expression: string; bindings: string[] }>();
   for (const binding of registry.bindings) {
     for (const kind of ['reconcile', 'rotate'] as const) {

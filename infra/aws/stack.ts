@@ -106,14 +106,16 @@ export class SecretPropagatorStack extends Stack {
     for (const dlq of [this.workDlq, this.eventDlq]) {
       Validations.of(dlq).acknowledge({
         id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself a dead-letter queue; a DLQ of a DLQ would hide failures instead of alarming on them (DeadLetterAlarm*).',
+        reason:
+          'This queue is itself a dead-letter queue; a DLQ of a DLQ would hide failures instead of alarming on them (DeadLetterAlarm*).',
       });
     }
 
     // --- functions --------------------------------------------------------------------
     const role = new iam.Role(this, 'FunctionRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'secret-propagator functions: reads the registry secrets, writes cluster Secrets, publishes outcomes',
+      description:
+        'secret-propagator functions: reads the registry secrets, writes cluster Secrets, publishes outcomes',
     });
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -121,16 +123,24 @@ export class SecretPropagatorStack extends Stack {
     });
     // Written by hand instead of AWSLambdaBasicExecutionRole so the role can only write its own log group.
     role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`] }),
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`],
+      }),
     );
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        resources: ['*'],
+      }),
+    );
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
     });
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(logGroup.node.defaultChild as logs.CfnLogGroup)}.Arn>:*]`,
-      reason: 'Log streams are created at run time; the wildcard is limited to this stack\'s own log group.',
+      reason: "Log streams are created at run time; the wildcard is limited to this stack's own log group.",
     });
 
     const environment: Record<string, string> = {
@@ -171,29 +181,61 @@ export class SecretPropagatorStack extends Stack {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            afterBundling: (_inputDir: string, outputDir: string) => [`cp "${registryFile}" "${outputDir}/registry.yaml"`],
+            afterBundling: (_inputDir: string, outputDir: string) => [
+              `cp "${registryFile}" "${outputDir}/registry.yaml"`,
+            ],
           },
         },
       });
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-L1',
-        reason: 'Pinned to nodejs22.x on purpose: the project is built and tested on Node 22 (DESIGN.md), and the runtime moves only with a tested upgrade.',
+        reason:
+          'Pinned to nodejs22.x on purpose: the project is built and tested on Node 22 (DESIGN.md), and the runtime moves only with a tested upgrade.',
       });
       return fn;
     };
-    this.secretChanged = makeFunction('SecretChangedFunction', 'secret-changed.ts', 'Propagates Secrets Manager changes to the clusters in the registry', true);
-    this.scheduled = makeFunction('ScheduledFunction', 'scheduled.ts', 'Scheduled reconcile and rotation of registry bindings', true);
-    this.applyWorker = makeFunction('ApplyWorkerFunction', 'apply-worker.ts', 'Applies fan-out work items from the work queue', false);
+    this.secretChanged = makeFunction(
+      'SecretChangedFunction',
+      'secret-changed.ts',
+      'Propagates Secrets Manager changes to the clusters in the registry',
+      true,
+    );
+    this.scheduled = makeFunction(
+      'ScheduledFunction',
+      'scheduled.ts',
+      'Scheduled reconcile and rotation of registry bindings',
+      true,
+    );
+    this.applyWorker = makeFunction(
+      'ApplyWorkerFunction',
+      'apply-worker.ts',
+      'Applies fan-out work items from the work queue',
+      false,
+    );
     this.workQueue.grantSendMessages(this.secretChanged);
     this.workQueue.grantSendMessages(this.scheduled);
     this.applyWorker.addEventSource(
-      new sources.SqsEventSource(this.workQueue, { batchSize: 5, reportBatchItemFailures: true, maxBatchingWindow: Duration.seconds(1) }),
+      new sources.SqsEventSource(this.workQueue, {
+        batchSize: 5,
+        reportBatchItemFailures: true,
+        maxBatchingWindow: Duration.seconds(1),
+      }),
     );
 
     // --- least privilege from the registry ----------------------------------------------
-    const plan = accessPlan(registry, { partition: Aws.PARTITION, region: Aws.REGION, account: Aws.ACCOUNT_ID });
+    const plan = accessPlan(registry, {
+      partition: Aws.PARTITION,
+      region: Aws.REGION,
+      account: Aws.ACCOUNT_ID,
+    });
     if (plan.read.length > 0) {
-      role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadRegistrySecrets', actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resources: plan.read }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadRegistrySecrets',
+          actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          resources: plan.read,
+        }),
+      );
     }
     // Secrets Manager appends "-" and 6 random characters to every secret ARN, so a secret
     // named in the registry can only be granted through the documented "-??????" pattern.
@@ -201,23 +243,54 @@ export class SecretPropagatorStack extends Stack {
       if (!pattern.endsWith('-??????')) continue;
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${this.resolveFindingText(pattern)}]`,
-        reason: 'Secret ARN pattern for a registry secret given by name: "-??????" matches only the random suffix Secrets Manager appends.',
+        reason:
+          'Secret ARN pattern for a registry secret given by name: "-??????" matches only the random suffix Secrets Manager appends.',
       });
     }
     if (plan.rotate.length > 0) {
-      role.addToPolicy(new iam.PolicyStatement({ sid: 'RotateScheduledSecrets', actions: ['secretsmanager:RotateSecret'], resources: plan.rotate }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'RotateScheduledSecrets',
+          actions: ['secretsmanager:RotateSecret'],
+          resources: plan.rotate,
+        }),
+      );
     }
     if (plan.write.length > 0) {
-      role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteGeneratedVersions', actions: ['secretsmanager:PutSecretValue'], resources: plan.write }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteGeneratedVersions',
+          actions: ['secretsmanager:PutSecretValue'],
+          resources: plan.write,
+        }),
+      );
     }
     if (plan.assumeRoles.length > 0) {
-      role.addToPolicy(new iam.PolicyStatement({ sid: 'AssumeSourceAndClusterRoles', actions: ['sts:AssumeRole'], resources: plan.assumeRoles }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'AssumeSourceAndClusterRoles',
+          actions: ['sts:AssumeRole'],
+          resources: plan.assumeRoles,
+        }),
+      );
     }
     if (plan.eksClusters.length > 0) {
-      role.addToPolicy(new iam.PolicyStatement({ sid: 'DescribeRegistryClusters', actions: ['eks:DescribeCluster'], resources: plan.eksClusters }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'DescribeRegistryClusters',
+          actions: ['eks:DescribeCluster'],
+          resources: plan.eksClusters,
+        }),
+      );
     }
     if (plan.outcomeBus !== undefined) {
-      role.addToPolicy(new iam.PolicyStatement({ sid: 'PublishOutcomes', actions: ['events:PutEvents'], resources: [plan.outcomeBus] }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'PublishOutcomes',
+          actions: ['events:PutEvents'],
+          resources: [plan.outcomeBus],
+        }),
+      );
     }
 
     // --- EKS access entries (opt-in) -----------------------------------------------------
@@ -231,7 +304,10 @@ export class SecretPropagatorStack extends Stack {
           {
             // Edit lets the function write Secrets and patch workloads; namespaced when the registry limits namespaces.
             policyArn: `arn:${Aws.PARTITION}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy`,
-            accessScope: namespaced && entry.namespaces !== undefined ? { type: 'namespace', namespaces: entry.namespaces } : { type: 'cluster' },
+            accessScope:
+              namespaced && entry.namespaces !== undefined
+                ? { type: 'namespace', namespaces: entry.namespaces }
+                : { type: 'cluster' },
           },
         ],
       });
@@ -298,11 +374,21 @@ export class SecretPropagatorStack extends Stack {
     });
     Validations.of(failures).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'Example sink for outcome events that people or ticketing read; nothing consumes it automatically, so there is nothing to dead-letter.',
+      reason:
+        'Example sink for outcome events that people or ticketing read; nothing consumes it automatically, so there is nothing to dead-letter.',
     });
     new events.Rule(this, 'ExampleOutcomeRule', {
-      description: 'Example: route "Secret Propagation Failed" outcome events to a queue (replace with SNS, chat or ticketing)',
-      ...(outcomeBus === 'default' ? {} : { eventBus: events.EventBus.fromEventBusName(this, 'OutcomeBus', outcomeBus.split('/').pop() ?? outcomeBus) }),
+      description:
+        'Example: route "Secret Propagation Failed" outcome events to a queue (replace with SNS, chat or ticketing)',
+      ...(outcomeBus === 'default'
+        ? {}
+        : {
+            eventBus: events.EventBus.fromEventBusName(
+              this,
+              'OutcomeBus',
+              outcomeBus.split('/').pop() ?? outcomeBus,
+            ),
+          }),
       eventPattern: { source: ['secret-propagator'], detailType: ['Secret Propagation Failed'] },
       targets: [new targets.SqsQueue(failures)],
     });
@@ -315,7 +401,10 @@ export class SecretPropagatorStack extends Stack {
     });
 
     new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl });
-    new CfnOutput(this, 'FunctionRoleArn', { value: role.roleArn, description: 'Map this role in each cluster (EKS access entry or RBAC)' });
+    new CfnOutput(this, 'FunctionRoleArn', {
+      value: role.roleArn,
+      description: 'Map this role in each cluster (EKS access entry or RBAC)',
+    });
   }
 
   private createTrail(): void {
@@ -327,7 +416,8 @@ export class SecretPropagatorStack extends Stack {
     });
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'The bucket only receives CloudTrail deliveries; access logging of a trail bucket would only log the trail writer, which CloudTrail itself records.',
+      reason:
+        'The bucket only receives CloudTrail deliveries; access logging of a trail bucket would only log the trail writer, which CloudTrail itself records.',
     });
     const trail = new cloudtrail.Trail(this, 'ManagementEventsTrail', {
       bucket: bucket as s3.IBucket,
@@ -339,7 +429,8 @@ export class SecretPropagatorStack extends Stack {
     });
     Validations.of(trail).acknowledge({
       id: 'AwsSolutions-IAM5',
-      reason: 'The CDK-generated CloudTrail delivery role may only write into the streams of its own log group.',
+      reason:
+        'The CDK-generated CloudTrail delivery role may only write into the streams of its own log group.',
     });
   }
 

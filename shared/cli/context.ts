@@ -53,7 +53,10 @@ export function registryPath(options: GlobalOptions, env: NodeJS.ProcessEnv = pr
 export function loadRegistryOrExit(options: GlobalOptions): LoadedRegistry {
   const path = registryPath(options);
   if (!existsSync(path)) {
-    throw new CliExit(ExitCode.InvalidInput, `registry file ${path} not found (pass --registry <file> or set REGISTRY_FILE)`);
+    throw new CliExit(
+      ExitCode.InvalidInput,
+      `registry file ${path} not found (pass --registry <file> or set REGISTRY_FILE)`,
+    );
   }
   try {
     return loadRegistryFile(path);
@@ -71,14 +74,21 @@ export function checkBindings(loaded: LoadedRegistry, names: readonly string[]):
   const known = loaded.registry.bindings.map((b) => b.name);
   for (const name of names) {
     if (!known.includes(name)) {
-      throw new CliExit(ExitCode.InvalidInput, `unknown binding "${name}" (known: ${known.join(', ') || 'none'})`);
+      throw new CliExit(
+        ExitCode.InvalidInput,
+        `unknown binding "${name}" (known: ${known.join(', ') || 'none'})`,
+      );
     }
   }
 }
 
 /** The CLI's logger: JSON lines on stderr, warnings and errors only unless `--log-level` says otherwise. */
 export function cliLogger(options: GlobalOptions, io: CliIo): Logger {
-  return createJsonLogger({ write: (line) => io.err(line), level: options.logLevel ?? 'warn', base: { service: 'secret-propagator-cli' } });
+  return createJsonLogger({
+    write: (line) => io.err(line),
+    level: options.logLevel ?? 'warn',
+    base: { service: 'secret-propagator-cli' },
+  });
 }
 
 type AnyFactory = (spec: SourceSpec, ctx: { baseDir: string; logger: Logger }) => SecretSource;
@@ -88,7 +98,9 @@ type AnyFactory = (spec: SourceSpec, ctx: { baseDir: string; logger: Logger }) =
  * cloud SDK never touches a registry that does not use it. Each adapter module exports
  * `<provider>SourceFactory` (contracts: Sources).
  */
-export async function loadSourceFactories(loaded: LoadedRegistry): Promise<Partial<Record<Provider, AnyFactory>>> {
+export async function loadSourceFactories(
+  loaded: LoadedRegistry,
+): Promise<Partial<Record<Provider, AnyFactory>>> {
   const used = new Set(loaded.registry.sources.map((s) => s.provider));
   const factories: Partial<Record<Provider, AnyFactory>> = {};
   for (const provider of Object.values(Provider)) {
@@ -97,11 +109,17 @@ export async function loadSourceFactories(loaded: LoadedRegistry): Promise<Parti
     try {
       module = (await import(`../sources/${provider}/index.js`)) as Record<string, unknown>;
     } catch (error) {
-      throw new CliExit(ExitCode.InvalidInput, `the ${provider} source adapter cannot be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      throw new CliExit(
+        ExitCode.InvalidInput,
+        `the ${provider} source adapter cannot be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+      );
     }
     const factory = module[`${provider}SourceFactory`];
     if (typeof factory !== 'function') {
-      throw new CliExit(ExitCode.InvalidInput, `the ${provider} source adapter does not export ${provider}SourceFactory`);
+      throw new CliExit(
+        ExitCode.InvalidInput,
+        `the ${provider} source adapter does not export ${provider}SourceFactory`,
+      );
     }
     factories[provider] = factory as AnyFactory;
   }
@@ -115,7 +133,9 @@ export async function loadSourceFactories(loaded: LoadedRegistry): Promise<Parti
  * are built by the runtime from the registry's sources.
  */
 export async function loadCloudAuthenticators(loaded: LoadedRegistry): Promise<ClusterAuthenticator[]> {
-  const types = new Set(loaded.registry.clusters.map((c) => c.auth.type).filter((t) => t === 'eks' || t === 'aks' || t === 'gke'));
+  const types = new Set(
+    loaded.registry.clusters.map((c) => c.auth.type).filter((t) => t === 'eks' || t === 'aks' || t === 'gke'),
+  );
   const out: ClusterAuthenticator[] = [];
   for (const type of types) {
     const exportName = `create${type.charAt(0).toUpperCase()}${type.slice(1)}Authenticator`;
@@ -123,22 +143,40 @@ export async function loadCloudAuthenticators(loaded: LoadedRegistry): Promise<C
     try {
       module = (await import(`../kube/auth/${type}.js`)) as Record<string, unknown>;
     } catch (error) {
-      throw new CliExit(ExitCode.InvalidInput, `the ${type} cluster authenticator cannot be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      throw new CliExit(
+        ExitCode.InvalidInput,
+        `the ${type} cluster authenticator cannot be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+      );
     }
     const create = module[exportName];
-    if (typeof create !== 'function') throw new CliExit(ExitCode.InvalidInput, `shared/kube/auth/${type}.ts does not export ${exportName}`);
+    if (typeof create !== 'function')
+      throw new CliExit(ExitCode.InvalidInput, `shared/kube/auth/${type}.ts does not export ${exportName}`);
     out.push((create as (options: Record<string, never>) => ClusterAuthenticator)({}));
   }
   return out;
 }
 
 /** One line for any failure: the reason, never a stack and never a value. */
-export function describeFailure(error: unknown): { exitCode: ExitCode; message: string; details: readonly string[] } {
-  if (error instanceof CliExit) return { exitCode: error.exitCode, message: error.message, details: error.details };
+export function describeFailure(error: unknown): {
+  exitCode: ExitCode;
+  message: string;
+  details: readonly string[];
+} {
+  if (error instanceof CliExit)
+    return { exitCode: error.exitCode, message: error.message, details: error.details };
   if (error instanceof ConfigError) {
-    return { exitCode: ExitCode.InvalidInput, message: error.message.split('\n')[0] ?? error.message, details: error.issues };
+    return {
+      exitCode: ExitCode.InvalidInput,
+      message: error.message.split('\n')[0] ?? error.message,
+      details: error.issues,
+    };
   }
-  if (isPropagatorError(error)) return { exitCode: ExitCode.Failed, message: `${error.code}: ${error.message.split('\n')[0] ?? ''}`, details: [] };
-  const message = error instanceof Error ? error.message.split('\n')[0] ?? error.name : String(error);
+  if (isPropagatorError(error))
+    return {
+      exitCode: ExitCode.Failed,
+      message: `${error.code}: ${error.message.split('\n')[0] ?? ''}`,
+      details: [],
+    };
+  const message = error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
   return { exitCode: ExitCode.Failed, message, details: [] };
 }

@@ -12,7 +12,9 @@ import { register as registerValidate } from './commands/validate.js';
 /** The `secret-propagator` program with every command registered. */
 export function buildProgram(io: CliIo = processIo): Command {
   const program = new Command('secret-propagator')
-    .description('Push secret changes from secret stores into the Kubernetes Secrets of a fleet, and restart what depends on them.')
+    .description(
+      'Push secret changes from secret stores into the Kubernetes Secrets of a fleet, and restart what depends on them.',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();

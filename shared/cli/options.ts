@@ -4,7 +4,11 @@ import { Option, type Command } from 'commander';
 export function withCommonOptions(command: Command): Command {
   return command
     .option('--registry <file>', 'registry YAML (default: $REGISTRY_FILE, then ./registry.yaml)')
-    .addOption(new Option('--log-level <level>', 'JSON log lines on stderr at or above this level').choices(['debug', 'info', 'warn', 'error']).default('warn'));
+    .addOption(
+      new Option('--log-level <level>', 'JSON log lines on stderr at or above this level')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('warn'),
+    );
 }
 
 /** Repeated `--binding` values collect into a list. */

@@ -5,7 +5,12 @@ import { formatMs, renderTable } from './table.js';
 export function targetsTable(reports: readonly ChangeReport[]): string {
   const rows = reports
     .flatMap((r) => r.targets)
-    .sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.secret.localeCompare(b.secret))
+    .sort(
+      (a, b) =>
+        a.cluster.localeCompare(b.cluster) ||
+        a.namespace.localeCompare(b.namespace) ||
+        a.secret.localeCompare(b.secret),
+    )
     .map((t) => [
       t.cluster,
       t.namespace,
@@ -16,11 +21,15 @@ export function targetsTable(reports: readonly ChangeReport[]): string {
       restartsText(t),
       formatMs(t.durationMs),
     ]);
-  return renderTable(['CLUSTER', 'NAMESPACE', 'SECRET', 'BINDING', 'OUTCOME', 'VERSION', 'RESTARTS', 'TIME'], rows);
+  return renderTable(
+    ['CLUSTER', 'NAMESPACE', 'SECRET', 'BINDING', 'OUTCOME', 'VERSION', 'RESTARTS', 'TIME'],
+    rows,
+  );
 }
 
 function outcomeText(t: TargetResult): string {
-  if (t.outcome === 'failed') return `failed (${t.errorCode ?? 'Internal'}${t.retryable === true ? ', retryable' : ''})`;
+  if (t.outcome === 'failed')
+    return `failed (${t.errorCode ?? 'Internal'}${t.retryable === true ? ', retryable' : ''})`;
   if (t.outcome === 'skipped' && t.reason !== undefined) return `skipped (${t.reason})`;
   return t.outcome;
 }
@@ -56,7 +65,9 @@ export function totalsOf(reports: readonly ChangeReport[]): Totals {
       }
     }
   }
-  const bindingErrors = reports.flatMap((r) => (r.error === undefined ? [] : [{ binding: r.binding, code: r.error.code, message: r.error.message }]));
+  const bindingErrors = reports.flatMap((r) =>
+    r.error === undefined ? [] : [{ binding: r.binding, code: r.error.code, message: r.error.message }],
+  );
   return { targets, counts, restarts, failedRestarts, bindingErrors };
 }
 

@@ -2,7 +2,10 @@
  * Renders rows as an aligned plain-text table (no colours, so it reads the same in a
  * terminal, a CI log and a file). Cells are identifiers and counts, never values.
  */
-export function renderTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+export function renderTable(
+  headers: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+): string {
   const cells = rows.map((row) => headers.map((_, i) => String(row[i] ?? '')));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => (row[i] ?? '').length)));
   const line = (row: readonly string[]) =>

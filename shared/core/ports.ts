@@ -177,5 +177,10 @@ export interface ClusterCredentials {
  */
 export interface ClusterAuthenticator<Spec = unknown> {
   readonly type: string;
-  credentials(cluster: { name: string; server?: string; caData?: string; auth: Spec }): Promise<ClusterCredentials>;
+  credentials(cluster: {
+    name: string;
+    server?: string;
+    caData?: string;
+    auth: Spec;
+  }): Promise<ClusterCredentials>;
 }

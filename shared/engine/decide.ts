@@ -72,7 +72,10 @@ function freshSecretOf(desired: Desired, policy: CreationPolicy): FreshSecret {
   if (fresh === undefined) {
     fresh = {
       keys: Object.keys(desired.data).sort(),
-      labels: policy === 'Owner' ? { ...desired.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } : { ...desired.labels },
+      labels:
+        policy === 'Owner'
+          ? { ...desired.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }
+          : { ...desired.labels },
       annotations: { ...desired.annotations, ...ourAnnotations(desired) },
       created: new Map(),
     };
@@ -82,14 +85,21 @@ function freshSecretOf(desired: Desired, policy: CreationPolicy): FreshSecret {
 }
 
 /** Keys whose value would change (added, changed, or removed when we replace the data). */
-function changedKeys(existing: Readonly<Record<string, string>>, desired: Readonly<Record<string, string>>, replaces: boolean): string[] {
+function changedKeys(
+  existing: Readonly<Record<string, string>>,
+  desired: Readonly<Record<string, string>>,
+  replaces: boolean,
+): string[] {
   const keys: string[] = [];
   for (const key in desired) if (existing[key] !== desired[key]) keys.push(key);
   if (replaces) for (const key in existing) if (!(key in desired)) keys.push(key);
   return keys.sort();
 }
 
-function labelsPresent(existing: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>): boolean {
+function labelsPresent(
+  existing: Readonly<Record<string, string>>,
+  wanted: Readonly<Record<string, string>>,
+): boolean {
   for (const key in wanted) if (existing[key] !== wanted[key]) return false;
   return true;
 }
@@ -164,10 +174,17 @@ export function decide(
   const keys = changedKeys(existing.data, desired.data, replaces);
   const sameHash = existing.annotations[Annotation.ContentHash] === desired.hash;
   const sameType = !replaces || existing.type === desired.type;
-  if (sameHash && sameType && keys.length === 0 && labelsPresent(existing.labels, desired.labels) && labelsPresent(existing.annotations, desired.annotations)) {
+  if (
+    sameHash &&
+    sameType &&
+    keys.length === 0 &&
+    labelsPresent(existing.labels, desired.labels) &&
+    labelsPresent(existing.annotations, desired.annotations)
+  ) {
     return { action: 'unchanged', changedKeys: [] };
   }
-  if (isOlder(desired, existing)) return { action: 'skip', reason: SkipReason.OlderVersion, changedKeys: keys };
+  if (isOlder(desired, existing))
+    return { action: 'skip', reason: SkipReason.OlderVersion, changedKeys: keys };
 
   const labels = { ...existing.labels, ...desired.labels };
   if (policy === 'Owner') labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE;

@@ -17,7 +17,11 @@ function addText(hash: ReturnType<typeof createHash>, text: string): void {
   hash.update(SEP);
 }
 
-function addMap(hash: ReturnType<typeof createHash>, tag: string, map: Readonly<Record<string, string>>): void {
+function addMap(
+  hash: ReturnType<typeof createHash>,
+  tag: string,
+  map: Readonly<Record<string, string>>,
+): void {
   const keys = Object.keys(map).sort();
   addText(hash, `${tag}#${keys.length}`);
   for (const key of keys) {

@@ -25,9 +25,23 @@ import {
 import { namespaceRefusal } from '../registry/cross-check.js';
 import type { BindingSpec, ClusterSpec, Registry, RestartSpec } from '../registry/schema.js';
 import { matchesLabels, selectClusters } from '../registry/select.js';
-import { certificatesExpiringWithin, readKey, requiredReads, renderSecret, validateSecret, type ReadRequest } from '../template/index.js';
+import {
+  certificatesExpiringWithin,
+  readKey,
+  requiredReads,
+  renderSecret,
+  validateSecret,
+  type ReadRequest,
+} from '../template/index.js';
 import { MetricName } from '../telemetry/metrics.js';
-import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, RESTART_PENDING, RestartAnnotation } from './annotations.js';
+import {
+  Annotation,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  MANAGED_SELECTOR,
+  RESTART_PENDING,
+  RestartAnnotation,
+} from './annotations.js';
 import { SkipReason, decide, type Decision, type Desired } from './decide.js';
 import { referencesSecret } from './discovery.js';
 import { contentHash } from './hash.js';
@@ -126,7 +140,9 @@ function toSelector(labels: Readonly<Record<string, string>>): string {
 
 function safeMessage(error: unknown): string {
   // Our errors never carry values; anything else is reduced to its class name.
-  return isPropagatorError(error) ? error.message : `unexpected ${error instanceof Error ? error.name : 'error'}`;
+  return isPropagatorError(error)
+    ? error.message
+    : `unexpected ${error instanceof Error ? error.name : 'error'}`;
 }
 
 /**
@@ -168,7 +184,9 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   for (const spec of registry.bindings) {
     const source = sources.get(spec.source);
     if (source === undefined) {
-      throw new ConfigError(`binding "${spec.name}" uses source "${spec.source}", which has no adapter in this runtime`);
+      throw new ConfigError(
+        `binding "${spec.name}" uses source "${spec.source}", which has no adapter in this runtime`,
+      );
     }
     const clusters = selectClusters(registry.clusters, spec.target.clusters);
     bindings.set(spec.name, {
@@ -193,7 +211,9 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   const infoOf = (name: string): BindingInfo => {
     const info = bindings.get(name);
     if (info === undefined) {
-      throw new ConfigError(`unknown binding "${name}" (known: ${[...bindings.keys()].join(', ') || 'none'})`);
+      throw new ConfigError(
+        `unknown binding "${name}" (known: ${[...bindings.keys()].join(', ') || 'none'})`,
+      );
     }
     return info;
   };
@@ -208,7 +228,10 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     let pending = inv.reads.get(key);
     if (pending === undefined) {
       metrics?.count(MetricName.StoreReads, 1, { source: source.name });
-      pending = source.read(request.key, request.version === undefined ? undefined : { version: request.version });
+      pending = source.read(
+        request.key,
+        request.version === undefined ? undefined : { version: request.version },
+      );
       inv.reads.set(key, pending);
     }
     return pending;
@@ -240,7 +263,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       }
     }
     const data: Record<string, string> = {};
-    for (const [key, bytes] of Object.entries(rendered.data)) data[key] = Buffer.from(bytes).toString('base64');
+    for (const [key, bytes] of Object.entries(rendered.data))
+      data[key] = Buffer.from(bytes).toString('base64');
     const values = info.reads.map((r) => ({ request: r, value: fetched.get(readKey(r)) }));
     const version =
       values.length === 1
@@ -277,11 +301,18 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   // ------------------------------------------------------------------ one target
 
   /** `what` names the step in a timeout error, built only then. */
-  const attempt = <T>(what: () => string, operation: () => Promise<T>, attempts?: { count: number }): Promise<T> =>
-    withRetry(() => withTimeout(operation(), timeoutMs, what), retry, attempts);
+  const attempt = <T>(
+    what: () => string,
+    operation: () => Promise<T>,
+    attempts?: { count: number },
+  ): Promise<T> => withRetry(() => withTimeout(operation(), timeoutMs, what), retry, attempts);
 
   /** A cluster's managed Secrets, listed once per invocation and shared; undefined if the listing failed. */
-  const listingOf = (gateway: ClusterGateway, cluster: string, listed: Listings): Promise<Listing | undefined> => {
+  const listingOf = (
+    gateway: ClusterGateway,
+    cluster: string,
+    listed: Listings,
+  ): Promise<Listing | undefined> => {
     let listing = listed.pending.get(cluster);
     if (listing === undefined) {
       listing = gateway.listSecrets(MANAGED_SELECTOR).then(
@@ -304,20 +335,39 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
    * one request, or someone else's: the create then answers 409, and the retry reads it and the
    * ownership rules decide. Merge and Orphan targets carry no managed-by label, so they are read.
    */
-  const existingSecret = (gateway: ClusterGateway, ns: string, name: string, listed: Listing | undefined, trustAbsence: boolean) => {
+  const existingSecret = (
+    gateway: ClusterGateway,
+    ns: string,
+    name: string,
+    listed: Listing | undefined,
+    trustAbsence: boolean,
+  ) => {
     const found = listed?.get(ns)?.get(name);
     if (found !== undefined || (listed !== undefined && trustAbsence)) return found;
     return gateway.getSecret(ns, name);
   };
 
-  const findDependents = async (gateway: ClusterGateway, restart: RestartSpec, ns: string, secretName: string, verify: boolean): Promise<Workload[]> => {
+  const findDependents = async (
+    gateway: ClusterGateway,
+    restart: RestartSpec,
+    ns: string,
+    secretName: string,
+    verify: boolean,
+  ): Promise<Workload[]> => {
     const found = new Map<string, Workload>();
     const add = (w: Workload) => found.set(`${w.kind}/${w.name}`, w);
     for (const ref of restart.workloads ?? []) {
       if (!verify) {
         // The Secret's content just changed, so no workload can carry this hash yet: patch
         // straight away (one request per workload; a missing one answers 404 and is skipped).
-        add({ kind: ref.kind, namespace: ns, name: ref.name, labels: {}, templateAnnotations: {}, podSpec: undefined });
+        add({
+          kind: ref.kind,
+          namespace: ns,
+          name: ref.name,
+          labels: {},
+          templateAnnotations: {},
+          podSpec: undefined,
+        });
         continue;
       }
       const workload = await gateway.getWorkload(ref.kind, ns, ref.name);
@@ -329,7 +379,11 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       const listSelector = restart.auto === true || selector === undefined ? undefined : toSelector(selector);
       for (const kind of restart.kinds ?? WORKLOAD_KINDS) {
         for (const w of await gateway.listWorkloads(kind, ns, listSelector)) {
-          if ((selector !== undefined && matchesLabels(w.labels, selector)) || (restart.auto === true && referencesSecret(w.podSpec, secretName))) add(w);
+          if (
+            (selector !== undefined && matchesLabels(w.labels, selector)) ||
+            (restart.auto === true && referencesSecret(w.podSpec, secretName))
+          )
+            add(w);
         }
       }
     }
@@ -341,32 +395,47 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
    * reads explicit workloads first, which only matters when recovering a restart that
    * failed earlier (some workloads may already carry the hash).
    */
-  const restartDependents = async (gateway: ClusterGateway, spec: BindingSpec, hash: string | undefined, verify = true): Promise<RestartResult[]> => {
+  const restartDependents = async (
+    gateway: ClusterGateway,
+    spec: BindingSpec,
+    hash: string | undefined,
+    verify = true,
+  ): Promise<RestartResult[]> => {
     const restart = spec.restart;
     if (restart === undefined || restart === false) return [];
     const ns = spec.target.namespace;
     // Named workloads taken on trust need no request to find: no retries or deadline for that.
     const lookup = verify || restart.auto === true || restart.selector !== undefined;
     const find = () => findDependents(gateway, restart, ns, spec.target.name, verify);
-    const dependents = lookup ? await attempt(() => `cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`, find) : await find();
+    const dependents = lookup
+      ? await attempt(() => `cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`, find)
+      : await find();
     const results: RestartResult[] = [];
     let annotations: Record<string, string> | undefined;
     for (const workload of dependents) {
-      if (hash !== undefined && workload.templateAnnotations[RestartAnnotation.RestartedForHash] === hash) continue;
+      if (hash !== undefined && workload.templateAnnotations[RestartAnnotation.RestartedForHash] === hash)
+        continue;
       if (annotations === undefined) {
         annotations = { [RestartAnnotation.RestartedAt]: clock.now().toISOString() };
         if (hash !== undefined) annotations[RestartAnnotation.RestartedForHash] = hash;
       }
       const patch = annotations;
       try {
-        await attempt(() => `cluster "${gateway.cluster}" restart of ${workload.kind} ${ns}/${workload.name}`, () =>
-          gateway.patchTemplateAnnotations(workload.kind, ns, workload.name, patch),
+        await attempt(
+          () => `cluster "${gateway.cluster}" restart of ${workload.kind} ${ns}/${workload.name}`,
+          () => gateway.patchTemplateAnnotations(workload.kind, ns, workload.name, patch),
         );
         results.push({ kind: workload.kind, name: workload.name, namespace: ns, outcome: 'restarted' });
       } catch (error) {
         // An explicit workload that does not exist is not a failure, as with a verified lookup.
         if (!verify && error instanceof ClusterRejectedError && error.status === 404) continue;
-        results.push({ kind: workload.kind, name: workload.name, namespace: ns, outcome: 'failed', errorCode: errorCodeOf(error) });
+        results.push({
+          kind: workload.kind,
+          name: workload.name,
+          namespace: ns,
+          outcome: 'failed',
+          errorCode: errorCodeOf(error),
+        });
       }
     }
     return results;
@@ -380,11 +449,19 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
    * if someone wrote since, their content decides). Best effort: if this fails too, the
    * target is reported failed anyway.
    */
-  const markRestartPending = async (gateway: ClusterGateway, namespace: string, name: string, hash: string): Promise<void> => {
+  const markRestartPending = async (
+    gateway: ClusterGateway,
+    namespace: string,
+    name: string,
+    hash: string,
+  ): Promise<void> => {
     const mark = async () => {
       const current = await gateway.getSecret(namespace, name);
       if (current?.annotations[Annotation.ContentHash] !== hash) return;
-      await gateway.replaceSecret({ ...current, annotations: { ...current.annotations, [Annotation.ContentHash]: RESTART_PENDING } });
+      await gateway.replaceSecret({
+        ...current,
+        annotations: { ...current.annotations, [Annotation.ContentHash]: RESTART_PENDING },
+      });
     };
     try {
       await withTimeout(mark(), timeoutMs, `cluster "${gateway.cluster}" restart-pending mark`);
@@ -433,7 +510,12 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       result.reason = decision.reason;
       return;
     }
-    result.outcome = decision.action === 'create' ? Outcome.Created : decision.action === 'update' ? Outcome.Updated : Outcome.Unchanged;
+    result.outcome =
+      decision.action === 'create'
+        ? Outcome.Created
+        : decision.action === 'update'
+          ? Outcome.Updated
+          : Outcome.Unchanged;
     result.version = desired.version;
     result.hash = desired.hash;
   };
@@ -465,7 +547,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       failedWith(result, error, 'dependents-lookup-failed');
     }
     failOnFailedRestart(result);
-    if (result.outcome === Outcome.Failed) await markRestartPending(gateway, spec.target.namespace, spec.target.name, hash);
+    if (result.outcome === Outcome.Failed)
+      await markRestartPending(gateway, spec.target.namespace, spec.target.name, hash);
   };
 
   /**
@@ -473,15 +556,22 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
    * (unchanged there, or not ours) is decided on the spot: no request, so no promise, retry
    * or timer either. That is most of a reconcile's targets; the rest go on to `writeTarget`.
    */
-  const applyTarget = (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation): TargetResult | Promise<TargetResult> => {
+  const applyTarget = (
+    info: BindingInfo,
+    cluster: ClusterSpec,
+    desired: Desired,
+    inv: Invocation,
+  ): TargetResult | Promise<TargetResult> => {
     const listing = inv.listed?.ready.get(cluster.name);
     if (listing === undefined) return writeTarget(info, cluster, desired, inv);
     const started = performance.now();
     const { namespace, name, creationPolicy } = info.spec.target;
     const found = listing.get(namespace)?.get(name);
-    if (found === undefined || namespaceRefusal(cluster, namespace) !== undefined) return writeTarget(info, cluster, desired, inv);
+    if (found === undefined || namespaceRefusal(cluster, namespace) !== undefined)
+      return writeTarget(info, cluster, desired, inv);
     const decision = decide(found, desired, { namespace, name, creationPolicy });
-    if (decision.action !== 'unchanged' && decision.action !== 'skip') return writeTarget(info, cluster, desired, inv, decision);
+    if (decision.action !== 'unchanged' && decision.action !== 'skip')
+      return writeTarget(info, cluster, desired, inv, decision);
     const result = baseResult(info, cluster.name);
     result.attempts = 1;
     recordDecision(result, decision, desired);
@@ -490,11 +580,18 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   };
 
   /** A target that may need requests; `decided` is what the reconcile's listing decided for it, when that is known already. */
-  const writeTarget = async (info: BindingInfo, cluster: ClusterSpec, desired: Desired, inv: Invocation, decided?: Decision): Promise<TargetResult> => {
+  const writeTarget = async (
+    info: BindingInfo,
+    cluster: ClusterSpec,
+    desired: Desired,
+    inv: Invocation,
+    decided?: Decision,
+  ): Promise<TargetResult> => {
     const started = performance.now();
     const result = baseResult(info, cluster.name);
     const { namespace, name } = info.spec.target;
-    if (namespaceRefusal(cluster, namespace) !== undefined) return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
+    if (namespaceRefusal(cluster, namespace) !== undefined)
+      return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
     const attempts = { count: 0 };
     try {
       const gateway = gatewayOf(cluster);
@@ -504,7 +601,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       const rules = { namespace, name, creationPolicy: info.spec.target.creationPolicy };
       let decision: Decision | undefined;
       // A reconcile lists each cluster's managed Secrets once (undefined if that failed).
-      const listing = inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
+      const listing =
+        inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
       const found = listing?.get(namespace)?.get(name);
       // What the listing says, decided once: the first attempt acts on it rather than deciding again.
       const fromListing = found === undefined ? undefined : (decided ?? decide(found, desired, rules));
@@ -519,9 +617,16 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         async () => {
           // A retry follows a conflict or a failure: it reads the Secret rather than trust the listing.
           const first = attempts.count === 1;
-          const existing = await existingSecret(gateway, namespace, name, first ? listing : undefined, info.spec.target.creationPolicy === 'Owner');
+          const existing = await existingSecret(
+            gateway,
+            namespace,
+            name,
+            first ? listing : undefined,
+            info.spec.target.creationPolicy === 'Owner',
+          );
           recovering = existing?.annotations[Annotation.ContentHash] === RESTART_PENDING;
-          const decision = first && fromListing !== undefined ? fromListing : decide(existing, desired, rules);
+          const decision =
+            first && fromListing !== undefined ? fromListing : decide(existing, desired, rules);
           if (decision.action === 'create') await gateway.createSecret(decision.secret);
           else if (decision.action === 'update') await gateway.replaceSecret(decision.secret);
           return decision;
@@ -530,7 +635,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       );
       result.attempts = attempts.count;
       recordDecision(result, decision, desired);
-      if (decision.action === 'update') await restartAfterUpdate(gateway, info.spec, desired.hash, result, recovering);
+      if (decision.action === 'update')
+        await restartAfterUpdate(gateway, info.spec, desired.hash, result, recovering);
     } catch (error) {
       result.attempts = attempts.count;
       failedWith(result, error);
@@ -556,7 +662,13 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
 
   const finish = (report: ChangeReport, started: number): ChangeReport => {
     report.durationMs = Math.round(performance.now() - started);
-    const log = logger.child({ changeId: report.changeId, binding: report.binding, source: report.source, secretRef: report.secretRef, ...(report.version === undefined ? {} : { version: report.version }) });
+    const log = logger.child({
+      changeId: report.changeId,
+      binding: report.binding,
+      source: report.source,
+      secretRef: report.secretRef,
+      ...(report.version === undefined ? {} : { version: report.version }),
+    });
     for (const target of report.targets) {
       report.counts[target.outcome]++;
       for (const r of target.restarts) if (r.outcome === 'restarted') report.restarts++;
@@ -569,62 +681,95 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         secret: target.secret,
         outcome: target.outcome,
         ...(target.reason === undefined ? {} : { reason: target.reason }),
-        ...(target.errorCode === undefined ? {} : { errorCode: target.errorCode, retryable: target.retryable }),
+        ...(target.errorCode === undefined
+          ? {}
+          : { errorCode: target.errorCode, retryable: target.retryable }),
         attempts: target.attempts,
         durationMs: target.durationMs,
-        ...(target.restarts.length === 0 ? {} : { restarts: target.restarts.map((r) => `${r.kind}/${r.name}:${r.outcome}`) }),
+        ...(target.restarts.length === 0
+          ? {}
+          : { restarts: target.restarts.map((r) => `${r.kind}/${r.name}:${r.outcome}`) }),
       };
       if (target.outcome === Outcome.Failed) log.warn(`target ${target.outcome}`, fields);
       else log.info(`target ${target.outcome}`, fields);
     }
-    for (const [outcome, n] of Object.entries(report.counts)) if (n > 0) metrics?.count(MetricName.Targets, n, { outcome });
+    for (const [outcome, n] of Object.entries(report.counts))
+      if (n > 0) metrics?.count(MetricName.Targets, n, { outcome });
     if (report.restarts > 0) metrics?.count(MetricName.Restarts, report.restarts);
-    const restartFailures = report.targets.reduce((n, t) => n + t.restarts.filter((r) => r.outcome === 'failed').length, 0);
+    const restartFailures = report.targets.reduce(
+      (n, t) => n + t.restarts.filter((r) => r.outcome === 'failed').length,
+      0,
+    );
     if (restartFailures > 0) metrics?.count(MetricName.RestartFailures, restartFailures);
     metrics?.timing(MetricName.ChangeDuration, report.durationMs, { kind: report.kind });
     const failed = report.error !== undefined || report.counts.failed > 0;
     const summary = {
       outcome: failed ? 'failed' : report.enqueued > 0 ? 'enqueued' : 'ok',
-      ...(report.error === undefined ? {} : { errorCode: report.error.code, retryable: report.error.retryable }),
+      ...(report.error === undefined
+        ? {}
+        : { errorCode: report.error.code, retryable: report.error.retryable }),
       durationMs: report.durationMs,
       targets: report.targets.length,
       ...report.counts,
       restarts: report.restarts,
       enqueued: report.enqueued,
     };
-    if (failed) log.warn(report.error === undefined ? 'binding finished with failed targets' : `binding failed: ${report.error.message}`, summary);
+    if (failed)
+      log.warn(
+        report.error === undefined
+          ? 'binding finished with failed targets'
+          : `binding failed: ${report.error.message}`,
+        summary,
+      );
     else log.info('binding finished', summary);
     return report;
   };
 
-  const applyWaves = async (info: BindingInfo, waves: ClusterSpec[][], desired: Desired, inv: Invocation): Promise<TargetResult[]> => {
+  const applyWaves = async (
+    info: BindingInfo,
+    waves: ClusterSpec[][],
+    desired: Desired,
+    inv: Invocation,
+  ): Promise<TargetResult[]> => {
     const results: TargetResult[] = [];
     const halt = info.spec.rollout?.haltOnFailure ?? true;
     let halted = false;
     for (const wave of waves) {
       if (halted) {
-        for (const cluster of wave) results.push(skipped(info, cluster.name, SkipReason.HaltedAfterFailedWave));
+        for (const cluster of wave)
+          results.push(skipped(info, cluster.name, SkipReason.HaltedAfterFailedWave));
         continue;
       }
-      const done = await Promise.all(wave.map((cluster) => inv.limit(() => applyTarget(info, cluster, desired, inv))));
+      const done = await Promise.all(
+        wave.map((cluster) => inv.limit(() => applyTarget(info, cluster, desired, inv))),
+      );
       results.push(...done);
       if (halt && done.some((r) => r.outcome === Outcome.Failed)) halted = true;
     }
     return results;
   };
 
-  const deleteTargets = async (info: BindingInfo, clusters: readonly ClusterSpec[], inv: Invocation): Promise<TargetResult[]> => {
+  const deleteTargets = async (
+    info: BindingInfo,
+    clusters: readonly ClusterSpec[],
+    inv: Invocation,
+  ): Promise<TargetResult[]> => {
     const { namespace, name, creationPolicy } = info.spec.target;
     return Promise.all(
       clusters.map((cluster) =>
         inv.limit(async () => {
           const started = performance.now();
           const result = baseResult(info, cluster.name);
-          if (namespaceRefusal(cluster, namespace) !== undefined) return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
+          if (namespaceRefusal(cluster, namespace) !== undefined)
+            return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
           const attempts = { count: 0 };
           try {
             const gateway = gatewayOf(cluster);
-            const existing = await attempt(() => `cluster "${cluster.name}" Secret ${namespace}/${name}`, () => gateway.getSecret(namespace, name), attempts);
+            const existing = await attempt(
+              () => `cluster "${cluster.name}" Secret ${namespace}/${name}`,
+              () => gateway.getSecret(namespace, name),
+              attempts,
+            );
             if (existing === undefined) {
               result.outcome = Outcome.Unchanged;
             } else if (
@@ -635,7 +780,11 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
               result.outcome = Outcome.Skipped;
               result.reason = SkipReason.ForeignSecret;
             } else {
-              await attempt(() => `cluster "${cluster.name}" delete of Secret ${namespace}/${name}`, () => gateway.deleteSecret(namespace, name), attempts);
+              await attempt(
+                () => `cluster "${cluster.name}" delete of Secret ${namespace}/${name}`,
+                () => gateway.deleteSecret(namespace, name),
+                attempts,
+              );
               result.outcome = Outcome.Updated;
               result.reason = 'deleted';
             }
@@ -651,7 +800,13 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   };
 
   /** One binding's fan-out: work items of `batchSize` clusters, in wave order. */
-  const enqueue = async (info: BindingInfo, waves: ClusterSpec[][], desired: Desired, inv: Invocation, report: ChangeReport) => {
+  const enqueue = async (
+    info: BindingInfo,
+    waves: ClusterSpec[][],
+    desired: Desired,
+    inv: Invocation,
+    report: ChangeReport,
+  ) => {
     // Chunks follow wave order; halting between waves is not enforced across work items.
     const ordered = waves.flat();
     const size = settings.fanOut.batchSize;
@@ -672,7 +827,14 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   /** A binding made ready to apply: its content decided, or its report already finished. */
   type Prepared =
     | { report: ChangeReport; done: true }
-    | { report: ChangeReport; done: false; started: number; desired: Desired; waves: ClusterSpec[][]; fanOut: boolean };
+    | {
+        report: ChangeReport;
+        done: false;
+        started: number;
+        desired: Desired;
+        waves: ClusterSpec[][];
+        fanOut: boolean;
+      };
 
   /**
    * Everything before the targets: read and render once, handle deletions and binding
@@ -689,10 +851,20 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const report = newReport(info, inv, secretRef);
     const done = (r: ChangeReport): Prepared => ({ report: r, done: true });
 
-    if (inv.kind === ChangeKind.NearExpiry || inv.kind === ChangeKind.Expired || inv.kind === ChangeKind.RotateRequested) {
+    if (
+      inv.kind === ChangeKind.NearExpiry ||
+      inv.kind === ChangeKind.Expired ||
+      inv.kind === ChangeKind.RotateRequested
+    ) {
       // Warnings only: rotation (if configured) runs through the runtime's rotate path.
       metrics?.count(MetricName.ExpiryWarnings, 1, { kind: inv.kind });
-      logger.warn(`secret ${inv.kind}: nothing written`, { changeId: inv.changeId, binding: info.spec.name, source: info.source.name, secretRef, outcome: inv.kind });
+      logger.warn(`secret ${inv.kind}: nothing written`, {
+        changeId: inv.changeId,
+        binding: info.spec.name,
+        source: info.source.name,
+        secretRef,
+        outcome: inv.kind,
+      });
       report.durationMs = Math.round(performance.now() - started);
       return done(report);
     }
@@ -702,11 +874,18 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       desired = await desiredOf(info, inv);
     } catch (error) {
       if (inv.kind === ChangeKind.Deleted && error instanceof SecretNotFoundError) {
-        if (info.spec.target.deletionPolicy === 'Delete') report.targets = await deleteTargets(info, clusters, inv);
-        else logger.info('source secret deleted: target Secrets retained (deletionPolicy Retain)', { changeId: inv.changeId, binding: info.spec.name, secretRef });
+        if (info.spec.target.deletionPolicy === 'Delete')
+          report.targets = await deleteTargets(info, clusters, inv);
+        else
+          logger.info('source secret deleted: target Secrets retained (deletionPolicy Retain)', {
+            changeId: inv.changeId,
+            binding: info.spec.name,
+            secretRef,
+          });
         return done(finish(report, started));
       }
-      if (error instanceof ValidationGateError) metrics?.count(MetricName.GateFailures, 1, { binding: info.spec.name });
+      if (error instanceof ValidationGateError)
+        metrics?.count(MetricName.GateFailures, 1, { binding: info.spec.name });
       metrics?.count(MetricName.BindingErrors, 1, { errorCode: errorCodeOf(error) });
       report.error = { code: errorCodeOf(error), message: safeMessage(error), retryable: isRetryable(error) };
       return done(finish(report, started));
@@ -714,12 +893,16 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     report.version = desired.version;
 
     const waves = clusters === info.clusters ? info.waves : toWaves(clusters, info.spec.rollout?.waves);
-    const fanOut = allowFanOut && options.workQueue !== undefined && clusters.length > settings.fanOut.batchSize;
+    const fanOut =
+      allowFanOut && options.workQueue !== undefined && clusters.length > settings.fanOut.batchSize;
     return { report, done: false, started, desired, waves, fanOut };
   };
 
   /** Sends `items` to the work queue for the reports' bindings, or records why it failed on each report. */
-  const sendWork = async (items: WorkItem[], reports: readonly { report: ChangeReport; targets: number }[]): Promise<void> => {
+  const sendWork = async (
+    items: WorkItem[],
+    reports: readonly { report: ChangeReport; targets: number }[],
+  ): Promise<void> => {
     const queue = options.workQueue;
     if (queue === undefined) throw new ConfigError('fan-out without a work queue');
     try {
@@ -728,7 +911,11 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       for (const { report, targets } of reports) report.enqueued = targets;
     } catch (error) {
       for (const { report } of reports) {
-        report.error = { code: errorCodeOf(error), message: `enqueueing work items failed: ${safeMessage(error)}`, retryable: true };
+        report.error = {
+          code: errorCodeOf(error),
+          message: `enqueueing work items failed: ${safeMessage(error)}`,
+          retryable: true,
+        };
       }
     }
   };
@@ -739,7 +926,10 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
    * each cluster once for all of them (per-binding items would cost one handshake per
    * cluster per binding, and a GET per target).
    */
-  const enqueueByCluster = async (group: readonly { info: BindingInfo; clusters: readonly ClusterSpec[]; report: ChangeReport }[], inv: Invocation): Promise<void> => {
+  const enqueueByCluster = async (
+    group: readonly { info: BindingInfo; clusters: readonly ClusterSpec[]; report: ChangeReport }[],
+    inv: Invocation,
+  ): Promise<void> => {
     const ordered = new Map<string, Set<string>>();
     for (const { info, clusters } of group) {
       for (const cluster of clusters) {
@@ -753,12 +943,24 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const items: WorkItem[] = [];
     for (let i = 0; i < names.length; i += size) {
       const clusters = names.slice(i, i + size);
-      const bindingsHere = group.map(({ info }) => info.spec.name).filter((b) => clusters.some((c) => ordered.get(c)?.has(b)));
+      const bindingsHere = group
+        .map(({ info }) => info.spec.name)
+        .filter((b) => clusters.some((c) => ordered.get(c)?.has(b)));
       const [first] = bindingsHere;
       if (first === undefined) continue;
-      items.push({ changeId: inv.changeId, kind: inv.kind, binding: first, bindings: bindingsHere, clusters, attempt: 1 });
+      items.push({
+        changeId: inv.changeId,
+        kind: inv.kind,
+        binding: first,
+        bindings: bindingsHere,
+        clusters,
+        attempt: 1,
+      });
     }
-    await sendWork(items, group.map(({ report, clusters }) => ({ report, targets: clusters.length })));
+    await sendWork(
+      items,
+      group.map(({ report, clusters }) => ({ report, targets: clusters.length })),
+    );
   };
 
   /** One binding, wave by wave. */
@@ -787,14 +989,23 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     scope: { clusters?: (info: BindingInfo) => readonly ClusterSpec[]; allowFanOut?: boolean } = {},
   ): Promise<ChangeReport[]> => {
     const prepared = await Promise.all(
-      infos.map((info) => prepareBinding(info, inv, secretRef(info), scope.clusters?.(info) ?? info.clusters, scope.allowFanOut ?? true)),
+      infos.map((info) =>
+        prepareBinding(
+          info,
+          inv,
+          secretRef(info),
+          scope.clusters?.(info) ?? info.clusters,
+          scope.allowFanOut ?? true,
+        ),
+      ),
     );
     // Each cluster's targets as (binding, index) pairs packed in one array of small integers: a
     // reconcile of 1,500 clusters x 20 bindings would otherwise hold 30,000 pair objects throughout.
     const byCluster = new Map<string, { cluster: ClusterSpec; targets: number[] }>();
     const results: TargetResult[][] = [];
     const separate: Promise<void>[] = [];
-    const fanOutByCluster: { info: BindingInfo; clusters: readonly ClusterSpec[]; report: ChangeReport }[] = [];
+    const fanOutByCluster: { info: BindingInfo; clusters: readonly ClusterSpec[]; report: ChangeReport }[] =
+      [];
     prepared.forEach((p, binding) => {
       const info = infos[binding];
       results.push([]);
@@ -808,7 +1019,9 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         return;
       }
       if (p.waves.length > 1) {
-        separate.push(applyWaves(info, p.waves, p.desired, inv).then((targets) => void (results[binding] = targets)));
+        separate.push(
+          applyWaves(info, p.waves, p.desired, inv).then((targets) => void (results[binding] = targets)),
+        );
         return;
       }
       (p.waves[0] ?? []).forEach((cluster, index) => {
@@ -819,9 +1032,18 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     });
 
     const entries = [...byCluster.values()];
-    const lanesPerCluster = Math.max(1, Math.min(MAX_LANES_PER_CLUSTER, Math.floor(settings.concurrency / Math.max(entries.length, 1))));
+    const lanesPerCluster = Math.max(
+      1,
+      Math.min(MAX_LANES_PER_CLUSTER, Math.floor(settings.concurrency / Math.max(entries.length, 1))),
+    );
     /** One cluster: lane `first` takes every `lanes`-th of its targets, one after another. */
-    const runCluster = async ({ cluster, targets }: { cluster: ClusterSpec; targets: number[] }): Promise<void> => {
+    const runCluster = async ({
+      cluster,
+      targets,
+    }: {
+      cluster: ClusterSpec;
+      targets: number[];
+    }): Promise<void> => {
       const count = targets.length / 2;
       const lanes = Math.min(lanesPerCluster, count);
       const lane = async (first: number) => {
@@ -849,7 +1071,10 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     const runner = async (): Promise<void> => {
       for (let entry = entries[next++]; entry !== undefined; entry = entries[next++]) await runCluster(entry);
     };
-    const clusters = Array.from({ length: Math.min(entries.length, Math.ceil(settings.concurrency / lanesPerCluster)) }, runner);
+    const clusters = Array.from(
+      { length: Math.min(entries.length, Math.ceil(settings.concurrency / lanesPerCluster)) },
+      runner,
+    );
     if (fanOutByCluster.length > 0) separate.push(enqueueByCluster(fanOutByCluster, inv));
     await Promise.all([...clusters, ...separate]);
 
@@ -870,7 +1095,9 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
   }
 
   const touched = (change: SecretChange): BindingInfo[] =>
-    (byProvider.get(change.provider) ?? []).filter((info) => info.reads.some((r) => info.source.refersTo(r.key, change.secretRef)));
+    (byProvider.get(change.provider) ?? []).filter((info) =>
+      info.reads.some((r) => info.source.refersTo(r.key, change.secretRef)),
+    );
 
   const primaryRef = (info: BindingInfo): string => info.reads[0]?.key ?? info.spec.remoteRef?.key ?? '';
 
@@ -882,17 +1109,24 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     async propagate(change) {
       const infos = touched(change);
       if (infos.length === 0) {
-        logger.info('no binding refers to this secret: nothing to do', { changeId: change.eventId, secretRef: change.secretRef, outcome: 'ignored' });
+        logger.info('no binding refers to this secret: nothing to do', {
+          changeId: change.eventId,
+          secretRef: change.secretRef,
+          outcome: 'ignored',
+        });
         return [];
       }
-      if (infos.length === 1 && infos[0] !== undefined) return [await runBinding(infos[0], newInvocation(change.eventId, change.kind), change.secretRef)];
+      if (infos.length === 1 && infos[0] !== undefined)
+        return [await runBinding(infos[0], newInvocation(change.eventId, change.kind), change.secretRef)];
       // Several bindings on one secret: cluster by cluster, one listing per cluster instead of one GET per target.
       return runBindings(infos, newInvocation(change.eventId, change.kind, true), () => change.secretRef);
     },
 
     async applyWorkItem(item) {
       const unknownBinding = (name: string): ChangeReport => {
-        const error = new ConfigError(`work item names unknown binding "${name}" (the registry changed since it was enqueued)`);
+        const error = new ConfigError(
+          `work item names unknown binding "${name}" (the registry changed since it was enqueued)`,
+        );
         logger.warn(error.message, { changeId: item.changeId, binding: name, errorCode: error.code });
         return {
           changeId: item.changeId,
@@ -912,11 +1146,17 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
       if (item.bindings !== undefined && item.bindings.length > 1) {
         // A cluster-major item: every binding over the clusters of the batch it selects.
         const known = item.bindings.flatMap((name) => bindings.get(name) ?? []);
-        const inBatch = (info: BindingInfo) => item.clusters.flatMap((name) => info.clusterByName.get(name) ?? []);
-        const reports = await runBindings(known, newInvocation(item.changeId, item.kind, true), primaryRef, { clusters: inBatch, allowFanOut: false });
+        const inBatch = (info: BindingInfo) =>
+          item.clusters.flatMap((name) => info.clusterByName.get(name) ?? []);
+        const reports = await runBindings(known, newInvocation(item.changeId, item.kind, true), primaryRef, {
+          clusters: inBatch,
+          allowFanOut: false,
+        });
         // A cluster none of the bindings selects any more (the registry changed since the item
         // was enqueued) is reported as skipped by each of them, as a single-binding item does.
-        const unselected = item.clusters.filter((name) => !known.some((info) => info.clusterByName.has(name)));
+        const unselected = item.clusters.filter(
+          (name) => !known.some((info) => info.clusterByName.has(name)),
+        );
         reports.forEach((report, i) => {
           const info = known[i];
           if (info !== undefined) reportNotSelected(report, info, unselected);
@@ -933,7 +1173,13 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         if (cluster === undefined) missing.push(name);
         else clusters.push(cluster);
       }
-      const report = await runBinding(info, newInvocation(item.changeId, item.kind), primaryRef(info), clusters, false);
+      const report = await runBinding(
+        info,
+        newInvocation(item.changeId, item.kind),
+        primaryRef(info),
+        clusters,
+        false,
+      );
       reportNotSelected(report, info, missing);
       return [report];
     },
@@ -956,23 +1202,45 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
             desired = await desiredOf(info, inv);
           } catch (error) {
             const reason = `${errorCodeOf(error)}: ${safeMessage(error)}`;
-            return info.clusters.map((c) => ({ ...ref(c.name), action: 'skip', reason, changedKeys: [], dependents: [] }));
+            return info.clusters.map((c) => ({
+              ...ref(c.name),
+              action: 'skip',
+              reason,
+              changedKeys: [],
+              dependents: [],
+            }));
           }
           return Promise.all(
             info.clusters.map((cluster) =>
               inv.limit(async (): Promise<PlannedTarget> => {
                 if (namespaceRefusal(cluster, namespace) !== undefined) {
-                  return { ...ref(cluster.name), action: 'skip', reason: SkipReason.NamespaceNotAllowed, changedKeys: [], dependents: [] };
+                  return {
+                    ...ref(cluster.name),
+                    action: 'skip',
+                    reason: SkipReason.NamespaceNotAllowed,
+                    changedKeys: [],
+                    dependents: [],
+                  };
                 }
                 try {
                   const gateway = gatewayOf(cluster);
-                  const existing = await attempt(() => `cluster "${cluster.name}" Secret ${namespace}/${name}`, () => gateway.getSecret(namespace, name));
+                  const existing = await attempt(
+                    () => `cluster "${cluster.name}" Secret ${namespace}/${name}`,
+                    () => gateway.getSecret(namespace, name),
+                  );
                   const decision = decide(existing, desired, { namespace, name, creationPolicy });
                   const restart = info.spec.restart;
                   const dependents =
                     decision.action === 'update' && restart !== undefined && restart !== false
-                      ? (await attempt(() => `cluster "${cluster.name}" dependents`, () => findDependents(gateway, restart, namespace, name, true)))
-                          .filter((w) => w.templateAnnotations[RestartAnnotation.RestartedForHash] !== desired.hash)
+                      ? (
+                          await attempt(
+                            () => `cluster "${cluster.name}" dependents`,
+                            () => findDependents(gateway, restart, namespace, name, true),
+                          )
+                        )
+                          .filter(
+                            (w) => w.templateAnnotations[RestartAnnotation.RestartedForHash] !== desired.hash,
+                          )
                           .map((w) => ({ kind: w.kind, name: w.name }))
                       : [];
                   return {
@@ -983,7 +1251,13 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
                     dependents,
                   };
                 } catch (error) {
-                  return { ...ref(cluster.name), action: 'skip', reason: `error: ${errorCodeOf(error)}`, changedKeys: [], dependents: [] };
+                  return {
+                    ...ref(cluster.name),
+                    action: 'skip',
+                    reason: `error: ${errorCodeOf(error)}`,
+                    changedKeys: [],
+                    dependents: [],
+                  };
                 }
               }),
             ),
@@ -1002,7 +1276,8 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
         info.clusters.map((cluster) =>
           inv.limit(async () => {
             const t0 = performance.now();
-            if (namespaceRefusal(cluster, info.spec.target.namespace) !== undefined) return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
+            if (namespaceRefusal(cluster, info.spec.target.namespace) !== undefined)
+              return skipped(info, cluster.name, SkipReason.NamespaceNotAllowed);
             const result = baseResult(info, cluster.name);
             try {
               result.restarts = await restartDependents(gatewayOf(cluster), info.spec, undefined);

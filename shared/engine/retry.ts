@@ -1,9 +1,4 @@
-import {
-  ClusterUnavailableError,
-  ConflictError,
-  ThrottledError,
-  TimeoutError,
-} from '../core/errors.js';
+import { ClusterUnavailableError, ConflictError, ThrottledError, TimeoutError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 
 export interface RetryPolicy {
@@ -59,7 +54,11 @@ export async function withRetry<T>(
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(`${typeof what === 'string' ? what : what()} did not finish within ${ms}ms`)), ms);
+    const timer = setTimeout(
+      () =>
+        reject(new TimeoutError(`${typeof what === 'string' ? what : what()} did not finish within ${ms}ms`)),
+      ms,
+    );
     timer.unref();
     promise.then(
       (value) => {

@@ -2,7 +2,9 @@ import type { ClusterSelector, ClusterSpec } from '../registry/schema.js';
 import { matchesLabels } from '../registry/select.js';
 
 function matches(cluster: ClusterSpec, selector: ClusterSelector): boolean {
-  return 'names' in selector ? selector.names.includes(cluster.name) : matchesLabels(cluster.labels, selector.matchLabels);
+  return 'names' in selector
+    ? selector.names.includes(cluster.name)
+    : matchesLabels(cluster.labels, selector.matchLabels);
 }
 
 /**
@@ -10,7 +12,10 @@ function matches(cluster: ClusterSpec, selector: ClusterSelector): boolean {
  * selects it; clusters no wave selects form a last wave. Empty waves are dropped; order
  * within a wave follows the input. Without waves, all clusters are one wave.
  */
-export function toWaves(clusters: readonly ClusterSpec[], waves: readonly ClusterSelector[] | undefined): ClusterSpec[][] {
+export function toWaves(
+  clusters: readonly ClusterSpec[],
+  waves: readonly ClusterSelector[] | undefined,
+): ClusterSpec[][] {
   if (waves === undefined || waves.length === 0) return clusters.length === 0 ? [] : [[...clusters]];
   const buckets: ClusterSpec[][] = waves.map(() => []);
   const rest: ClusterSpec[] = [];

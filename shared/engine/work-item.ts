@@ -3,9 +3,12 @@ import { ChangeKind } from '../core/change.js';
 import { InvalidEventError } from '../core/errors.js';
 import type { WorkItem } from './types.js';
 
-const name = (field: string) => z.string({ error: `${field} must be a string` }).min(1, `${field} must not be empty`);
+const name = (field: string) =>
+  z.string({ error: `${field} must be a string` }).min(1, `${field} must not be empty`);
 const names = (field: string) =>
-  z.array(name(`every entry of ${field}`), { error: `${field} must be a list of names` }).min(1, `${field} must be a non-empty list of names`);
+  z
+    .array(name(`every entry of ${field}`), { error: `${field} must be a list of names` })
+    .min(1, `${field} must be a non-empty list of names`);
 
 const workItemSchema = z.object({
   changeId: name('changeId'),

@@ -58,10 +58,14 @@ export function toRegistryName(name: string): string {
 export function parseManifests(text: string, file: string): Manifest[] {
   const out: Manifest[] = [];
   for (const document of parseAllDocuments(text)) {
-    if (document.errors.length > 0) throw new Error(`${file}: not valid YAML (${document.errors[0]?.message.split('\n')[0] ?? 'parse error'})`);
+    if (document.errors.length > 0)
+      throw new Error(
+        `${file}: not valid YAML (${document.errors[0]?.message.split('\n')[0] ?? 'parse error'})`,
+      );
     const doc: unknown = document.toJS();
     if (doc === null || doc === undefined) continue;
-    if (isObj(doc) && doc['kind'] === 'List') for (const item of list(doc['items'])) out.push({ file, doc: item });
+    if (isObj(doc) && doc['kind'] === 'List')
+      for (const item of list(doc['items'])) out.push({ file, doc: item });
     else out.push({ file, doc });
   }
   return out;
@@ -75,7 +79,8 @@ interface StoreEntry {
   spec: Obj;
 }
 
-const storeId = (kind: string, namespace: string | undefined, name: string) => `${kind}/${kind === 'ClusterSecretStore' ? '' : (namespace ?? 'default')}/${name}`;
+const storeId = (kind: string, namespace: string | undefined, name: string) =>
+  `${kind}/${kind === 'ClusterSecretStore' ? '' : (namespace ?? 'default')}/${name}`;
 
 export function convertEso(manifests: readonly Manifest[], options: ConvertOptions = {}): ConversionResult {
   const problems: ConversionProblem[] = [];
@@ -93,7 +98,12 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
     if (kind === undefined || !apiVersion.startsWith('external-secrets.io/')) continue;
     const resource = `${kind} ${namespace === undefined ? '' : `${namespace}/`}${name}`;
     if (!API_GROUPS.has(apiVersion)) {
-      problems.push({ severity: 'skipped', resource, file, message: `apiVersion ${apiVersion} is not supported (use external-secrets.io/v1beta1 or v1)` });
+      problems.push({
+        severity: 'skipped',
+        resource,
+        file,
+        message: `apiVersion ${apiVersion} is not supported (use external-secrets.io/v1beta1 or v1)`,
+      });
       continue;
     }
     if (kind === 'SecretStore' || kind === 'ClusterSecretStore') {
@@ -101,12 +111,22 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
       const known = stores.get(id);
       if (known === undefined) stores.set(id, { kind, namespace, name, file, spec: obj(doc['spec']) });
       else if (JSON.stringify(known.spec) !== JSON.stringify(obj(doc['spec']))) {
-        problems.push({ severity: 'note', resource, file, message: `defined more than once with different specs; the first definition (${known.file}) is used` });
+        problems.push({
+          severity: 'note',
+          resource,
+          file,
+          message: `defined more than once with different specs; the first definition (${known.file}) is used`,
+        });
       }
     } else if (kind === 'ExternalSecret' || kind === 'ClusterExternalSecret') {
       externalSecrets.push({ kind, meta, spec: obj(doc['spec']), file });
     } else {
-      problems.push({ severity: 'skipped', resource, file, message: `${kind} is not converted (generators and PushSecrets have no equivalent)` });
+      problems.push({
+        severity: 'skipped',
+        resource,
+        file,
+        message: `${kind} is not converted (generators and PushSecrets have no equivalent)`,
+      });
     }
   }
 
@@ -119,9 +139,12 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
     const store = stores.get(id);
     if (store === undefined) return undefined;
     let name = toRegistryName(store.name);
-    if ([...sourceNames.values()].includes(name)) name = toRegistryName(`${store.name}-${store.namespace ?? 'cluster'}`);
+    if ([...sourceNames.values()].includes(name))
+      name = toRegistryName(`${store.name}-${store.namespace ?? 'cluster'}`);
     const resource = `${store.kind} ${store.namespace === undefined || store.kind === 'ClusterSecretStore' ? '' : `${store.namespace}/`}${store.name}`;
-    const converted = convertStore(name, store, (severity, message) => problems.push({ severity, resource, file: store.file, message }));
+    const converted = convertStore(name, store, (severity, message) =>
+      problems.push({ severity, resource, file: store.file, message }),
+    );
     if (converted === undefined) {
       failedStores.add(id);
       return undefined;
@@ -138,7 +161,18 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
     if (es.kind === 'ExternalSecret') {
       const namespace = str(es.meta['namespace']) ?? 'default';
       const resource = `ExternalSecret ${namespace}/${esName}`;
-      const binding = convertExternalSecret(es.spec, esName, namespace, es.file, resource, clusters, sourceFor, stores, problems, usedNames);
+      const binding = convertExternalSecret(
+        es.spec,
+        esName,
+        namespace,
+        es.file,
+        resource,
+        clusters,
+        sourceFor,
+        stores,
+        problems,
+        usedNames,
+      );
       if (binding !== undefined) bindings.push(binding);
       continue;
     }
@@ -146,32 +180,65 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
     const resource = `ClusterExternalSecret ${esName}`;
     const namespaces = list(es.spec['namespaces']).filter((n): n is string => typeof n === 'string');
     if (namespaces.length === 0) {
-      problems.push({ severity: 'skipped', resource, file: es.file, message: 'namespaceSelector(s) cannot be resolved without a cluster; list the namespaces in spec.namespaces' });
+      problems.push({
+        severity: 'skipped',
+        resource,
+        file: es.file,
+        message:
+          'namespaceSelector(s) cannot be resolved without a cluster; list the namespaces in spec.namespaces',
+      });
       continue;
     }
     if (es.spec['namespaceSelector'] !== undefined || es.spec['namespaceSelectors'] !== undefined) {
-      problems.push({ severity: 'note', resource, file: es.file, message: 'namespaceSelector(s) ignored; only spec.namespaces were converted' });
+      problems.push({
+        severity: 'note',
+        resource,
+        file: es.file,
+        message: 'namespaceSelector(s) ignored; only spec.namespaces were converted',
+      });
     }
     const targetName = str(es.spec['externalSecretName']) ?? esName;
     for (const namespace of namespaces) {
       const name = namespaces.length === 1 ? esName : `${esName}-${namespace}`;
-      const binding = convertExternalSecret(obj(es.spec['externalSecretSpec']), name, namespace, es.file, `${resource} (namespace ${namespace})`, clusters, sourceFor, stores, problems, usedNames, targetName);
+      const binding = convertExternalSecret(
+        obj(es.spec['externalSecretSpec']),
+        name,
+        namespace,
+        es.file,
+        `${resource} (namespace ${namespace})`,
+        clusters,
+        sourceFor,
+        stores,
+        problems,
+        usedNames,
+        targetName,
+      );
       if (binding !== undefined) bindings.push(binding);
     }
   }
 
   // Only the sources some converted binding uses.
   const used = new Set(bindings.map((b) => b.source));
-  const registry = { apiVersion: 'secret-propagator/v1' as const, sources: [...sources.values()].filter((s) => used.has(s.name)), bindings };
+  const registry = {
+    apiVersion: 'secret-propagator/v1' as const,
+    sources: [...sources.values()].filter((s) => used.has(s.name)),
+    bindings,
+  };
   const check = registrySchema.safeParse(registry);
   if (!check.success) {
     // A converter bug, not a user error: say where, without values.
-    throw new Error(`import-eso produced an invalid registry: ${check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `import-eso produced an invalid registry: ${check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return { registry, problems };
 }
 
-function convertStore(name: string, store: StoreEntry, report: (severity: 'skipped' | 'note', message: string) => void): SourceInput | undefined {
+function convertStore(
+  name: string,
+  store: StoreEntry,
+  report: (severity: 'skipped' | 'note', message: string) => void,
+): SourceInput | undefined {
   const provider = obj(store.spec['provider']);
   const [type, ...others] = Object.keys(provider);
   if (type === undefined || others.length > 0) {
@@ -180,7 +247,10 @@ function convertStore(name: string, store: StoreEntry, report: (severity: 'skipp
   }
   const p = obj(provider[type]);
   if (p['auth'] !== undefined && type !== 'vault') {
-    report('note', `spec.provider.${type}.auth is not carried over: the function authenticates with its own cloud identity`);
+    report(
+      'note',
+      `spec.provider.${type}.auth is not carried over: the function authenticates with its own cloud identity`,
+    );
   }
   switch (type) {
     case 'aws': {
@@ -215,12 +285,19 @@ function convertStore(name: string, store: StoreEntry, report: (severity: 'skipp
     case 'vault':
       return convertVaultStore(name, p, report);
     default:
-      report('skipped', `provider "${type}" is not supported (aws SecretsManager, azurekv, gcpsm and vault are)`);
+      report(
+        'skipped',
+        `provider "${type}" is not supported (aws SecretsManager, azurekv, gcpsm and vault are)`,
+      );
       return undefined;
   }
 }
 
-function convertVaultStore(name: string, p: Obj, report: (severity: 'skipped' | 'note', message: string) => void): SourceInput | undefined {
+function convertVaultStore(
+  name: string,
+  p: Obj,
+  report: (severity: 'skipped' | 'note', message: string) => void,
+): SourceInput | undefined {
   const address = str(p['server']);
   const mount = str(p['path']);
   if (address === undefined) {
@@ -232,14 +309,20 @@ function convertVaultStore(name: string, p: Obj, report: (severity: 'skipped' | 
     return undefined;
   }
   if (mount === undefined) {
-    report('skipped', 'vault store has no path (KV mount); keys would have to carry the mount, set spec.provider.vault.path');
+    report(
+      'skipped',
+      'vault store has no path (KV mount); keys would have to carry the mount, set spec.provider.vault.path',
+    );
     return undefined;
   }
   const auth = obj(p['auth']);
   let converted: Extract<SourceInput, { provider: 'vault' }>['auth'];
   if (auth['tokenSecretRef'] !== undefined) {
     converted = { type: 'token' };
-    report('note', 'vault token auth: the token is read from the environment variable VAULT_TOKEN, not from the Kubernetes Secret');
+    report(
+      'note',
+      'vault token auth: the token is read from the environment variable VAULT_TOKEN, not from the Kubernetes Secret',
+    );
   } else if (isObj(auth['kubernetes'])) {
     const k = auth['kubernetes'];
     const role = str(k['role']);
@@ -258,10 +341,17 @@ function convertVaultStore(name: string, p: Obj, report: (severity: 'skipped' | 
     converted = { type: 'approle', roleId, mountPath: str(a['path']) ?? 'approle' };
     report('note', 'vault appRole auth: the secret id is read from the environment variable VAULT_SECRET_ID');
   } else {
-    report('skipped', `vault auth ${Object.keys(auth).join(', ') || '(none)'} is not supported (token, kubernetes and appRole are)`);
+    report(
+      'skipped',
+      `vault auth ${Object.keys(auth).join(', ') || '(none)'} is not supported (token, kubernetes and appRole are)`,
+    );
     return undefined;
   }
-  if (p['caProvider'] !== undefined) report('note', 'vault caProvider is not carried over; give the CA as caData (TLS is verified against the system roots until then)');
+  if (p['caProvider'] !== undefined)
+    report(
+      'note',
+      'vault caProvider is not carried over; give the CA as caData (TLS is verified against the system roots until then)',
+    );
   const namespace = str(p['namespace']);
   const caBundle = str(p['caBundle']);
   return {
@@ -275,9 +365,19 @@ function convertVaultStore(name: string, p: Obj, report: (severity: 'skipped' | 
   };
 }
 
-type RemoteRefInput = { key?: string; property?: string; version?: string; decodingStrategy?: 'None' | 'Base64' | 'Base64URL' | 'Auto' };
+type RemoteRefInput = {
+  key?: string;
+  property?: string;
+  version?: string;
+  decodingStrategy?: 'None' | 'Base64' | 'Base64URL' | 'Auto';
+};
 
-function convertRemoteRef(ref: Obj, provider: string | undefined, skip: (message: string) => void, vaultMount?: string): RemoteRefInput | undefined {
+function convertRemoteRef(
+  ref: Obj,
+  provider: string | undefined,
+  skip: (message: string) => void,
+  vaultMount?: string,
+): RemoteRefInput | undefined {
   let key = str(ref['key']);
   if (provider === 'vault' && vaultMount !== undefined && key?.startsWith(`${vaultMount}/`) === true) {
     // ESO strips a leading mount (and KV v2 "data/") from Vault keys.
@@ -346,7 +446,11 @@ function convertExternalSecret(
     const id = storeId(storeKind, namespace, storeName);
     source = sourceFor(id);
     if (source === undefined) {
-      skip(stores.has(id) ? `its ${storeKind} "${storeName}" could not be converted` : `its ${storeKind} "${storeName}" is not among the inputs; pass the store manifest too`);
+      skip(
+        stores.has(id)
+          ? `its ${storeKind} "${storeName}" could not be converted`
+          : `its ${storeKind} "${storeName}" is not among the inputs; pass the store manifest too`,
+      );
     } else {
       provider = Object.keys(obj(obj(stores.get(id)?.spec)['provider']))[0];
       provider = provider === 'azurekv' ? 'azure' : provider;
@@ -358,7 +462,10 @@ function convertExternalSecret(
   for (const raw of list(spec['data'])) {
     const entry = obj(raw);
     const secretKey = str(entry['secretKey']);
-    if (obj(entry['sourceRef'])['generatorRef'] !== undefined || obj(entry['sourceRef'])['storeRef'] !== undefined) {
+    if (
+      obj(entry['sourceRef'])['generatorRef'] !== undefined ||
+      obj(entry['sourceRef'])['storeRef'] !== undefined
+    ) {
       skip(`data "${secretKey ?? '?'}": sourceRef (generators or another store) is not supported`);
       continue;
     }
@@ -379,7 +486,8 @@ function convertExternalSecret(
   for (const raw of list(spec['dataFrom'])) {
     const entry = obj(raw);
     if (entry['find'] !== undefined) skip('dataFrom.find (search by name or tags) is not supported');
-    if (entry['sourceRef'] !== undefined) skip('dataFrom.sourceRef (generators or another store) is not supported');
+    if (entry['sourceRef'] !== undefined)
+      skip('dataFrom.sourceRef (generators or another store) is not supported');
     if (entry['rewrite'] !== undefined) skip('dataFrom.rewrite is not supported');
     if (entry['extract'] === undefined) continue;
     const ref = convertRemoteRef(obj(entry['extract']), provider, skip, vaultMount);
@@ -390,33 +498,48 @@ function convertExternalSecret(
     }
     dataFrom.push({ extract: ref });
   }
-  if (data.length === 0 && dataFrom.length === 0 && reasons.length === 0) skip('it has neither data nor dataFrom.extract');
+  if (data.length === 0 && dataFrom.length === 0 && reasons.length === 0)
+    skip('it has neither data nor dataFrom.extract');
 
   const target = obj(spec['target']);
   const creationPolicy = str(target['creationPolicy']) ?? 'Owner';
   if (creationPolicy === 'None') skip('target.creationPolicy None (update without owning) is not supported');
   const deletionPolicy = str(target['deletionPolicy']) ?? 'Retain';
-  if (deletionPolicy === 'Merge') note('target.deletionPolicy Merge is converted to Retain (keys are not removed when the store secret is deleted)');
+  if (deletionPolicy === 'Merge')
+    note(
+      'target.deletionPolicy Merge is converted to Retain (keys are not removed when the store secret is deleted)',
+    );
   if (target['immutable'] === true) note('target.immutable is not carried over');
 
   let template: BindingInput['target']['template'];
   if (target['template'] !== undefined) {
     const t = obj(target['template']);
-    if ((str(t['engineVersion']) ?? 'v2') !== 'v2') skip('template engineVersion v1 is not supported; migrate the template to v2');
-    if (list(t['templateFrom']).length > 0) skip('template.templateFrom (templates in ConfigMaps or Secrets) is not supported');
+    if ((str(t['engineVersion']) ?? 'v2') !== 'v2')
+      skip('template engineVersion v1 is not supported; migrate the template to v2');
+    if (list(t['templateFrom']).length > 0)
+      skip('template.templateFrom (templates in ConfigMaps or Secrets) is not supported');
     const metadata = obj(t['metadata']);
     const strings = (v: unknown): Record<string, string> | undefined => {
       if (!isObj(v)) return undefined;
-      return Object.fromEntries(Object.entries(v).map(([k, value]) => [k, typeof value === 'string' ? value : JSON.stringify(value)]));
+      return Object.fromEntries(
+        Object.entries(v).map(([k, value]) => [k, typeof value === 'string' ? value : JSON.stringify(value)]),
+      );
     };
     const tData = strings(t['data']);
     const labels = strings(metadata['labels']);
     const annotations = strings(metadata['annotations']);
-    for (const [where, entries] of [['data', tData], ['label', labels], ['annotation', annotations]] as const) {
+    for (const [where, entries] of [
+      ['data', tData],
+      ['label', labels],
+      ['annotation', annotations],
+    ] as const) {
       for (const [k, source] of Object.entries(entries ?? {})) {
         try {
-          const unsupported = [...functionNames(parseTemplate(source))].filter((f) => !isSupportedFunction(f));
-          if (unsupported.length > 0) skip(`template ${where} "${k}" uses unsupported function(s) ${unsupported.join(', ')}`);
+          const unsupported = [...functionNames(parseTemplate(source))].filter(
+            (f) => !isSupportedFunction(f),
+          );
+          if (unsupported.length > 0)
+            skip(`template ${where} "${k}" uses unsupported function(s) ${unsupported.join(', ')}`);
         } catch (error) {
           if (!(error instanceof TemplateSyntaxError)) throw error;
           skip(`template ${where} "${k}" does not parse: ${error.message}`);
@@ -428,16 +551,21 @@ function convertExternalSecret(
     template = {
       ...(type === undefined ? {} : { type }),
       engineVersion: 'v2',
-      ...(labels !== undefined || annotations !== undefined ? { metadata: { ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) } } : {}),
+      ...(labels !== undefined || annotations !== undefined
+        ? { metadata: { ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) } }
+        : {}),
       ...(tData === undefined ? {} : { data: tData }),
       ...(mergePolicy === 'Merge' || mergePolicy === 'Replace' ? { mergePolicy } : {}),
     };
   }
 
   const rawRefresh = spec['refreshInterval'];
-  const refresh = typeof rawRefresh === 'string' || typeof rawRefresh === 'number' ? String(rawRefresh) : undefined;
+  const refresh =
+    typeof rawRefresh === 'string' || typeof rawRefresh === 'number' ? String(rawRefresh) : undefined;
   if (refresh !== undefined && refresh !== '0' && refresh !== '0s') {
-    note(`refreshInterval ${refresh} is not carried over: changes propagate on store events; add schedule.reconcile to repair drift periodically`);
+    note(
+      `refreshInterval ${refresh} is not carried over: changes propagate on store events; add schedule.reconcile to repair drift periodically`,
+    );
   } else if (refresh !== undefined) {
     note('refreshInterval 0 (fetch once) is not carried over: the binding follows every new version');
   }

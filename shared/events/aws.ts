@@ -63,7 +63,10 @@ interface Envelope {
 }
 
 function envelopeOf(raw: unknown): Envelope {
-  if (!isObject(raw)) throw new InvalidEventError(`expected an EventBridge event object, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
+  if (!isObject(raw))
+    throw new InvalidEventError(
+      `expected an EventBridge event object, got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
+    );
   const id = str(raw.id);
   const time = str(raw.time);
   const detailType = str(raw['detail-type']);
@@ -75,8 +78,16 @@ function envelopeOf(raw: unknown): Envelope {
     ...(source === undefined ? ['source'] : []),
     ...(isObject(raw.detail) ? [] : ['detail']),
   ];
-  if (id === undefined || time === undefined || detailType === undefined || source === undefined || !isObject(raw.detail)) {
-    throw new InvalidEventError(`EventBridge event is missing ${missing.join(', ')} (expected the EventBridge envelope: id, time, source, detail-type, detail)`);
+  if (
+    id === undefined ||
+    time === undefined ||
+    detailType === undefined ||
+    source === undefined ||
+    !isObject(raw.detail)
+  ) {
+    throw new InvalidEventError(
+      `EventBridge event is missing ${missing.join(', ')} (expected the EventBridge envelope: id, time, source, detail-type, detail)`,
+    );
   }
   return {
     id,
@@ -90,12 +101,26 @@ function envelopeOf(raw: unknown): Envelope {
   };
 }
 
-function change(envelope: Envelope, secretRef: string, kind: SecretChange['kind'], origin: string, versionId?: string): NormalizedEvent {
+function change(
+  envelope: Envelope,
+  secretRef: string,
+  kind: SecretChange['kind'],
+  origin: string,
+  versionId?: string,
+): NormalizedEvent {
   const location: NonNullable<SecretChange['location']> = {};
   const region = envelope.region ?? str(envelope.detail.awsRegion);
   if (region !== undefined) location.region = region;
   if (envelope.account !== undefined) location.account = envelope.account;
-  const result: SecretChange = { provider: 'aws', secretRef, kind, eventId: envelope.id, time: envelope.time, origin, location };
+  const result: SecretChange = {
+    provider: 'aws',
+    secretRef,
+    kind,
+    eventId: envelope.id,
+    time: envelope.time,
+    origin,
+    location,
+  };
   if (versionId !== undefined) result.versionId = versionId;
   return { changes: [result] };
 }
@@ -107,7 +132,9 @@ function fromLabelUpdated(envelope: Envelope): NormalizedEvent {
   const label = str(detail.labelUpdated);
   const origin = `${SECRETS_MANAGER_SOURCE}/${AwsDetailType.LabelUpdated}`;
   if (label !== AWSCURRENT) {
-    return { ignored: `label-not-current: staging label ${label ?? '(none)'} moved on "${name}"; only AWSCURRENT propagates` };
+    return {
+      ignored: `label-not-current: staging label ${label ?? '(none)'} moved on "${name}"; only AWSCURRENT propagates`,
+    };
   }
   const arn = envelope.resources.find((r) => r.startsWith('arn:'));
   return change(envelope, arn ?? name, 'version-current', origin, str(detail.versionId));
@@ -129,7 +156,9 @@ function fromApiCall(envelope: Envelope): NormalizedEvent {
   const isHandled = (CLOUDTRAIL_API_EVENTS as readonly string[]).includes(eventName);
   if (!isHandled) return { ignored: `irrelevant-call: ${eventName} does not change a secret value` };
   if (secretId === undefined) {
-    throw new InvalidEventError(`CloudTrail ${eventName} event names no secret (expected detail.responseElements.arn or detail.requestParameters.secretId)`);
+    throw new InvalidEventError(
+      `CloudTrail ${eventName} event names no secret (expected detail.responseElements.arn or detail.requestParameters.secretId)`,
+    );
   }
   const versionId = str(response?.versionId);
   switch (eventName) {
@@ -137,7 +166,9 @@ function fromApiCall(envelope: Envelope): NormalizedEvent {
       // Without versionStages, PutSecretValue moves AWSCURRENT to the new version.
       const stages = strings(response?.versionStages) ?? strings(request.versionStages);
       if (stages !== undefined && !stages.includes(AWSCURRENT)) {
-        return { ignored: `staged-not-current: PutSecretValue on "${secretId}" staged ${stages.join(', ') || '(no label)'}; waiting for AWSCURRENT to move` };
+        return {
+          ignored: `staged-not-current: PutSecretValue on "${secretId}" staged ${stages.join(', ') || '(no label)'}; waiting for AWSCURRENT to move`,
+        };
       }
       return change(envelope, secretId, 'version-current', origin, versionId);
     }
@@ -150,13 +181,17 @@ function fromApiCall(envelope: Envelope): NormalizedEvent {
     case 'UpdateSecretVersionStage': {
       const stage = str(request.versionStage);
       if (stage !== AWSCURRENT || str(request.moveToVersionId) === undefined) {
-        return { ignored: `label-not-current: UpdateSecretVersionStage moved ${stage ?? '(none)'} on "${secretId}"; only AWSCURRENT propagates` };
+        return {
+          ignored: `label-not-current: UpdateSecretVersionStage moved ${stage ?? '(none)'} on "${secretId}"; only AWSCURRENT propagates`,
+        };
       }
       return change(envelope, secretId, 'version-current', origin, str(request.moveToVersionId));
     }
     case 'RotateSecret':
       // Rotation writes AWSPENDING first; RotationSucceeded or the AWSCURRENT move propagates it.
-      return { ignored: `rotation-started: RotateSecret on "${secretId}"; the AWSCURRENT move propagates it` };
+      return {
+        ignored: `rotation-started: RotateSecret on "${secretId}"; the AWSCURRENT move propagates it`,
+      };
     case 'RestoreSecret':
       return change(envelope, secretId, 'version-current', origin);
     case 'DeleteSecret':
@@ -178,11 +213,16 @@ function fromServiceEvent(envelope: Envelope): NormalizedEvent {
   const extra = isObject(detail.additionalEventData) ? detail.additionalEventData : {};
   const secretId = str(extra.SecretId) ?? envelope.resources.find((r) => r.startsWith('arn:'));
   if (eventName === 'RotationSucceeded') {
-    if (secretId === undefined) throw new InvalidEventError('RotationSucceeded event names no secret (expected detail.additionalEventData.SecretId)');
+    if (secretId === undefined)
+      throw new InvalidEventError(
+        'RotationSucceeded event names no secret (expected detail.additionalEventData.SecretId)',
+      );
     return change(envelope, secretId, 'version-current', origin);
   }
   if (eventName === 'RotationFailed' || eventName === 'RotationAbandoned') {
-    return { ignored: `rotation-failed: ${eventName} for "${secretId ?? '(unknown)'}"; AWSCURRENT did not move, targets keep the current value` };
+    return {
+      ignored: `rotation-failed: ${eventName} for "${secretId ?? '(unknown)'}"; AWSCURRENT did not move, targets keep the current value`,
+    };
   }
   return { ignored: `irrelevant-service-event: ${eventName} does not change a secret value` };
 }

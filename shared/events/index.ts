@@ -24,7 +24,9 @@ const normalizers = {
 export function normalizeEvent(provider: keyof typeof normalizers, raw: unknown): NormalizedEvent {
   const normalize = normalizers[provider] as ((raw: unknown) => NormalizedEvent) | undefined;
   if (normalize === undefined) {
-    throw new InvalidEventError(`unknown provider "${String(provider)}" (expected one of ${Object.keys(normalizers).join(', ')})`);
+    throw new InvalidEventError(
+      `unknown provider "${String(provider)}" (expected one of ${Object.keys(normalizers).join(', ')})`,
+    );
   }
   return normalize(raw);
 }

@@ -52,13 +52,17 @@ function kindOf(value: unknown): string {
 function requiredString(raw: Record<string, unknown>, field: string, at: string, hint: string): string {
   const value = raw[field];
   if (value === undefined) throw new InvalidEventError(`${at}.${field}: required (${hint})`);
-  if (typeof value !== 'string') throw new InvalidEventError(`${at}.${field}: expected a string, got ${kindOf(value)}`);
+  if (typeof value !== 'string')
+    throw new InvalidEventError(`${at}.${field}: expected a string, got ${kindOf(value)}`);
   if (value.trim() === '') throw new InvalidEventError(`${at}.${field}: must not be empty (${hint})`);
   return value;
 }
 
 function toChange(raw: unknown, at: string): SecretChange | string {
-  if (!isRecord(raw)) throw new InvalidEventError(`${at}: expected an object with type, secret, id and time, got ${kindOf(raw)}`);
+  if (!isRecord(raw))
+    throw new InvalidEventError(
+      `${at}: expected an object with type, secret, id and time, got ${kindOf(raw)}`,
+    );
   const type = requiredString(raw, 'type', at, `one of ${Object.keys(LOCAL_EVENT_KINDS).join(', ')}`);
   const kind = (LOCAL_EVENT_KINDS as Record<string, ChangeKind>)[type];
   if (kind === undefined) {
@@ -70,7 +74,9 @@ function toChange(raw: unknown, at: string): SecretChange | string {
   const id = requiredString(raw, 'id', at, 'a unique event id');
   const time = requiredString(raw, 'time', at, 'an ISO-8601 time such as 2026-01-31T12:00:00Z');
   if (!/^\d{4}-\d{2}-\d{2}T/.test(time) || Number.isNaN(Date.parse(time))) {
-    throw new InvalidEventError(`${at}.time: "${time}" is not an ISO-8601 time (for example 2026-01-31T12:00:00Z)`);
+    throw new InvalidEventError(
+      `${at}.time: "${time}" is not an ISO-8601 time (for example 2026-01-31T12:00:00Z)`,
+    );
   }
   let version: string | undefined;
   const rawVersion = raw['version'];
@@ -80,7 +86,9 @@ function toChange(raw: unknown, at: string): SecretChange | string {
     throw new InvalidEventError(`${at}.version: expected a non-empty string, got ${kindOf(rawVersion)}`);
   }
   if (version === undefined && (type === 'secret-version-created' || type === 'secret-version-disabled')) {
-    throw new InvalidEventError(`${at}.version: required for type "${type}" (the version id the event is about)`);
+    throw new InvalidEventError(
+      `${at}.version: required for type "${type}" (the version id the event is about)`,
+    );
   }
   const source = raw['source'];
   if (source !== undefined && typeof source !== 'string') {

@@ -235,7 +235,10 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
 
     async createSecret(secret) {
       const what = `create secret ${secret.namespace}/${secret.name}`;
-      await expectOk({ method: 'POST', path: secretPath(secret.namespace), json: createBody(secret), readBody: false }, what);
+      await expectOk(
+        { method: 'POST', path: secretPath(secret.namespace), json: createBody(secret), readBody: false },
+        what,
+      );
     },
 
     async replaceSecret(secret) {
@@ -248,14 +251,22 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
       }
       // The answer (the Secret as stored) is drained unread: nothing needs it.
       await expectOk(
-        { method: 'PUT', path: secretPath(secret.namespace, secret.name), body: toV1Secret(secret), readBody: false },
+        {
+          method: 'PUT',
+          path: secretPath(secret.namespace, secret.name),
+          body: toV1Secret(secret),
+          readBody: false,
+        },
         what,
       );
     },
 
     async deleteSecret(namespace, name) {
       const what = `delete secret ${namespace}/${name}`;
-      const response = await send({ method: 'DELETE', path: secretPath(namespace, name), readBody: false }, what);
+      const response = await send(
+        { method: 'DELETE', path: secretPath(namespace, name), readBody: false },
+        what,
+      );
       if (response.status === 404) return;
       if (response.status < 200 || response.status >= 300)
         throw toClusterError(`cluster "${cluster}": ${what}`, response);

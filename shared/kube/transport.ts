@@ -104,8 +104,12 @@ function secureContextFor(key: string, credentials: ClusterCredentials): tls.Sec
   if (context === undefined) {
     context = tls.createSecureContext({
       ...(credentials.caData === undefined ? {} : { ca: Buffer.from(credentials.caData, 'base64') }),
-      ...(credentials.clientCertData === undefined ? {} : { cert: Buffer.from(credentials.clientCertData, 'base64') }),
-      ...(credentials.clientKeyData === undefined ? {} : { key: Buffer.from(credentials.clientKeyData, 'base64') }),
+      ...(credentials.clientCertData === undefined
+        ? {}
+        : { cert: Buffer.from(credentials.clientCertData, 'base64') }),
+      ...(credentials.clientKeyData === undefined
+        ? {}
+        : { key: Buffer.from(credentials.clientKeyData, 'base64') }),
     });
     secureContexts.set(key, context);
   }
@@ -119,7 +123,11 @@ function secureContextFor(key: string, credentials: ClusterCredentials): tls.Sec
  * when the CA or client certificate changes. TLS is always verified against the CA. With a
  * `budget`, the connections are closed once idle unless the budget lets this cluster keep them.
  */
-export function createKubeTransport(options: { timeoutMs: number; maxSockets?: number; budget?: ConnectionBudget }): KubeTransport {
+export function createKubeTransport(options: {
+  timeoutMs: number;
+  maxSockets?: number;
+  budget?: ConnectionBudget;
+}): KubeTransport {
   let agent: { key: string; agent: https.Agent } | undefined;
   let inFlight = 0;
   const budget = options.budget;
@@ -199,7 +207,10 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
         done?.(outcome);
       };
       const payload = request.json ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
-      const headers: Record<string, string | number> = { accept: 'application/json', 'user-agent': 'secret-propagator' };
+      const headers: Record<string, string | number> = {
+        accept: 'application/json',
+        'user-agent': 'secret-propagator',
+      };
       if (credentials.token !== undefined) headers['authorization'] = `Bearer ${credentials.token}`;
       if (payload !== undefined) {
         headers['content-type'] = request.contentType ?? 'application/json';
@@ -224,7 +235,11 @@ export function createKubeTransport(options: { timeoutMs: number; maxSockets?: n
           res.on('end', () => {
             // Most answers arrive in one chunk: decode it without copying it first.
             const body =
-              chunks.length === 0 ? '' : chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+              chunks.length === 0
+                ? ''
+                : chunks.length === 1
+                  ? (chunks[0] as Buffer).toString('utf8')
+                  : Buffer.concat(chunks).toString('utf8');
             chunks = [];
             finish({ response: { status, body } });
           });

@@ -39,7 +39,9 @@ export function crossCheck(registry: Registry): string[] {
           ? { path: 'auth.kubeconfigFrom', ref: cluster.auth.kubeconfigFrom }
           : undefined;
     if (from !== undefined && !sourceNames.has(from.ref.source)) {
-      problems.push(`clusters[${i}].${from.path}.source: unknown source "${from.ref.source}" (define it under sources)`);
+      problems.push(
+        `clusters[${i}].${from.path}.source: unknown source "${from.ref.source}" (define it under sources)`,
+      );
     }
     if (cluster.server === undefined && cluster.auth.type !== 'eks' && cluster.auth.type !== 'kubeconfig') {
       problems.push(`clusters[${i}].server: required for auth type "${cluster.auth.type}"`);
@@ -50,7 +52,9 @@ export function crossCheck(registry: Registry): string[] {
   registry.bindings.forEach((binding, i) => {
     const at = `bindings[${i}]`;
     if (!sourceNames.has(binding.source)) {
-      problems.push(`${at}.source: unknown source "${binding.source}" (known: ${[...sourceNames].join(', ') || 'none'})`);
+      problems.push(
+        `${at}.source: unknown source "${binding.source}" (known: ${[...sourceNames].join(', ') || 'none'})`,
+      );
     }
     problems.push(...checkDataShape(binding, at));
     const { target } = binding;
@@ -69,13 +73,16 @@ export function crossCheck(registry: Registry): string[] {
       const key = `${cluster.name}/${target.namespace}/${target.name}`;
       const owner = owners.get(key);
       if (owner !== undefined && owner !== binding.name) {
-        problems.push(`${at}.target: Secret ${target.namespace}/${target.name} in cluster "${cluster.name}" is already written by binding "${owner}"`);
+        problems.push(
+          `${at}.target: Secret ${target.namespace}/${target.name} in cluster "${cluster.name}" is already written by binding "${owner}"`,
+        );
       } else owners.set(key, binding.name);
     }
     binding.rollout?.waves.forEach((wave, w) => {
       if ('names' in wave) {
         wave.names.forEach((n, j) => {
-          if (!clusterNames.has(n)) problems.push(`${at}.rollout.waves[${w}].names[${j}]: unknown cluster "${n}"`);
+          if (!clusterNames.has(n))
+            problems.push(`${at}.rollout.waves[${w}].names[${j}]: unknown cluster "${n}"`);
         });
       }
     });

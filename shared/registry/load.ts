@@ -35,7 +35,11 @@ function formatIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against the registry reference)`;
     case 'invalid_union':
-      if ('discriminator' in issue && typeof issue.discriminator === 'string' && issue.path.at(-1) !== issue.discriminator) {
+      if (
+        'discriminator' in issue &&
+        typeof issue.discriminator === 'string' &&
+        issue.path.at(-1) !== issue.discriminator
+      ) {
         return `${at}.${issue.discriminator}: ${issue.message}`;
       }
       return `${at}: ${issue.message}`;
@@ -79,7 +83,9 @@ export function loadRegistryFile(path: string): LoadedRegistry {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read registry file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(
+      `cannot read registry file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   return parseRegistry(text, path, dirname(resolve(path)));
 }

@@ -14,7 +14,9 @@ const name = z
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")');
 const labels = z.record(z.string(), z.string());
 /** A Go-style duration as used by ESO and Kubernetes: `90s`, `15m`, `24h`, `1h30m`. */
-export const duration = z.string().regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 15m, 24h or 7d');
+export const duration = z
+  .string()
+  .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 15m, 24h or 7d');
 
 /** A value kept in a source: a cluster token or kubeconfig held in a secret store. */
 const secretKeySelector = z.strictObject({
@@ -50,7 +52,9 @@ export const clusterSchema = z.strictObject({
   name,
   labels: labels.default({}),
   /** API server URL; optional for eks (DescribeCluster) and kubeconfig auth. */
-  server: z.url({ protocol: /^https$/, error: 'must be an https:// URL (TLS is always verified)' }).optional(),
+  server: z
+    .url({ protocol: /^https$/, error: 'must be an https:// URL (TLS is always verified)' })
+    .optional(),
   /** Base64 PEM of the cluster CA. */
   caData: z.string().min(1).optional(),
   auth: clusterAuthSchema,
@@ -115,7 +119,13 @@ const localSource = z.strictObject({
   path: z.string().min(1),
 });
 
-export const sourceSchema = z.discriminatedUnion('provider', [awsSource, azureSource, gcpSource, vaultSource, localSource]);
+export const sourceSchema = z.discriminatedUnion('provider', [
+  awsSource,
+  azureSource,
+  gcpSource,
+  vaultSource,
+  localSource,
+]);
 
 export const decodingStrategy = z.enum(['None', 'Base64', 'Base64URL', 'Auto']);
 
@@ -148,9 +158,7 @@ const clusterSelector = z.union([
 export const templateSchema = z.strictObject({
   type: z.string().min(1).optional(),
   engineVersion: z.literal('v2').optional(),
-  metadata: z
-    .strictObject({ labels: labels.optional(), annotations: labels.optional() })
-    .optional(),
+  metadata: z.strictObject({ labels: labels.optional(), annotations: labels.optional() }).optional(),
   data: z.record(z.string(), z.string()).optional(),
   /** Replace (default) renders only the template's keys; Merge adds them to the fetched data. */
   mergePolicy: z.enum(['Replace', 'Merge']).optional(),
@@ -193,7 +201,13 @@ export const bindingSchema = z.strictObject({
   restart: z.union([restartSchema, z.literal(false)]).optional(),
   validate: z
     .strictObject({
-      tls: z.strictObject({ minValidity: duration.optional(), certKey: z.string().optional(), keyKey: z.string().optional() }).optional(),
+      tls: z
+        .strictObject({
+          minValidity: duration.optional(),
+          certKey: z.string().optional(),
+          keyKey: z.string().optional(),
+        })
+        .optional(),
       dockerconfigjson: z.boolean().optional(),
       ssh: z.boolean().optional(),
       requiredKeys: z.array(z.string().min(1)).optional(),

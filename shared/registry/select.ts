@@ -1,7 +1,10 @@
 import type { ClusterSelector, ClusterSpec } from './schema.js';
 
 /** True when every `matchLabels` entry is present with the same value. */
-export function matchesLabels(labels: Readonly<Record<string, string>>, match: Readonly<Record<string, string>>): boolean {
+export function matchesLabels(
+  labels: Readonly<Record<string, string>>,
+  match: Readonly<Record<string, string>>,
+): boolean {
   return Object.entries(match).every(([k, v]) => labels[k] === v);
 }
 

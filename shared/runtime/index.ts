@@ -1,7 +1,21 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { ChangeKind, type Provider, type SecretChange } from '../core/change.js';
-import { ConfigError, RenderError, SecretNotFoundError, errorCodeOf, isPropagatorError, isRetryable } from '../core/errors.js';
-import type { ClusterAuthenticator, ClusterGateway, Clock, Logger, Metrics, SecretSource } from '../core/ports.js';
+import {
+  ConfigError,
+  RenderError,
+  SecretNotFoundError,
+  errorCodeOf,
+  isPropagatorError,
+  isRetryable,
+} from '../core/errors.js';
+import type {
+  ClusterAuthenticator,
+  ClusterGateway,
+  Clock,
+  Logger,
+  Metrics,
+  SecretSource,
+} from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { createPropagator, type EnginePropagator } from '../engine/propagator.js';
 import { Outcome, type ChangeReport, type TargetResult, type WorkQueue } from '../engine/types.js';
@@ -80,7 +94,8 @@ export function generatePassword(length: number, symbols: boolean): string {
   const alphabet = symbols ? LETTERS + SYMBOLS : LETTERS;
   const chars: string[] = [];
   for (let i = 0; i < length; i++) chars.push(alphabet.charAt(randomInt(alphabet.length)));
-  if (symbols && !chars.some((c) => SYMBOLS.includes(c))) chars[randomInt(length)] = SYMBOLS.charAt(randomInt(SYMBOLS.length));
+  if (symbols && !chars.some((c) => SYMBOLS.includes(c)))
+    chars[randomInt(length)] = SYMBOLS.charAt(randomInt(SYMBOLS.length));
   return chars.join('');
 }
 
@@ -88,16 +103,24 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /** Builds every source adapter of the registry; a provider without a factory is a ConfigError naming the source. */
-export function buildSources(loaded: LoadedRegistry, factories: SourceFactories, logger: Logger): Map<string, SecretSource> {
+export function buildSources(
+  loaded: LoadedRegistry,
+  factories: SourceFactories,
+  logger: Logger,
+): Map<string, SecretSource> {
   const sources = new Map<string, SecretSource>();
   for (const spec of loaded.registry.sources) {
-    const factory = factories[spec.provider] as ((spec: SourceSpec, ctx: { baseDir: string; logger: Logger }) => SecretSource) | undefined;
+    const factory = factories[spec.provider] as
+      ((spec: SourceSpec, ctx: { baseDir: string; logger: Logger }) => SecretSource) | undefined;
     if (factory === undefined) {
       throw new ConfigError(
         `source "${spec.name}" uses provider "${spec.provider}", which this function does not include (available: ${Object.keys(factories).join(', ') || 'none'})`,
       );
     }
-    sources.set(spec.name, factory(spec, { baseDir: loaded.baseDir, logger: logger.child({ source: spec.name }) }));
+    sources.set(
+      spec.name,
+      factory(spec, { baseDir: loaded.baseDir, logger: logger.child({ source: spec.name }) }),
+    );
   }
   return sources;
 }
@@ -116,22 +139,35 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   /** Reads a cluster credential (token, kubeconfig) kept in one of the sources. */
   const readValue = async (ref: { source: string; key: string; property?: string }): Promise<string> => {
     const source = sources.get(ref.source);
-    if (source === undefined) throw new ConfigError(`credential source "${ref.source}" is not defined under sources`);
+    if (source === undefined)
+      throw new ConfigError(`credential source "${ref.source}" is not defined under sources`);
     const text = decoder.decode((await source.read(ref.key)).bytes);
     if (ref.property === undefined) return text;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new ConfigError(`credential "${ref.key}" in source "${ref.source}" is not JSON, so property "${ref.property}" cannot be read`);
+      throw new ConfigError(
+        `credential "${ref.key}" in source "${ref.source}" is not JSON, so property "${ref.property}" cannot be read`,
+      );
     }
-    const value = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[ref.property] : undefined;
-    if (typeof value !== 'string') throw new ConfigError(`credential "${ref.key}" in source "${ref.source}" has no string property "${ref.property}"`);
+    const value =
+      parsed !== null && typeof parsed === 'object'
+        ? (parsed as Record<string, unknown>)[ref.property]
+        : undefined;
+    if (typeof value !== 'string')
+      throw new ConfigError(
+        `credential "${ref.key}" in source "${ref.source}" has no string property "${ref.property}"`,
+      );
     return value;
   };
 
   const authenticators = new Map<string, ClusterAuthenticator>();
-  for (const a of [createTokenAuthenticator({ readValue }), createKubeconfigAuthenticator({ readValue }), ...(options.authenticators ?? [])]) {
+  for (const a of [
+    createTokenAuthenticator({ readValue }),
+    createKubeconfigAuthenticator({ readValue }),
+    ...(options.authenticators ?? []),
+  ]) {
     authenticators.set(a.type, a);
   }
 
@@ -152,7 +188,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       ...(cluster.caData === undefined ? {} : { caData: cluster.caData }),
       credentials: () =>
         authenticator === undefined
-          ? Promise.reject(new ConfigError(`cluster "${cluster.name}" uses auth type "${cluster.auth.type}", which this function does not include`))
+          ? Promise.reject(
+              new ConfigError(
+                `cluster "${cluster.name}" uses auth type "${cluster.auth.type}", which this function does not include`,
+              ),
+            )
           : authenticator.credentials(spec),
     });
   };
@@ -198,17 +238,22 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     };
     const log = logger.child({ changeId, binding: binding.name, source: binding.source, secretRef: key });
     try {
-      if (source === undefined) throw new ConfigError(`binding "${binding.name}" uses unknown source "${binding.source}"`);
+      if (source === undefined)
+        throw new ConfigError(`binding "${binding.name}" uses unknown source "${binding.source}"`);
       const generator = binding.rotation?.generator;
       if (generator === undefined) {
         if (source.rotate === undefined) {
-          throw new ConfigError(`source "${source.name}" (${source.provider}) has no native rotation: add rotation.generator to binding "${binding.name}"`);
+          throw new ConfigError(
+            `source "${source.name}" (${source.provider}) has no native rotation: add rotation.generator to binding "${binding.name}"`,
+          );
         }
         await source.rotate(key);
         log.info('rotation requested from the store', { outcome: 'rotate-requested' });
       } else {
         if (source.writeVersion === undefined) {
-          throw new ConfigError(`source "${source.name}" (${source.provider}) cannot write versions, so binding "${binding.name}" cannot use a generator`);
+          throw new ConfigError(
+            `source "${source.name}" (${source.provider}) cannot write versions, so binding "${binding.name}" cannot use a generator`,
+          );
         }
         const password = generatePassword(generator.length, generator.symbols);
         let bytes: Uint8Array;
@@ -218,12 +263,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           let current: Record<string, unknown> = {};
           try {
             const parsed: unknown = JSON.parse(decoder.decode((await source.read(key)).bytes));
-            if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new SyntaxError('not an object');
+            if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+              throw new SyntaxError('not an object');
             current = parsed as Record<string, unknown>;
           } catch (error) {
             if (!(error instanceof SecretNotFoundError)) {
               if (isPropagatorError(error)) throw error;
-              throw new RenderError(`secret "${key}" is not a JSON object, so property "${generator.property}" cannot be rotated`);
+              throw new RenderError(
+                `secret "${key}" is not a JSON object, so property "${generator.property}" cannot be rotated`,
+              );
             }
           }
           bytes = encoder.encode(JSON.stringify({ ...current, [generator.property]: password }));
@@ -233,8 +281,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         log.info('rotation wrote a new version', { version: versionId, outcome: 'rotated' });
       }
     } catch (error) {
-      report.error = { code: errorCodeOf(error), message: isPropagatorError(error) ? error.message : 'unexpected error', retryable: isRetryable(error) };
-      log.warn(`rotation failed: ${report.error.message}`, { errorCode: report.error.code, outcome: 'failed' });
+      report.error = {
+        code: errorCodeOf(error),
+        message: isPropagatorError(error) ? error.message : 'unexpected error',
+        retryable: isRetryable(error),
+      };
+      log.warn(`rotation failed: ${report.error.message}`, {
+        errorCode: report.error.code,
+        outcome: 'failed',
+      });
     }
     report.durationMs = Math.round(performance.now() - started);
     return report;
@@ -245,7 +300,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const lookup = (names: readonly string[]): BindingSpec[] =>
     names.map((name) => {
       const b = bindingsByName.get(name);
-      if (b === undefined) throw new ConfigError(`unknown binding "${name}" (known: ${[...bindingsByName.keys()].join(', ') || 'none'})`);
+      if (b === undefined)
+        throw new ConfigError(
+          `unknown binding "${name}" (known: ${[...bindingsByName.keys()].join(', ') || 'none'})`,
+        );
       return b;
     });
 
@@ -255,7 +313,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     sources,
     async handle(change) {
       const reports = await propagator.propagate(change);
-      if (change.kind === ChangeKind.NearExpiry || change.kind === ChangeKind.Expired || change.kind === ChangeKind.RotateRequested) {
+      if (
+        change.kind === ChangeKind.NearExpiry ||
+        change.kind === ChangeKind.Expired ||
+        change.kind === ChangeKind.RotateRequested
+      ) {
         const due = lookup(propagator.bindingsFor(change)).filter(wantsRotation);
         reports.push(...(await Promise.all(due.map((b) => rotate(b, change.eventId)))));
       }
@@ -263,7 +325,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
     async scheduled(kind, bindings) {
       if (kind === 'reconcile') return propagator.reconcile(bindings === undefined ? {} : { bindings });
-      const due = bindings === undefined ? registry.bindings.filter((b) => b.schedule?.rotate !== undefined) : lookup(bindings);
+      const due =
+        bindings === undefined
+          ? registry.bindings.filter((b) => b.schedule?.rotate !== undefined)
+          : lookup(bindings);
       const changeId = `rotate-${randomUUID()}`;
       return Promise.all(due.map((b) => rotate(b, changeId)));
     },
@@ -277,7 +342,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
 /** Totals over reports; `retryable` tells a handler whether to fail the invocation. */
 export function summarizeReports(reports: readonly ChangeReport[]): RunSummary {
-  const counts = { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, restarts: 0, enqueued: 0, bindingErrors: 0 };
+  const counts = {
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 0,
+    restarts: 0,
+    enqueued: 0,
+    bindingErrors: 0,
+  };
   const failed: TargetResult[] = [];
   let retryable = false;
   for (const report of reports) {

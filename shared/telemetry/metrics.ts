@@ -31,7 +31,12 @@ export interface MemoryMetrics extends Metrics {
   counter(name: string, dimensions?: Record<string, string>): number;
   /** Every timing recorded under `name`. */
   timings(name: string): number[];
-  readonly points: ReadonlyArray<{ type: 'count' | 'timing'; name: string; value: number; dimensions: Record<string, string> }>;
+  readonly points: ReadonlyArray<{
+    type: 'count' | 'timing';
+    name: string;
+    value: number;
+    dimensions: Record<string, string>;
+  }>;
   reset(): void;
 }
 
@@ -43,7 +48,12 @@ function includes(have: Record<string, string>, want: Record<string, string> | u
 
 /** Metrics kept in memory, for tests and the CLI summary. */
 export function createMemoryMetrics(): MemoryMetrics {
-  const points: { type: 'count' | 'timing'; name: string; value: number; dimensions: Record<string, string> }[] = [];
+  const points: {
+    type: 'count' | 'timing';
+    name: string;
+    value: number;
+    dimensions: Record<string, string>;
+  }[] = [];
   return {
     points,
     count(name, value = 1, dimensions = {}) {
@@ -54,7 +64,8 @@ export function createMemoryMetrics(): MemoryMetrics {
     },
     counter(name, dimensions) {
       let sum = 0;
-      for (const p of points) if (p.type === 'count' && p.name === name && includes(p.dimensions, dimensions)) sum += p.value;
+      for (const p of points)
+        if (p.type === 'count' && p.name === name && includes(p.dimensions, dimensions)) sum += p.value;
       return sum;
     },
     timings(name) {

@@ -1,10 +1,22 @@
 import type { SecretValue } from '../core/ports.js';
 import type { BindingSpec } from '../registry/schema.js';
 import { checkTemplates, decodeValue, fetchData, renderSecret } from './render.js';
-import { certificatesExpiringWithin, parseDuration, requiredKeysByType, validateSecret, type ExpiringCertificate } from './validate.js';
+import {
+  certificatesExpiringWithin,
+  parseDuration,
+  requiredKeysByType,
+  validateSecret,
+  type ExpiringCertificate,
+} from './validate.js';
 
 export { checkTemplates, decodeValue, fetchData, renderSecret };
-export { certificatesExpiringWithin, parseDuration, requiredKeysByType, validateSecret, type ExpiringCertificate };
+export {
+  certificatesExpiringWithin,
+  parseDuration,
+  requiredKeysByType,
+  validateSecret,
+  type ExpiringCertificate,
+};
 export { isSupportedFunction } from './go/functions.js';
 export { functionNames, parseTemplate } from './go/parse.js';
 

@@ -37,7 +37,10 @@ function request(key: string, version: string | undefined): ReadRequest {
 const base64Url = /^[A-Za-z0-9_-]*={0,2}$/;
 
 /** ESO's decoding strategies; Auto tries Base64, then Base64URL, then keeps the bytes. */
-export function decodeValue(bytes: Uint8Array, strategy: DecodingStrategy | undefined): Uint8Array | undefined {
+export function decodeValue(
+  bytes: Uint8Array,
+  strategy: DecodingStrategy | undefined,
+): Uint8Array | undefined {
   switch (strategy ?? 'None') {
     case 'None':
       return bytes;
@@ -54,9 +57,15 @@ export function decodeValue(bytes: Uint8Array, strategy: DecodingStrategy | unde
   return undefined;
 }
 
-function decodeOrFail(binding: BindingSpec, secretKey: string, bytes: Uint8Array, strategy: DecodingStrategy | undefined): Uint8Array {
+function decodeOrFail(
+  binding: BindingSpec,
+  secretKey: string,
+  bytes: Uint8Array,
+  strategy: DecodingStrategy | undefined,
+): Uint8Array {
   const decoded = decodeValue(bytes, strategy);
-  if (decoded === undefined) fail(binding, `key "${secretKey}": value is not valid ${strategy ?? 'None'} (decodingStrategy)`);
+  if (decoded === undefined)
+    fail(binding, `key "${secretKey}": value is not valid ${strategy ?? 'None'} (decodingStrategy)`);
   return decoded;
 }
 
@@ -68,7 +77,8 @@ function property(binding: BindingSpec, bytes: Uint8Array, path: string, remoteK
 
 function extract(binding: BindingSpec, bytes: Uint8Array, remoteKey: string): [string, Uint8Array][] {
   const entries = rawObjectEntries(utf8.decode(bytes));
-  if (entries === undefined) fail(binding, `secret "${remoteKey}" is not a JSON object, so its properties cannot be extracted`);
+  if (entries === undefined)
+    fail(binding, `secret "${remoteKey}" is not a JSON object, so its properties cannot be extracted`);
   return entries.map(([k, raw]) => [k, encoder.encode(rawToString(raw))]);
 }
 
@@ -79,8 +89,13 @@ export function fetchData(binding: BindingSpec, values: FetchedValues): Map<stri
   for (const entry of binding.dataFrom ?? []) {
     const ref = entry.extract;
     const inherited = ref.key === undefined;
-    const key = ref.key ?? base?.key ?? fail(binding, 'dataFrom.extract has no key and the binding has no remoteRef');
-    let bytes = fetched(values, request(key, ref.version ?? (inherited ? base?.version : undefined)), binding).bytes;
+    const key =
+      ref.key ?? base?.key ?? fail(binding, 'dataFrom.extract has no key and the binding has no remoteRef');
+    let bytes = fetched(
+      values,
+      request(key, ref.version ?? (inherited ? base?.version : undefined)),
+      binding,
+    ).bytes;
     if (ref.property !== undefined) bytes = property(binding, bytes, ref.property, key);
     const strategy = ref.decodingStrategy ?? (inherited ? base?.decodingStrategy : undefined);
     for (const [k, v] of extract(binding, bytes, key)) data.set(k, decodeOrFail(binding, k, v, strategy));
@@ -88,8 +103,15 @@ export function fetchData(binding: BindingSpec, values: FetchedValues): Map<stri
   for (const entry of binding.data ?? []) {
     const ref = entry.remoteRef;
     const inherited = ref?.key === undefined;
-    const key = ref?.key ?? base?.key ?? fail(binding, `data "${entry.secretKey}" has no remoteRef.key and the binding has no remoteRef`);
-    let bytes = fetched(values, request(key, ref?.version ?? (inherited ? base?.version : undefined)), binding).bytes;
+    const key =
+      ref?.key ??
+      base?.key ??
+      fail(binding, `data "${entry.secretKey}" has no remoteRef.key and the binding has no remoteRef`);
+    let bytes = fetched(
+      values,
+      request(key, ref?.version ?? (inherited ? base?.version : undefined)),
+      binding,
+    ).bytes;
     const path = entry.property ?? ref?.property;
     if (path !== undefined) bytes = property(binding, bytes, path, key);
     const strategy = ref?.decodingStrategy ?? (inherited ? base?.decodingStrategy : undefined);
@@ -105,8 +127,11 @@ export function fetchData(binding: BindingSpec, values: FetchedValues): Map<stri
       data.set(name, decodeOrFail(binding, name, bytes, base.decodingStrategy));
     } else {
       const entries = rawObjectEntries(utf8.decode(bytes));
-      if (entries === undefined) data.set('value', decodeOrFail(binding, 'value', bytes, base.decodingStrategy));
-      else for (const [k, raw] of entries) data.set(k, decodeOrFail(binding, k, encoder.encode(rawToString(raw)), base.decodingStrategy));
+      if (entries === undefined)
+        data.set('value', decodeOrFail(binding, 'value', bytes, base.decodingStrategy));
+      else
+        for (const [k, raw] of entries)
+          data.set(k, decodeOrFail(binding, k, encoder.encode(rawToString(raw)), base.decodingStrategy));
     }
   }
   return data;
@@ -121,7 +146,8 @@ function compile(binding: BindingSpec, where: string, source: string): Node[] {
   try {
     nodes = parseTemplate(source);
   } catch (error) {
-    if (error instanceof TemplateSyntaxError) fail(binding, `${where}: template does not parse: ${error.message}`);
+    if (error instanceof TemplateSyntaxError)
+      fail(binding, `${where}: template does not parse: ${error.message}`);
     throw error;
   }
   for (const name of functionNames(nodes)) {
@@ -132,7 +158,12 @@ function compile(binding: BindingSpec, where: string, source: string): Node[] {
   return nodes;
 }
 
-function execute(binding: BindingSpec, where: string, source: string, data: ReturnType<typeof stringMap>): string {
+function execute(
+  binding: BindingSpec,
+  where: string,
+  source: string,
+  data: ReturnType<typeof stringMap>,
+): string {
   const nodes = compile(binding, where, source);
   try {
     return executeTemplate(nodes, data);
@@ -147,8 +178,10 @@ export function checkTemplates(binding: BindingSpec): void {
   const template = binding.target.template;
   if (template === undefined) return;
   for (const [k, v] of Object.entries(template.data ?? {})) compile(binding, `template key "${k}"`, v);
-  for (const [k, v] of Object.entries(template.metadata?.labels ?? {})) compile(binding, `template label "${k}"`, v);
-  for (const [k, v] of Object.entries(template.metadata?.annotations ?? {})) compile(binding, `template annotation "${k}"`, v);
+  for (const [k, v] of Object.entries(template.metadata?.labels ?? {}))
+    compile(binding, `template label "${k}"`, v);
+  for (const [k, v] of Object.entries(template.metadata?.annotations ?? {}))
+    compile(binding, `template annotation "${k}"`, v);
 }
 
 export function renderSecret(binding: BindingSpec, values: FetchedValues): RenderedSecret {
@@ -165,13 +198,17 @@ export function renderSecret(binding: BindingSpec, values: FetchedValues): Rende
   const templated = Object.entries(template.data ?? {});
   // ESO: with Merge the fetched keys are kept under the templated ones; without any
   // template data the fetched data is the Secret's data.
-  if (template.mergePolicy === 'Merge' || templated.length === 0) for (const [k, v] of fetchedData) data[k] = v;
-  for (const [k, source] of templated) data[k] = encoder.encode(execute(binding, `template key "${k}"`, source, dot));
+  if (template.mergePolicy === 'Merge' || templated.length === 0)
+    for (const [k, v] of fetchedData) data[k] = v;
+  for (const [k, source] of templated)
+    data[k] = encoder.encode(execute(binding, `template key "${k}"`, source, dot));
 
   const labels: Record<string, string> = {};
-  for (const [k, source] of Object.entries(template.metadata?.labels ?? {})) labels[k] = execute(binding, `template label "${k}"`, source, dot);
+  for (const [k, source] of Object.entries(template.metadata?.labels ?? {}))
+    labels[k] = execute(binding, `template label "${k}"`, source, dot);
   const annotations: Record<string, string> = {};
-  for (const [k, source] of Object.entries(template.metadata?.annotations ?? {})) annotations[k] = execute(binding, `template annotation "${k}"`, source, dot);
+  for (const [k, source] of Object.entries(template.metadata?.annotations ?? {}))
+    annotations[k] = execute(binding, `template annotation "${k}"`, source, dot);
 
   return { type: template.type ?? 'Opaque', data, labels, annotations };
 }

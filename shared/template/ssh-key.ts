@@ -19,7 +19,8 @@ export function assertSshPrivateKey(text: string): void {
   const body = Buffer.from((openssh[1] ?? '').replace(/\s+/g, ''), 'base64');
   const reader = new Reader(body);
   const magic = 'openssh-key-v1\0';
-  if (body.subarray(0, magic.length).toString('latin1') !== magic) throw new Error('not an openssh-key-v1 envelope');
+  if (body.subarray(0, magic.length).toString('latin1') !== magic)
+    throw new Error('not an openssh-key-v1 envelope');
   reader.skip(magic.length);
   const cipher = reader.string().toString('latin1');
   reader.string(); // kdf name

@@ -26,7 +26,8 @@ const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000
 /** Parses a Go-style duration (`90s`, `1h30m`, `7d`) into milliseconds. */
 export function parseDuration(text: string): number {
   const parts = [...text.matchAll(/(\d+)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new Error(`invalid duration "${text}"`);
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text)
+    throw new Error(`invalid duration "${text}"`);
   return parts.reduce((sum, p) => sum + Number(p[1]) * (unitMs[p[2] ?? ''] ?? 0), 0);
 }
 
@@ -51,8 +52,10 @@ function checkTls(binding: BindingSpec, secret: RenderedSecret, now: Date): void
   const keyKey = options?.keyKey ?? 'tls.key';
   const certPem = text(secret, certKey);
   const keyPem = text(secret, keyKey);
-  if (certPem === undefined || certPem.trim() === '') refuse(binding, `tls gate: key "${certKey}" is missing or empty`);
-  if (keyPem === undefined || keyPem.trim() === '') refuse(binding, `tls gate: key "${keyKey}" is missing or empty`);
+  if (certPem === undefined || certPem.trim() === '')
+    refuse(binding, `tls gate: key "${certKey}" is missing or empty`);
+  if (keyPem === undefined || keyPem.trim() === '')
+    refuse(binding, `tls gate: key "${keyKey}" is missing or empty`);
   let leaf: X509Certificate | undefined;
   try {
     leaf = certificates(certPem)[0];
@@ -67,14 +70,26 @@ function checkTls(binding: BindingSpec, secret: RenderedSecret, now: Date): void
   } catch {
     refuse(binding, `tls gate: "${keyKey}" does not hold a parseable PEM private key`);
   }
-  if (!matches) refuse(binding, `tls gate: the private key in "${keyKey}" does not match the certificate in "${certKey}"`);
+  if (!matches)
+    refuse(
+      binding,
+      `tls gate: the private key in "${keyKey}" does not match the certificate in "${certKey}"`,
+    );
   const notBefore = new Date(leaf.validFrom);
   const notAfter = new Date(leaf.validTo);
-  if (now < notBefore) refuse(binding, `tls gate: the certificate in "${certKey}" is not valid before ${notBefore.toISOString()}`);
-  if (now >= notAfter) refuse(binding, `tls gate: the certificate in "${certKey}" expired at ${notAfter.toISOString()}`);
+  if (now < notBefore)
+    refuse(
+      binding,
+      `tls gate: the certificate in "${certKey}" is not valid before ${notBefore.toISOString()}`,
+    );
+  if (now >= notAfter)
+    refuse(binding, `tls gate: the certificate in "${certKey}" expired at ${notAfter.toISOString()}`);
   const minValidity = options?.minValidity;
   if (minValidity !== undefined && notAfter.getTime() - now.getTime() < parseDuration(minValidity)) {
-    refuse(binding, `tls gate: the certificate in "${certKey}" expires at ${notAfter.toISOString()}, within minValidity ${minValidity}`);
+    refuse(
+      binding,
+      `tls gate: the certificate in "${certKey}" expires at ${notAfter.toISOString()}, within minValidity ${minValidity}`,
+    );
   }
 }
 
@@ -88,17 +103,30 @@ function checkDockerConfig(binding: BindingSpec, secret: RenderedSecret): void {
   } catch {
     refuse(binding, `dockerconfigjson gate: "${key}" is not valid JSON`);
   }
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   if (!isObject(parsed)) refuse(binding, `dockerconfigjson gate: "${key}" is not a JSON object`);
   const auths = key === '.dockercfg' ? parsed : parsed['auths'];
   if (!isObject(auths)) refuse(binding, `dockerconfigjson gate: "${key}" has no "auths" object`);
   for (const [registry, entry] of Object.entries(auths)) {
-    if (!isObject(entry)) refuse(binding, `dockerconfigjson gate: auths entry "${registry}" is not an object`);
+    if (!isObject(entry))
+      refuse(binding, `dockerconfigjson gate: auths entry "${registry}" is not an object`);
     const auth = entry['auth'];
     if (auth !== undefined) {
-      const decoded = typeof auth === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(auth) && auth.length % 4 === 0 ? Buffer.from(auth, 'base64').toString('utf8') : undefined;
-      if (decoded === undefined || !decoded.includes(':')) refuse(binding, `dockerconfigjson gate: auths entry "${registry}" has an "auth" that is not base64 of "user:password"`);
-    } else if (entry['username'] === undefined && entry['identitytoken'] === undefined && entry['registrytoken'] === undefined) {
+      const decoded =
+        typeof auth === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(auth) && auth.length % 4 === 0
+          ? Buffer.from(auth, 'base64').toString('utf8')
+          : undefined;
+      if (decoded === undefined || !decoded.includes(':'))
+        refuse(
+          binding,
+          `dockerconfigjson gate: auths entry "${registry}" has an "auth" that is not base64 of "user:password"`,
+        );
+    } else if (
+      entry['username'] === undefined &&
+      entry['identitytoken'] === undefined &&
+      entry['registrytoken'] === undefined
+    ) {
       refuse(binding, `dockerconfigjson gate: auths entry "${registry}" has no auth, username or token`);
     }
   }
@@ -121,15 +149,24 @@ export function validateSecret(binding: BindingSpec, secret: RenderedSecret, now
       if (secret.data[key] === undefined) refuse(binding, `Secret type ${secret.type} requires key "${key}"`);
     }
     if (required.anyOf !== undefined && !required.anyOf.some((key) => secret.data[key] !== undefined)) {
-      refuse(binding, `Secret type ${secret.type} requires at least one of ${required.anyOf.map((k) => `"${k}"`).join(', ')}`);
+      refuse(
+        binding,
+        `Secret type ${secret.type} requires at least one of ${required.anyOf.map((k) => `"${k}"`).join(', ')}`,
+      );
     }
   }
   for (const key of binding.validate?.requiredKeys ?? []) {
     const value = secret.data[key];
-    if (value === undefined || value.length === 0) refuse(binding, `required key "${key}" is missing or empty`);
+    if (value === undefined || value.length === 0)
+      refuse(binding, `required key "${key}" is missing or empty`);
   }
-  if (binding.validate?.tls !== undefined || secret.type === 'kubernetes.io/tls') checkTls(binding, secret, now);
-  if (binding.validate?.dockerconfigjson === true || secret.type === 'kubernetes.io/dockerconfigjson' || secret.type === 'kubernetes.io/dockercfg') {
+  if (binding.validate?.tls !== undefined || secret.type === 'kubernetes.io/tls')
+    checkTls(binding, secret, now);
+  if (
+    binding.validate?.dockerconfigjson === true ||
+    secret.type === 'kubernetes.io/dockerconfigjson' ||
+    secret.type === 'kubernetes.io/dockercfg'
+  ) {
     checkDockerConfig(binding, secret);
   }
   if (binding.validate?.ssh === true || secret.type === 'kubernetes.io/ssh-auth') checkSsh(binding, secret);
@@ -149,7 +186,11 @@ export interface ExpiringCertificate {
  * in the Secret's data whose notAfter falls before `now + window`.
  * @param window milliseconds, or a duration such as `30d`.
  */
-export function certificatesExpiringWithin(secret: RenderedSecret, window: number | string, now: Date): ExpiringCertificate[] {
+export function certificatesExpiringWithin(
+  secret: RenderedSecret,
+  window: number | string,
+  now: Date,
+): ExpiringCertificate[] {
   const windowMs = typeof window === 'number' ? window : parseDuration(window);
   const found: ExpiringCertificate[] = [];
   for (const key of Object.keys(secret.data).sort()) {

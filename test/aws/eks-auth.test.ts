@@ -5,7 +5,8 @@ import { createEksAuthenticator, type EksAuth } from '../../shared/kube/auth/eks
 import { startMoto, type Moto } from './support/moto.js';
 
 let moto: Moto;
-const baseCredentials = () => Promise.resolve({ accessKeyId: 'AKIDBASEEXAMPLE', secretAccessKey: 'base-secret-key' });
+const baseCredentials = () =>
+  Promise.resolve({ accessKeyId: 'AKIDBASEEXAMPLE', secretAccessKey: 'base-secret-key' });
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -52,8 +53,12 @@ describe('eks authenticator', () => {
     expect(url.searchParams.get('Action')).toBe('GetCallerIdentity');
     expect(url.searchParams.get('Version')).toBe('2011-06-15');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('60');
-    expect(url.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toEqual(expect.arrayContaining(['host', 'x-k8s-aws-id']));
-    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^AKIDBASEEXAMPLE\/\d{8}\/eu-west-1\/sts\/aws4_request$/);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toEqual(
+      expect.arrayContaining(['host', 'x-k8s-aws-id']),
+    );
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(
+      /^AKIDBASEEXAMPLE\/\d{8}\/eu-west-1\/sts\/aws4_request$/,
+    );
     expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
     expect(credentials.server).toBeUndefined();
   });
@@ -81,7 +86,11 @@ describe('eks authenticator', () => {
     // given
     moto.resetCalls();
     const clock = new ManualClock(new Date());
-    const auth = createEksAuthenticator({ credentials: baseCredentials, stsEndpoint: moto.endpoint, now: clock.now });
+    const auth = createEksAuthenticator({
+      credentials: baseCredentials,
+      stsEndpoint: moto.endpoint,
+      now: clock.now,
+    });
     const cluster = aCluster({ auth: { roleArn: 'arn:aws:iam::123456789012:role/propagator-eks' } });
 
     // when
@@ -110,8 +119,15 @@ describe('eks authenticator', () => {
     eks.destroy();
     moto.resetCalls();
     const clock = new ManualClock(new Date());
-    const auth = createEksAuthenticator({ credentials: baseCredentials, eksEndpoint: moto.endpoint, now: clock.now });
-    const cluster = { name: 'described', auth: { type: 'eks' as const, clusterName: 'described', region: 'eu-west-1' } };
+    const auth = createEksAuthenticator({
+      credentials: baseCredentials,
+      eksEndpoint: moto.endpoint,
+      now: clock.now,
+    });
+    const cluster = {
+      name: 'described',
+      auth: { type: 'eks' as const, clusterName: 'described', region: 'eu-west-1' },
+    };
 
     // when
     const first = await auth.credentials(cluster);
@@ -130,7 +146,10 @@ describe('eks authenticator', () => {
     const auth = createEksAuthenticator({ credentials: baseCredentials, eksEndpoint: moto.endpoint });
 
     // when
-    const failure = auth.credentials({ name: 'ghost', auth: { type: 'eks', clusterName: 'ghost-cluster', region: 'eu-west-1' } });
+    const failure = auth.credentials({
+      name: 'ghost',
+      auth: { type: 'eks', clusterName: 'ghost-cluster', region: 'eu-west-1' },
+    });
 
     // then
     await expect(failure).rejects.toBeInstanceOf(ConfigError);

@@ -12,15 +12,57 @@ const V1 = 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111';
 const V2 = 'a1b2c3d4-5678-90ab-cdef-EXAMPLE22222';
 
 const valid: Record<string, { kind: string; secretRef: string; versionId?: string; origin: string }> = {
-  'secret-label-updated-awscurrent.json': { kind: 'version-current', secretRef: ARN, versionId: V1, origin: 'aws.secretsmanager/Secret Label Updated' },
-  'put-secret-value.json': { kind: 'version-current', secretRef: ARN, versionId: V2, origin: 'aws.secretsmanager/AWS API Call via CloudTrail/PutSecretValue' },
-  'put-secret-value-legacy-arn-key.json': { kind: 'version-current', secretRef: ARN, versionId: V2, origin: 'aws.secretsmanager/AWS API Call via CloudTrail/PutSecretValue' },
-  'update-secret.json': { kind: 'version-current', secretRef: ARN, versionId: V2, origin: 'aws.secretsmanager/AWS API Call via CloudTrail/UpdateSecret' },
-  'update-secret-version-stage-awscurrent.json': { kind: 'version-current', secretRef: ARN, versionId: V2, origin: 'aws.secretsmanager/AWS API Call via CloudTrail/UpdateSecretVersionStage' },
-  'restore-secret.json': { kind: 'version-current', secretRef: ARN, origin: 'aws.secretsmanager/AWS API Call via CloudTrail/RestoreSecret' },
-  'delete-secret.json': { kind: 'deleted', secretRef: ARN, origin: 'aws.secretsmanager/AWS API Call via CloudTrail/DeleteSecret' },
-  'create-secret.json': { kind: 'version-current', secretRef: ARN, versionId: V1, origin: 'aws.secretsmanager/AWS API Call via CloudTrail/CreateSecret' },
-  'rotation-succeeded.json': { kind: 'version-current', secretRef: ARN, origin: 'aws.secretsmanager/AWS Service Event via CloudTrail/RotationSucceeded' },
+  'secret-label-updated-awscurrent.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    versionId: V1,
+    origin: 'aws.secretsmanager/Secret Label Updated',
+  },
+  'put-secret-value.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    versionId: V2,
+    origin: 'aws.secretsmanager/AWS API Call via CloudTrail/PutSecretValue',
+  },
+  'put-secret-value-legacy-arn-key.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    versionId: V2,
+    origin: 'aws.secretsmanager/AWS API Call via CloudTrail/PutSecretValue',
+  },
+  'update-secret.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    versionId: V2,
+    origin: 'aws.secretsmanager/AWS API Call via CloudTrail/UpdateSecret',
+  },
+  'update-secret-version-stage-awscurrent.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    versionId: V2,
+    origin: 'aws.secretsmanager/AWS API Call via CloudTrail/UpdateSecretVersionStage',
+  },
+  'restore-secret.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    origin: 'aws.secretsmanager/AWS API Call via CloudTrail/RestoreSecret',
+  },
+  'delete-secret.json': {
+    kind: 'deleted',
+    secretRef: ARN,
+    origin: 'aws.secretsmanager/AWS API Call via CloudTrail/DeleteSecret',
+  },
+  'create-secret.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    versionId: V1,
+    origin: 'aws.secretsmanager/AWS API Call via CloudTrail/CreateSecret',
+  },
+  'rotation-succeeded.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    origin: 'aws.secretsmanager/AWS Service Event via CloudTrail/RotationSucceeded',
+  },
 };
 
 const ignored: Record<string, string> = {
@@ -90,7 +132,10 @@ describe('aws event normalisation over the documented EventBridge shapes', () =>
 
   it('falls back to the secret name when the native event carries no resources', () => {
     // given
-    const raw = { ...(load('valid/secret-label-updated-awscurrent.json') as Record<string, unknown>), resources: [] };
+    const raw = {
+      ...(load('valid/secret-label-updated-awscurrent.json') as Record<string, unknown>),
+      resources: [],
+    };
 
     // when
     const result = normalizeEvent('aws', raw);
@@ -101,7 +146,9 @@ describe('aws event normalisation over the documented EventBridge shapes', () =>
 
   it('treats a PutSecretValue without versionStages as moving AWSCURRENT', () => {
     // given
-    const raw = load('valid/put-secret-value.json') as { detail: { requestParameters: Record<string, unknown>; responseElements: Record<string, unknown> } };
+    const raw = load('valid/put-secret-value.json') as {
+      detail: { requestParameters: Record<string, unknown>; responseElements: Record<string, unknown> };
+    };
     delete raw.detail.responseElements.versionStages;
 
     // when

@@ -17,7 +17,13 @@ import {
   UpdateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
@@ -26,7 +32,13 @@ import { parseRegistry, type LoadedRegistry } from '../../shared/registry/load.j
 import { createApplyWorkerHandler } from '../../functions/aws/apply-worker.js';
 import { createScheduledHandler } from '../../functions/aws/scheduled.js';
 import { createSecretChangedHandler } from '../../functions/aws/secret-changed.js';
-import { CLUSTER_TOKENS_SOURCE, registryClusters, startLocalFleet, tokenSecrets, type LocalFleet } from '../support/clusters.js';
+import {
+  CLUSTER_TOKENS_SOURCE,
+  registryClusters,
+  startLocalFleet,
+  tokenSecrets,
+  type LocalFleet,
+} from '../support/clusters.js';
 import { aLambdaContext, captureOutput, pollQueueOnce } from './support/lambda.js';
 import { startMoto, type Moto } from './support/moto.js';
 
@@ -62,7 +74,12 @@ function aLabelUpdated(name: string, versionId: string, label = 'AWSCURRENT'): A
     e.detail = { name, labelUpdated: label, versionId };
   });
 }
-function aCloudTrail(fixture: string, name: string, request: Record<string, unknown>, response: Record<string, unknown> | null): AnyEvent {
+function aCloudTrail(
+  fixture: string,
+  name: string,
+  request: Record<string, unknown>,
+  response: Record<string, unknown> | null,
+): AnyEvent {
   return anEvent(fixture, (e) => {
     e.detail.requestParameters = { secretId: name, ...request };
     e.detail.responseElements = response === null ? null : { arn: arns.get(name), name, ...response };
@@ -77,7 +94,12 @@ function aServiceEvent(fixture: string, name: string): AnyEvent {
 function aRegistry(options: { batchSize?: number } = {}): LoadedRegistry {
   const baseDir = mkdtempSync(join(tmpdir(), 'sp-aws-'));
   writeFileSync(join(baseDir, 'cluster-tokens.json'), JSON.stringify(tokenSecrets(fleet)));
-  const target = (name: string, extra: Record<string, unknown> = {}) => ({ name, namespace: NS, clusters: { names: CLUSTERS }, ...extra });
+  const target = (name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    namespace: NS,
+    clusters: { names: CLUSTERS },
+    ...extra,
+  });
   const registry = {
     apiVersion: 'secret-propagator/v1',
     settings: { fanOut: { batchSize: options.batchSize ?? 200 }, retries: 1, targetTimeout: '5s' },
@@ -123,40 +145,77 @@ function aRegistry(options: { batchSize?: number } = {}): LoadedRegistry {
 const decode = (b64: string | undefined) => Buffer.from(b64 ?? '', 'base64').toString('utf8');
 function secretIn(cluster: string, name: string): Record<string, string> | undefined {
   const secret = fleet.state.getSecret(cluster, NS, name) as { data?: Record<string, string> } | undefined;
-  return secret === undefined ? undefined : Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, decode(v)]));
+  return secret === undefined
+    ? undefined
+    : Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, decode(v)]));
 }
 const lateValue = (cluster: string) => Object.values(secretIn(cluster, 'late') ?? {})[0];
 function restartMarkOf(cluster: string): string {
-  const workload = fleet.state.getWorkload(cluster, 'Deployment', NS, 'api') as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
+  const workload = fleet.state.getWorkload(cluster, 'Deployment', NS, 'api') as
+    { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
   return JSON.stringify(workload?.spec?.template?.metadata?.annotations ?? {});
 }
 function getSecretValueCalls(secretId?: string) {
-  return moto.calls('secretsmanager.GetSecretValue').filter((c) => secretId === undefined || c.body?.SecretId === secretId);
+  return moto
+    .calls('secretsmanager.GetSecretValue')
+    .filter((c) => secretId === undefined || c.body?.SecretId === secretId);
 }
-async function putValue(name: string, value: Record<string, string> | string, stages?: string[]): Promise<string> {
+async function putValue(
+  name: string,
+  value: Record<string, string> | string,
+  stages?: string[],
+): Promise<string> {
   const out = await sm.send(
-    new PutSecretValueCommand({ SecretId: name, SecretString: typeof value === 'string' ? value : JSON.stringify(value), ...(stages === undefined ? {} : { VersionStages: stages }) }),
+    new PutSecretValueCommand({
+      SecretId: name,
+      SecretString: typeof value === 'string' ? value : JSON.stringify(value),
+      ...(stages === undefined ? {} : { VersionStages: stages }),
+    }),
   );
   return out.VersionId ?? '';
 }
 async function currentVersionId(name: string): Promise<string> {
   const out = await sm.send(new DescribeSecretCommand({ SecretId: name }));
-  return Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0] ?? '';
+  return (
+    Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0] ??
+    ''
+  );
 }
 /** What a rotation's finishSecret step does: AWSCURRENT moves to the pending version, AWSPENDING is removed. */
 async function finishRotation(name: string, pending: string): Promise<void> {
   const current = await currentVersionId(name);
-  await sm.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: pending, RemoveFromVersionId: current }));
-  await sm.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }));
+  await sm.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: name,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: pending,
+      RemoveFromVersionId: current,
+    }),
+  );
+  await sm.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: name,
+      VersionStage: 'AWSPENDING',
+      RemoveFromVersionId: pending,
+    }),
+  );
 }
 async function drainOutcomes(): Promise<{ 'detail-type': string; detail: Record<string, unknown> }[]> {
   const found: { 'detail-type': string; detail: Record<string, unknown> }[] = [];
   for (let i = 0; i < 5; i++) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: outcomesQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: outcomesQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
     const messages = out.Messages ?? [];
-    for (const m of messages) found.push(JSON.parse(m.Body ?? '{}') as { 'detail-type': string; detail: Record<string, unknown> });
+    for (const m of messages)
+      found.push(JSON.parse(m.Body ?? '{}') as { 'detail-type': string; detail: Record<string, unknown> });
     if (messages.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: outcomesQueueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: outcomesQueueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+        }),
+      );
     }
     if (messages.length === 0 && found.length > 0) break;
     if (messages.length === 0) await new Promise((r) => setTimeout(r, 100));
@@ -168,7 +227,9 @@ async function drainOutcomes(): Promise<{ 'detail-type': string; detail: Record<
 
 let secretChanged: ReturnType<typeof createSecretChangedHandler>;
 const invoke = async (event: AnyEvent) =>
-  captureOutput(() => secretChanged(event as EventBridgeEvent<string, unknown>, aLambdaContext('secret-changed')));
+  captureOutput(() =>
+    secretChanged(event as EventBridgeEvent<string, unknown>, aLambdaContext('secret-changed')),
+  );
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -178,7 +239,15 @@ beforeAll(async () => {
   for (const cluster of CLUSTERS) {
     fleet.state.seedNamespace(cluster, NS);
     fleet.state.seedWorkload(cluster, 'Deployment', NS, 'api', {
-      podSpec: { containers: [{ name: 'api', image: 'registry.local/api:1', envFrom: [{ secretRef: { name: 'db-credentials' } }] }] },
+      podSpec: {
+        containers: [
+          {
+            name: 'api',
+            image: 'registry.local/api:1',
+            envFrom: [{ secretRef: { name: 'db-credentials' } }],
+          },
+        ],
+      },
     });
   }
   sm = new SecretsManagerClient({ region: moto.region, endpoint: moto.endpoint });
@@ -188,15 +257,25 @@ beforeAll(async () => {
     ['app/api-key', { key: 'k-1' }],
     ['app/rotated', { username: 'svc', password: 'initial' }],
   ] as const) {
-    const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(value) }));
+    const created = await sm.send(
+      new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(value) }),
+    );
     arns.set(name, created.ARN ?? '');
   }
   workQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'work' }))).QueueUrl ?? '';
   outcomesQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'outcomes' }))).QueueUrl ?? '';
-  const outcomesArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: outcomesQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const outcomesArn = (
+    await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: outcomesQueueUrl, AttributeNames: ['QueueArn'] }),
+    )
+  ).Attributes?.QueueArn;
   const events = new EventBridgeClient({ region: moto.region, endpoint: moto.endpoint });
-  await events.send(new PutRuleCommand({ Name: 'outcomes', EventPattern: JSON.stringify({ source: ['secret-propagator'] }) }));
-  await events.send(new PutTargetsCommand({ Rule: 'outcomes', Targets: [{ Id: 'queue', Arn: outcomesArn }] }));
+  await events.send(
+    new PutRuleCommand({ Name: 'outcomes', EventPattern: JSON.stringify({ source: ['secret-propagator'] }) }),
+  );
+  await events.send(
+    new PutTargetsCommand({ Rule: 'outcomes', Targets: [{ Id: 'queue', Arn: outcomesArn }] }),
+  );
   events.destroy();
   secretChanged = createSecretChangedHandler({ loaded: aRegistry(), env: {} });
 });
@@ -228,7 +307,8 @@ describe('secret-changed handler (native event)', () => {
 
     // then
     expect(result.ok).toBe(true);
-    for (const cluster of CLUSTERS) expect(secretIn(cluster, 'db-credentials')).toEqual({ username: 'app', password: CANARY });
+    for (const cluster of CLUSTERS)
+      expect(secretIn(cluster, 'db-credentials')).toEqual({ username: 'app', password: CANARY });
     expect(CLUSTERS.map(restartMarkOf)).not.toEqual(before);
     expect(getSecretValueCalls()).toHaveLength(1);
     const outcomes = await drainOutcomes();
@@ -248,24 +328,48 @@ describe('secret-changed handler (native event)', () => {
     fleet.resetRequests();
 
     // when
-    const { result } = await invoke(aCloudTrail('valid/put-secret-value.json', 'app/db', { clientRequestToken: version }, { versionId: version, versionStages: ['AWSCURRENT'] }));
+    const { result } = await invoke(
+      aCloudTrail(
+        'valid/put-secret-value.json',
+        'app/db',
+        { clientRequestToken: version },
+        { versionId: version, versionStages: ['AWSCURRENT'] },
+      ),
+    );
 
     // then
     expect(result.ok).toBe(true);
     expect(result.counts.unchanged).toBe(3);
-    expect(fleet.requests().filter((r) => r.verb === 'update' || r.verb === 'create' || r.verb === 'patch')).toEqual([]);
+    expect(
+      fleet.requests().filter((r) => r.verb === 'update' || r.verb === 'create' || r.verb === 'patch'),
+    ).toEqual([]);
     expect(CLUSTERS.map(restartMarkOf)).toEqual(before);
   });
 
   it('ignores a PutSecretValue that stages AWSPENDING, then propagates when UpdateSecretVersionStage moves AWSCURRENT', async () => {
     // given
     const current = secretIn('c1', 'db-credentials');
-    const previous = (await sm.send(new PutSecretValueCommand({ SecretId: 'app/db', SecretString: JSON.stringify({ username: 'app', password: 'third' }) }))).VersionId ?? '';
+    const previous =
+      (
+        await sm.send(
+          new PutSecretValueCommand({
+            SecretId: 'app/db',
+            SecretString: JSON.stringify({ username: 'app', password: 'third' }),
+          }),
+        )
+      ).VersionId ?? '';
     await invoke(aLabelUpdated('app/db', previous));
     const pending = await putValue('app/db', { username: 'app', password: 'pending' }, ['AWSPENDING']);
 
     // when
-    const ignored = await invoke(aCloudTrail('ignored/put-secret-value-awspending.json', 'app/db', { versionStages: ['AWSPENDING'] }, { versionId: pending, versionStages: ['AWSPENDING'] }));
+    const ignored = await invoke(
+      aCloudTrail(
+        'ignored/put-secret-value-awspending.json',
+        'app/db',
+        { versionStages: ['AWSPENDING'] },
+        { versionId: pending, versionStages: ['AWSPENDING'] },
+      ),
+    );
 
     // then
     expect(ignored.result.ignored).toMatch(/^staged-not-current/);
@@ -275,7 +379,12 @@ describe('secret-changed handler (native event)', () => {
     // when
     await finishRotation('app/db', pending);
     const moved = await invoke(
-      aCloudTrail('valid/update-secret-version-stage-awscurrent.json', 'app/db', { versionStage: 'AWSCURRENT', moveToVersionId: pending, removeFromVersionId: previous }, {}),
+      aCloudTrail(
+        'valid/update-secret-version-stage-awscurrent.json',
+        'app/db',
+        { versionStage: 'AWSCURRENT', moveToVersionId: pending, removeFromVersionId: previous },
+        {},
+      ),
     );
 
     // then
@@ -288,13 +397,17 @@ describe('secret-changed handler (native event)', () => {
     const pending = await putValue('app/db', { username: 'app', password: 'rotated' }, ['AWSPENDING']);
 
     // when
-    const onStarted = await invoke(aCloudTrail('ignored/rotate-secret.json', 'app/db', {}, { versionId: pending }));
+    const onStarted = await invoke(
+      aCloudTrail('ignored/rotate-secret.json', 'app/db', {}, { versionId: pending }),
+    );
     const onFailed = await invoke(aServiceEvent('ignored/rotation-failed.json', 'app/db'));
 
     // then
     expect(onStarted.result.ignored).toMatch(/^rotation-started/);
     expect(onFailed.result.ignored).toMatch(/^rotation-failed/);
-    expect(onFailed.lines.some((l) => l.includes('events.ignored') && l.includes('rotation-failed'))).toBe(true);
+    expect(onFailed.lines.some((l) => l.includes('events.ignored') && l.includes('rotation-failed'))).toBe(
+      true,
+    );
     expect(secretIn('c1', 'db-credentials')?.password).not.toBe('rotated');
 
     // when: the rotation's last step moves AWSCURRENT, and Secrets Manager reports success
@@ -308,10 +421,14 @@ describe('secret-changed handler (native event)', () => {
 
   it('propagates UpdateSecret with a new value to a binding that names the secret by ARN', async () => {
     // given
-    const out = await sm.send(new UpdateSecretCommand({ SecretId: 'app/api-key', SecretString: JSON.stringify({ key: 'k-2' }) }));
+    const out = await sm.send(
+      new UpdateSecretCommand({ SecretId: 'app/api-key', SecretString: JSON.stringify({ key: 'k-2' }) }),
+    );
 
     // when
-    const { result } = await invoke(aCloudTrail('valid/update-secret.json', 'app/api-key', {}, { versionId: out.VersionId }));
+    const { result } = await invoke(
+      aCloudTrail('valid/update-secret.json', 'app/api-key', {}, { versionId: out.VersionId }),
+    );
 
     // then
     expect(result.ok).toBe(true);
@@ -324,7 +441,14 @@ describe('secret-changed handler (native event)', () => {
     arns.set('app/late', created.ARN ?? '');
 
     // when
-    const { result } = await invoke(aCloudTrail('valid/create-secret.json', 'app/late', { name: 'app/late' }, { versionId: created.VersionId }));
+    const { result } = await invoke(
+      aCloudTrail(
+        'valid/create-secret.json',
+        'app/late',
+        { name: 'app/late' },
+        { versionId: created.VersionId },
+      ),
+    );
 
     // then
     expect(result.ok).toBe(true);
@@ -338,7 +462,9 @@ describe('secret-changed handler (native event)', () => {
     await sm.send(new DeleteSecretCommand({ SecretId: 'app/api-key', RecoveryWindowInDays: 7 }));
 
     // when
-    const deleted = await invoke(aCloudTrail('valid/delete-secret.json', 'app/api-key', { recoveryWindowInDays: 7 }, {}));
+    const deleted = await invoke(
+      aCloudTrail('valid/delete-secret.json', 'app/api-key', { recoveryWindowInDays: 7 }, {}),
+    );
 
     // then
     expect(deleted.result.retryable).toBe(false);
@@ -394,7 +520,9 @@ describe('fan-out through SQS (moto) and the apply worker', () => {
     moto.resetCalls();
 
     // when
-    const { result } = await captureOutput(() => coordinator(aLabelUpdated('app/late', version) as EventBridgeEvent<string, unknown>, aLambdaContext()));
+    const { result } = await captureOutput(() =>
+      coordinator(aLabelUpdated('app/late', version) as EventBridgeEvent<string, unknown>, aLambdaContext()),
+    );
     const firstPoll = await captureOutput(() => pollQueueOnce(sqs, workQueueUrl, (e, c) => worker(e, c)));
 
     // then
@@ -423,11 +551,15 @@ describe('scheduled handler', () => {
     const scheduled = createScheduledHandler({ loaded: aRegistry(), env: {} });
 
     // when
-    const { result } = await captureOutput(() => scheduled({ kind: 'rotate', bindings: ['rotated'] }, aLambdaContext('scheduled')));
+    const { result } = await captureOutput(() =>
+      scheduled({ kind: 'rotate', bindings: ['rotated'] }, aLambdaContext('scheduled')),
+    );
 
     // then
     expect(result.retryable).toBe(false);
-    const source = moto.calls('secretsmanager.PutSecretValue').filter((c) => c.body?.SecretId === 'app/rotated');
+    const source = moto
+      .calls('secretsmanager.PutSecretValue')
+      .filter((c) => c.body?.SecretId === 'app/rotated');
     expect(source).toHaveLength(1);
     const written = JSON.parse(String(source[0]?.body?.SecretString)) as Record<string, string>;
     expect(written.username).toBe('svc');
@@ -439,10 +571,15 @@ describe('scheduled handler', () => {
     const scheduled = createScheduledHandler({ loaded: aRegistry(), env: {} });
     const expected = lateValue('c1');
     const manifest = fleet.state.getSecret('c3', NS, 'late');
-    fleet.state.seedSecret('c3', { ...(manifest ?? {}), data: { value: Buffer.from('tampered').toString('base64') } });
+    fleet.state.seedSecret('c3', {
+      ...(manifest ?? {}),
+      data: { value: Buffer.from('tampered').toString('base64') },
+    });
 
     // when
-    const { result } = await captureOutput(() => scheduled({ kind: 'reconcile', bindings: ['late'] }, aLambdaContext('scheduled')));
+    const { result } = await captureOutput(() =>
+      scheduled({ kind: 'reconcile', bindings: ['late'] }, aLambdaContext('scheduled')),
+    );
 
     // then
     expect(result.ok).toBe(true);

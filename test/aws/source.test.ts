@@ -7,8 +7,18 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AccessDeniedError, SecretNotFoundError, StoreError, ThrottledError } from '../../shared/core/errors.js';
-import { createAwsSource, KmsDecryptionError, sameSecret, secretArnPattern } from '../../shared/sources/aws/index.js';
+import {
+  AccessDeniedError,
+  SecretNotFoundError,
+  StoreError,
+  ThrottledError,
+} from '../../shared/core/errors.js';
+import {
+  createAwsSource,
+  KmsDecryptionError,
+  sameSecret,
+  secretArnPattern,
+} from '../../shared/sources/aws/index.js';
 import { startMoto, type Moto } from './support/moto.js';
 
 const CANARY = 'canary-value-9f8e7d';
@@ -37,7 +47,9 @@ describe('aws source over Secrets Manager (moto)', () => {
     // given
     const name = uniqueName('app');
     await client.send(new CreateSecretCommand({ Name: name, SecretString: '{"password":"one"}' }));
-    const second = await client.send(new PutSecretValueCommand({ SecretId: name, SecretString: '{"password":"two"}' }));
+    const second = await client.send(
+      new PutSecretValueCommand({ SecretId: name, SecretString: '{"password":"two"}' }),
+    );
     const source = createAwsSource({ name: 'aws-main', client, region: moto.region });
 
     // when
@@ -53,7 +65,9 @@ describe('aws source over Secrets Manager (moto)', () => {
     // given
     const name = uniqueName('pending');
     const created = await client.send(new CreateSecretCommand({ Name: name, SecretString: 'current' }));
-    await client.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'pending', VersionStages: ['AWSPENDING'] }));
+    await client.send(
+      new PutSecretValueCommand({ SecretId: name, SecretString: 'pending', VersionStages: ['AWSPENDING'] }),
+    );
     const source = createAwsSource({ name: 'aws-main', client });
 
     // when
@@ -113,12 +127,19 @@ describe('aws source over Secrets Manager (moto)', () => {
     // given
     const name = uniqueName('stage');
     const first = await client.send(new CreateSecretCommand({ Name: name, SecretString: 'first' }));
-    const pending = await client.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'second', VersionStages: ['AWSPENDING'] }));
+    const pending = await client.send(
+      new PutSecretValueCommand({ SecretId: name, SecretString: 'second', VersionStages: ['AWSPENDING'] }),
+    );
     const source = createAwsSource({ name: 'aws-main', client });
 
     // when
     await client.send(
-      new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: pending.VersionId, RemoveFromVersionId: first.VersionId }),
+      new UpdateSecretVersionStageCommand({
+        SecretId: name,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: pending.VersionId,
+        RemoveFromVersionId: first.VersionId,
+      }),
     );
 
     // then
@@ -162,7 +183,10 @@ describe('aws source error mapping (local server speaking the Secrets Manager JS
       req.resume();
       req.on('end', () => {
         // The message echoes a canary to prove the adapter never forwards SDK messages.
-        res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': reply.type });
+        res.writeHead(reply.status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-errortype': reply.type,
+        });
         res.end(JSON.stringify({ __type: reply.type, message: `value was ${CANARY}` }));
       });
     });
@@ -180,30 +204,33 @@ describe('aws source error mapping (local server speaking the Secrets Manager JS
     { status: 400, type: 'ThrottlingException', error: ThrottledError, retryable: true },
     { status: 500, type: 'InternalServiceError', error: StoreError, retryable: true },
     { status: 400, type: 'ResourceNotFoundException', error: SecretNotFoundError, retryable: false },
-  ])('maps $type to $error.name (retryable: $retryable) without the SDK message', async ({ status, type, error, retryable }) => {
-    // given
-    reply = { status, type };
-    const failing = new SecretsManagerClient({
-      region: 'eu-west-1',
-      endpoint,
-      maxAttempts: 1,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
-    const source = createAwsSource({ name: 'aws-main', client: failing });
+  ])(
+    'maps $type to $error.name (retryable: $retryable) without the SDK message',
+    async ({ status, type, error, retryable }) => {
+      // given
+      reply = { status, type };
+      const failing = new SecretsManagerClient({
+        region: 'eu-west-1',
+        endpoint,
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      });
+      const source = createAwsSource({ name: 'aws-main', client: failing });
 
-    // when
-    const thrown = await source.read('prod/db').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    failing.destroy();
+      // when
+      const thrown = await source.read('prod/db').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      failing.destroy();
 
-    // then
-    expect(thrown).toBeInstanceOf(error);
-    expect((thrown as StoreError).retryable).toBe(retryable);
-    expect(String((thrown as Error).message)).not.toContain(CANARY);
-    expect(String((thrown as Error).message)).toContain('prod/db');
-  });
+      // then
+      expect(thrown).toBeInstanceOf(error);
+      expect((thrown as StoreError).retryable).toBe(retryable);
+      expect(String((thrown as Error).message)).not.toContain(CANARY);
+      expect(String((thrown as Error).message)).toContain('prod/db');
+    },
+  );
 });
 
 describe('secret references', () => {
@@ -230,7 +257,9 @@ describe('secret references', () => {
     const scope = { partition: 'aws', region: 'eu-west-1', account: '123456789012' };
 
     // when / then
-    expect(secretArnPattern('prod/db', scope)).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-??????');
+    expect(secretArnPattern('prod/db', scope)).toBe(
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-??????',
+    );
     expect(secretArnPattern(full, scope)).toBe(full);
     expect(secretArnPattern(partial, scope)).toBe(`${partial}-??????`);
   });

@@ -17,7 +17,14 @@ afterAll(async () => {
   await moto.stop();
 });
 
-const aWorkItem = (tweak: Partial<WorkItem> = {}): WorkItem => ({ changeId: 'evt-1', kind: 'version-current', binding: 'db', version: 'v1', clusters: ['c1'], ...tweak });
+const aWorkItem = (tweak: Partial<WorkItem> = {}): WorkItem => ({
+  changeId: 'evt-1',
+  kind: 'version-current',
+  binding: 'db',
+  version: 'v1',
+  clusters: ['c1'],
+  ...tweak,
+});
 
 describe('SQS work queue (moto)', () => {
   it('sends every work item, in batches of at most 10, as JSON the worker parses back', async () => {
@@ -40,11 +47,13 @@ describe('SQS work queue (moto)', () => {
     expect(received.map((r) => r.clusters[0]).sort()).toEqual(items.map((r) => r.clusters[0]).sort());
   });
 
-  it.each([['not json'], ['[]'], ['{"changeId":"x","kind":"version-current","binding":"db"}'], ['{"changeId":"x","kind":"k","binding":"db","clusters":[1]}']])(
-    'rejects %s as an invalid work item (never retried)',
-    (body) => {
-      // given / when / then
-      expect(() => parseWorkItem(body)).toThrow(InvalidEventError);
-    },
-  );
+  it.each([
+    ['not json'],
+    ['[]'],
+    ['{"changeId":"x","kind":"version-current","binding":"db"}'],
+    ['{"changeId":"x","kind":"k","binding":"db","clusters":[1]}'],
+  ])('rejects %s as an invalid work item (never retried)', (body) => {
+    // given / when / then
+    expect(() => parseWorkItem(body)).toThrow(InvalidEventError);
+  });
 });

@@ -11,7 +11,14 @@ import { DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/ru
 const registryFile = join(PROJECT_ROOT, 'infra', 'aws', 'example-registry.yaml');
 
 /** One synth per variant, shared by the assertions; bundling is skipped (no esbuild run, no Docker). */
-function synth(props: { cloudTrailEvents?: boolean; createTrail?: boolean; eksAccessEntries?: { clusterName: string; namespaces?: string[] }[]; memorySize?: number } = {}) {
+function synth(
+  props: {
+    cloudTrailEvents?: boolean;
+    createTrail?: boolean;
+    eksAccessEntries?: { clusterName: string; namespaces?: string[] }[];
+    memorySize?: number;
+  } = {},
+) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new SecretPropagatorStack(app, 'Test', {
     registry: loadRegistryFile(registryFile),
@@ -28,11 +35,14 @@ function synth(props: { cloudTrailEvents?: boolean; createTrail?: boolean; eksAc
 type Statement = { Action: string | string[]; Resource: unknown; Sid?: string };
 function statements(template: Template): Statement[] {
   return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    (p) =>
+      (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+        .Statement,
   );
 }
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? (s.Resource as unknown[]) : [s.Resource]);
+const resourcesOf = (s: Statement): unknown[] =>
+  Array.isArray(s.Resource) ? (s.Resource as unknown[]) : [s.Resource];
 const resolveArn = (r: unknown) => JSON.stringify(r);
 
 let base: Template;
@@ -40,7 +50,11 @@ let withCloudTrail: Template;
 
 beforeAll(() => {
   base = synth();
-  withCloudTrail = synth({ cloudTrailEvents: true, createTrail: true, eksAccessEntries: [{ clusterName: 'prod-eu-1', namespaces: ['payments'] }] });
+  withCloudTrail = synth({
+    cloudTrailEvents: true,
+    createTrail: true,
+    eksAccessEntries: [{ clusterName: 'prod-eu-1', namespaces: ['payments'] }],
+  });
 });
 
 describe('AWS stack (example registry)', () => {
@@ -49,8 +63,14 @@ describe('AWS stack (example registry)', () => {
     const rules = base.findResources('AWS::Events::Rule', { Properties: { EventPattern: Match.anyValue() } });
 
     // then
-    const patterns = Object.values(rules).map((r) => (r as { Properties: { EventPattern: Record<string, unknown> } }).Properties.EventPattern);
-    expect(patterns).toContainEqual({ source: ['aws.secretsmanager'], 'detail-type': ['Secret Label Updated'], detail: { labelUpdated: ['AWSCURRENT'] } });
+    const patterns = Object.values(rules).map(
+      (r) => (r as { Properties: { EventPattern: Record<string, unknown> } }).Properties.EventPattern,
+    );
+    expect(patterns).toContainEqual({
+      source: ['aws.secretsmanager'],
+      'detail-type': ['Secret Label Updated'],
+      detail: { labelUpdated: ['AWSCURRENT'] },
+    });
     expect(JSON.stringify(patterns)).not.toContain('CloudTrail');
   });
 
@@ -64,7 +84,10 @@ describe('AWS stack (example registry)', () => {
       },
     });
     withCloudTrail.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': ['AWS Service Event via CloudTrail'], detail: { eventName: [...CLOUDTRAIL_SERVICE_EVENTS] } },
+      EventPattern: {
+        'detail-type': ['AWS Service Event via CloudTrail'],
+        detail: { eventName: [...CLOUDTRAIL_SERVICE_EVENTS] },
+      },
     });
     withCloudTrail.resourceCountIs('AWS::CloudTrail::Trail', 1);
     base.resourceCountIs('AWS::CloudTrail::Trail', 0);
@@ -81,11 +104,18 @@ describe('AWS stack (example registry)', () => {
     expect(secretStatements.length).toBeGreaterThan(0);
     for (const s of secretStatements) expect(resourcesOf(s)).not.toContain('*');
     const read = secretStatements.find((s) => s.Sid === 'ReadRegistrySecrets');
-    expect(actionsOf(read ?? { Action: [], Resource: [] }).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    const readResources = resourcesOf(read ?? { Action: [], Resource: [] }).map(resolveArn).join(' ');
+    expect(actionsOf(read ?? { Action: [], Resource: [] }).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+    const readResources = resourcesOf(read ?? { Action: [], Resource: [] })
+      .map(resolveArn)
+      .join(' ');
     expect(readResources).toContain(':secret:prod/database-??????');
     expect(readResources).toContain(':secret:clusters/onprem-1/token-??????');
-    expect(readResources).toContain('arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-tls-AbC123');
+    expect(readResources).toContain(
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-tls-AbC123',
+    );
   });
 
   it('grants PutSecretValue only for generated rotation and RotateSecret only for store rotation', () => {
@@ -98,10 +128,16 @@ describe('AWS stack (example registry)', () => {
 
     // then
     expect(put).toHaveLength(1);
-    expect(resourcesOf(put[0] ?? { Action: [], Resource: [] }).map(resolveArn).join(' ')).toContain('prod/database-??????');
+    expect(
+      resourcesOf(put[0] ?? { Action: [], Resource: [] })
+        .map(resolveArn)
+        .join(' '),
+    ).toContain('prod/database-??????');
     expect(resourcesOf(put[0] ?? { Action: [], Resource: [] })).toHaveLength(1);
     expect(rotate).toHaveLength(1);
-    expect(resourcesOf(rotate[0] ?? { Action: [], Resource: [] })).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-tls-AbC123']);
+    expect(resourcesOf(rotate[0] ?? { Action: [], Resource: [] })).toEqual([
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-tls-AbC123',
+    ]);
   });
 
   it('limits eks:DescribeCluster to the registry clusters and events:PutEvents to the outcome bus', () => {
@@ -119,7 +155,11 @@ describe('AWS stack (example registry)', () => {
     expect(clusters.join(' ')).toContain(':cluster/prod-eu-1');
     expect(clusters.join(' ')).toContain(':cluster/staging-eu-1');
     expect(putEvents).toHaveLength(1);
-    expect(resourcesOf(putEvents[0] ?? { Action: [], Resource: [] }).map(resolveArn).join(' ')).toContain(':event-bus/default');
+    expect(
+      resourcesOf(putEvents[0] ?? { Action: [], Resource: [] })
+        .map(resolveArn)
+        .join(' '),
+    ).toContain(':event-bus/default');
   });
 
   it('bundles three arm64 nodejs22.x functions with the registry and the work queue in their environment', () => {
@@ -133,7 +173,13 @@ describe('AWS stack (example registry)', () => {
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       MemorySize: DEFAULT_FUNCTION_MEMORY_MB,
-      Environment: { Variables: Match.objectLike({ REGISTRY_FILE: '/var/task/registry.yaml', WORK_QUEUE_URL: Match.anyValue(), NODE_OPTIONS: functionNodeOptions(DEFAULT_FUNCTION_MEMORY_MB) }) },
+      Environment: {
+        Variables: Match.objectLike({
+          REGISTRY_FILE: '/var/task/registry.yaml',
+          WORK_QUEUE_URL: Match.anyValue(),
+          NODE_OPTIONS: functionNodeOptions(DEFAULT_FUNCTION_MEMORY_MB),
+        }),
+      },
     });
   });
 
@@ -144,7 +190,9 @@ describe('AWS stack (example registry)', () => {
     // when
     const flags = (template: Template) =>
       Object.values(template.findResources('AWS::Lambda::Function')).map(
-        (f) => (f as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables['NODE_OPTIONS'],
+        (f) =>
+          (f as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment
+            .Variables['NODE_OPTIONS'],
       );
 
     // then
@@ -155,7 +203,9 @@ describe('AWS stack (example registry)', () => {
 
   it('feeds the worker from the work queue with partial batch failures, and dead-letters after 5 receives', () => {
     // given / when / then
-    base.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    base.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
     base.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
       VisibilityTimeout: 1800,
@@ -166,7 +216,11 @@ describe('AWS stack (example registry)', () => {
     // given / when / then
     base.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
-      Targets: [Match.objectLike({ Input: JSON.stringify({ kind: 'reconcile', bindings: ['payments-db', 'api-tls'] }) })],
+      Targets: [
+        Match.objectLike({
+          Input: JSON.stringify({ kind: 'reconcile', bindings: ['payments-db', 'api-tls'] }),
+        }),
+      ],
     });
     base.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'cron(0 2 ? * SUN *)',
@@ -194,7 +248,8 @@ describe('AWS stack (example registry)', () => {
     });
     base.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const body = JSON.stringify(base.findResources('AWS::CloudWatch::Dashboard'));
-    for (const title of ['Propagations', 'Targets by outcome', 'Latency', 'Restarts']) expect(body).toContain(title);
+    for (const title of ['Propagations', 'Targets by outcome', 'Latency', 'Restarts'])
+      expect(body).toContain(title);
   });
 
   it('ships an example outcome rule for "Secret Propagation Failed" events', () => {
@@ -230,10 +285,18 @@ describe('AWS stack failure paths', () => {
     const withDlq = functions.filter((f) => f.DeadLetterConfig !== undefined).map((f) => f.Description);
 
     // then
-    expect(withDlq.sort()).toEqual(['Propagates Secrets Manager changes to the clusters in the registry', 'Scheduled reconcile and rotation of registry bindings']);
+    expect(withDlq.sort()).toEqual([
+      'Propagates Secrets Manager changes to the clusters in the registry',
+      'Scheduled reconcile and rotation of registry bindings',
+    ]);
     base.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { 'detail-type': ['Secret Label Updated'] },
-      Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 4 }) })],
+      Targets: [
+        Match.objectLike({
+          DeadLetterConfig: { Arn: Match.anyValue() },
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 4 }),
+        }),
+      ],
     });
   });
 });

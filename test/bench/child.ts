@@ -19,14 +19,21 @@ type Reply = { id: number; result?: unknown; error?: string };
  * heap for the limit as it does in a function instance, and the kernel stops it if it goes
  * over; where the machine has no cgroups to give, it runs without (see memoryCgroupsAvailable).
  */
-export function startChild(script: string, options: { execArgv?: string[]; memoryLimitMb?: number } = {}): BenchChild {
+export function startChild(
+  script: string,
+  options: { execArgv?: string[]; memoryLimitMb?: number } = {},
+): BenchChild {
   const argv = [...(options.execArgv ?? []), script];
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
   const cgroup = options.memoryLimitMb === undefined ? undefined : createMemoryCgroup(options.memoryLimitMb);
   const child =
     cgroup === undefined
       ? spawn(process.execPath, argv, { stdio })
-      : spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup.path, process.execPath, ...argv], { stdio });
+      : spawn(
+          'sh',
+          ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup.path, process.execPath, ...argv],
+          { stdio },
+        );
   let next = 0;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   child.on('message', (reply: Reply) => {
@@ -37,7 +44,10 @@ export function startChild(script: string, options: { execArgv?: string[]; memor
   });
   child.on('exit', (code, signal) => {
     cgroup?.remove();
-    const how = signal === 'SIGKILL' && cgroup !== undefined ? `was killed: over its ${String(options.memoryLimitMb)} MB memory limit` : `exited (code ${String(code)}, signal ${String(signal)})`;
+    const how =
+      signal === 'SIGKILL' && cgroup !== undefined
+        ? `was killed: over its ${String(options.memoryLimitMb)} MB memory limit`
+        : `exited (code ${String(code)}, signal ${String(signal)})`;
     for (const waiter of pending.values()) waiter.reject(new Error(`${script} ${how}`));
     pending.clear();
   });

@@ -62,7 +62,12 @@ function importTime(file: string, cwd: string, runs: number): number {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd,
-      env: { PATH: process.env['PATH'] ?? '', REGISTRY_FILE: join(cwd, 'registry.yaml'), AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        REGISTRY_FILE: join(cwd, 'registry.yaml'),
+        AWS_REGION: 'us-east-1',
+        NODE_ENV: 'production',
+      },
       encoding: 'utf8',
       timeout: 30_000,
     });

@@ -56,7 +56,8 @@ function changeEvent(secret: string, version: number): SecretChange {
     id: `bench-${secret}-${version}`,
     time: new Date().toISOString(),
   });
-  if (!('changes' in normalized) || normalized.changes[0] === undefined) throw new Error('local event was not normalised into a change');
+  if (!('changes' in normalized) || normalized.changes[0] === undefined)
+    throw new Error('local event was not normalised into a change');
   return normalized.changes[0];
 }
 
@@ -83,7 +84,12 @@ function setup(registry: string, dir: string): void {
   runtime?.close?.();
   runtime = createRuntime({
     loaded: parseRegistry(registry, 'bench', dir),
-    sources: { local: (spec, ctx) => (spec.name === 'store' ? countReads(localSourceFactory(spec, ctx), counter) : localSourceFactory(spec, ctx)) },
+    sources: {
+      local: (spec, ctx) =>
+        spec.name === 'store'
+          ? countReads(localSourceFactory(spec, ctx), counter)
+          : localSourceFactory(spec, ctx),
+    },
     // Warnings and errors only: the summary and per-target lines are what a person reads, not what we time.
     logger: createJsonLogger({ level: 'warn', write: () => undefined }),
   });
@@ -122,7 +128,10 @@ async function run(work: EngineWork, profile: string | undefined): Promise<Engin
     connections: counter.connections,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    failures: reports.flatMap((r) => [...(r.error ? [r.error.code] : []), ...r.targets.filter((t) => t.outcome === 'failed').map((t) => t.errorCode ?? '?')]),
+    failures: reports.flatMap((r) => [
+      ...(r.error ? [r.error.code] : []),
+      ...r.targets.filter((t) => t.outcome === 'failed').map((t) => t.errorCode ?? '?'),
+    ]),
   };
 }
 

@@ -24,7 +24,9 @@ process.on('message', (message: Message) => {
       break;
     case 'run': {
       const requests = floorRequests(message.spec);
-      profiled(message.profile, () => runFloor(endpoints, () => requests, message.concurrency, message.parse === true)).then(
+      profiled(message.profile, () =>
+        runFloor(endpoints, () => requests, message.concurrency, message.parse === true),
+      ).then(
         (result) => reply({ result }),
         (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
       );

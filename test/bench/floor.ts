@@ -47,10 +47,19 @@ export interface FloorResult {
  * One request as the floor sends it, answering its status: the answer is drained, or with
  * `parse` a GET's answer is read and JSON.parsed. `npm run bench:gateway` uses it as its bare side.
  */
-export function sendRequest(agent: https.Agent, endpoint: FloorEndpoint, secureContext: tls.SecureContext, request: FloorRequest, parse: boolean): Promise<number> {
+export function sendRequest(
+  agent: https.Agent,
+  endpoint: FloorEndpoint,
+  secureContext: tls.SecureContext,
+  request: FloorRequest,
+  parse: boolean,
+): Promise<number> {
   const url = new URL(request.path, endpoint.server);
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${endpoint.token}`, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${endpoint.token}`,
+      accept: 'application/json',
+    };
     if (request.body !== undefined) {
       headers['content-type'] = request.contentType ?? 'application/json';
       headers['content-length'] = String(Buffer.byteLength(request.body));
@@ -65,24 +74,21 @@ export function sendRequest(agent: https.Agent, endpoint: FloorEndpoint, secureC
       secureContext,
       headers,
     };
-    const req = https.request(
-      options,
-      (res) => {
-        res.on('error', reject);
-        if (!parse || request.method !== 'GET') {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          if (body !== '' && res.headers['content-type']?.includes('json') === true) JSON.parse(body);
-          resolve(res.statusCode ?? 0);
-        });
-      },
-    );
+    const req = https.request(options, (res) => {
+      res.on('error', reject);
+      if (!parse || request.method !== 'GET') {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (body !== '' && res.headers['content-type']?.includes('json') === true) JSON.parse(body);
+        resolve(res.statusCode ?? 0);
+      });
+    });
     req.on('error', reject);
     req.end(request.body);
   });
@@ -154,7 +160,14 @@ export async function runFloor(
   const wallMs = performance.now() - start;
   const cpu = process.cpuUsage(cpuStart);
   const main = process.threadCpuUsage(mainStart);
-  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs: (main.user + main.system) / 1000, gc: gc.stop(), requests, failures };
+  return {
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    mainCpuMs: (main.user + main.system) / 1000,
+    gc: gc.stop(),
+    requests,
+    failures,
+  };
 }
 
 /** What the engine did per cluster in a run; the floor repeats it (see floorRequests). */
@@ -191,27 +204,43 @@ export function floorRequests(spec: FloorSpec): FloorRequest[] {
           'secret-propagator.io/source': 'store',
           'secret-propagator.io/binding': s,
           'secret-propagator.io/version': String(version),
-          'secret-propagator.io/version-created': new Date(Date.UTC(2026, 0, 1, 0, version - 1)).toISOString(),
+          'secret-propagator.io/version-created': new Date(
+            Date.UTC(2026, 0, 1, 0, version - 1),
+          ).toISOString(),
           'secret-propagator.io/content-hash': createHash('sha256').update(`${s}:${version}`).digest('hex'),
         },
       },
       type: 'Opaque',
-      data: { username: 'YXBw', password: Buffer.from(`bench-password-${s}-v${version}`).toString('base64'), host: 'ZGIuaW50ZXJuYWw6NTQzMg==' },
+      data: {
+        username: 'YXBw',
+        password: Buffer.from(`bench-password-${s}-v${version}`).toString('base64'),
+        host: 'ZGIuaW50ZXJuYWw6NTQzMg==',
+      },
     });
-  for (let i = 0; i < per('list'); i++) out.push({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets?labelSelector=app.kubernetes.io%2Fmanaged-by%3D${FLOOR_MANAGER}` });
+  for (let i = 0; i < per('list'); i++)
+    out.push({
+      method: 'GET',
+      path: `/api/v1/namespaces/${namespace}/secrets?labelSelector=app.kubernetes.io%2Fmanaged-by%3D${FLOOR_MANAGER}`,
+    });
   for (let i = 0; i < per('get'); i++) out.push({ method: 'GET', path: secretPath(nameOf(i)) });
   // Statuses are not checked: like the engine's, the floor's GET before a create answers 404,
   // and a repeated POST answers 409, which costs the server and client what a 201 does.
   for (let i = 0; i < per('create') + per('update'); i++) {
     const s = nameOf(i);
-    out.push({ method: i < per('create') ? 'POST' : 'PUT', path: i < per('create') ? `/api/v1/namespaces/${namespace}/secrets` : secretPath(s), body: body(s) });
+    out.push({
+      method: i < per('create') ? 'POST' : 'PUT',
+      path: i < per('create') ? `/api/v1/namespaces/${namespace}/secrets` : secretPath(s),
+      body: body(s),
+    });
   }
   for (let i = 0; i < per('patch'); i++) {
     out.push({
       method: 'PATCH',
       path: `/apis/apps/v1/namespaces/${namespace}/deployments/${workload}`,
       contentType: 'application/merge-patch+json',
-      body: JSON.stringify({ spec: { template: { metadata: { annotations: { 'floor/restartedAt': new Date().toISOString() } } } } }),
+      body: JSON.stringify({
+        spec: { template: { metadata: { annotations: { 'floor/restartedAt': new Date().toISOString() } } } },
+      }),
     });
   }
   return out;
@@ -229,7 +258,10 @@ export interface FloorProcess {
  * V8 settings the functions' runtime applies (as the engine beside it does), and with
  * `memoryLimitMb` it is held to the memory the engine is held to.
  */
-export async function startFloorProcess(endpoints: readonly FloorEndpoint[], options: { functionMemoryMb: number; memoryLimitMb?: number }): Promise<FloorProcess> {
+export async function startFloorProcess(
+  endpoints: readonly FloorEndpoint[],
+  options: { functionMemoryMb: number; memoryLimitMb?: number },
+): Promise<FloorProcess> {
   const child = startChild(fileURLToPath(new URL('./floor-process.ts', import.meta.url)), {
     execArgv: ['--import', 'tsx', ...functionNodeOptions(options.functionMemoryMb).split(' ')],
     ...(options.memoryLimitMb === undefined ? {} : { memoryLimitMb: options.memoryLimitMb }),
@@ -237,7 +269,13 @@ export async function startFloorProcess(endpoints: readonly FloorEndpoint[], opt
   await child.call({ op: 'endpoints', endpoints });
   return {
     run: (spec, concurrency, profile, parse) =>
-      child.call<FloorResult>({ op: 'run', spec, concurrency, ...(profile === undefined ? {} : { profile }), ...(parse === true ? { parse } : {}) }),
+      child.call<FloorResult>({
+        op: 'run',
+        spec,
+        concurrency,
+        ...(profile === undefined ? {} : { profile }),
+        ...(parse === true ? { parse } : {}),
+      }),
     stop: () => child.stop(),
   };
 }

@@ -15,10 +15,16 @@ import { parseArgs } from 'node:util';
 import { startFleetProcess } from '../../dev/kube/fleet-client.js';
 import type { KubeSecret } from '../../shared/core/ports.js';
 import { createKubeGateway, toV1Secret } from '../../shared/kube/index.js';
-import { applyFunctionV8Flags, DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/runtime/node-options.js';
+import {
+  applyFunctionV8Flags,
+  DEFAULT_FUNCTION_MEMORY_MB,
+  functionNodeOptions,
+} from '../../shared/runtime/node-options.js';
 import { sendRequest, type FloorRequest } from './floor.js';
 
-const missing = functionNodeOptions(DEFAULT_FUNCTION_MEMORY_MB).split(' ').filter((flag) => !process.execArgv.includes(flag));
+const missing = functionNodeOptions(DEFAULT_FUNCTION_MEMORY_MB)
+  .split(' ')
+  .filter((flag) => !process.execArgv.includes(flag));
 if (missing.length > 0)
   process.stderr.write(
     `Without the functions' Node flags (${missing.join(' ')}): figures not comparable to npm run bench.\n`,
@@ -61,11 +67,13 @@ const gateway = createKubeGateway({
 // The bare side is the bench's floor client (floor.ts): the same requests, drained or parsed as it does them.
 const secureContext = tls.createSecureContext({ ca: Buffer.from(cluster.caData, 'base64') });
 const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-const bare = (request: FloorRequest, parse: boolean) => sendRequest(agent, cluster, secureContext, request, parse);
+const bare = (request: FloorRequest, parse: boolean) =>
+  sendRequest(agent, cluster, secureContext, request, parse);
 
 const SECRETS = '/api/v1/namespaces/app/secrets';
 const creates = {
-  'node:https': (name: string) => bare({ method: 'POST', path: SECRETS, body: JSON.stringify(toV1Secret(secret(name))) }, false),
+  'node:https': (name: string) =>
+    bare({ method: 'POST', path: SECRETS, body: JSON.stringify(toV1Secret(secret(name))) }, false),
   gateway: (name: string) => gateway.createSecret(secret(name)),
 };
 const reads = {
@@ -74,7 +82,10 @@ const reads = {
   gateway: () => gateway.getSecret('app', 'read-me'),
 };
 
-async function measure(what: string, clients: Record<string, (name: string) => Promise<unknown>>): Promise<void> {
+async function measure(
+  what: string,
+  clients: Record<string, (name: string) => Promise<unknown>>,
+): Promise<void> {
   for (let round = 1; round <= 3; round += 1) {
     for (const [label, send] of Object.entries(clients)) {
       await send(`${label}-${round}-warm`); // the connection is open before timing starts

@@ -43,8 +43,21 @@ const DEFAULT_REPEATS = 3;
 const SECRET = 'app-db';
 
 /** One run's row: what the engine measured (rounded), the fleet's request counts and the floor beside it. */
-export interface RunResult
-  extends Pick<MeasuredRun, 'targets' | 'p50Ms' | 'p99Ms' | 'written' | 'restarts' | 'storeReads' | 'connections' | 'peakRssMb' | 'anonAtPeakMb' | 'fileAtPeakMb' | 'heapMb' | 'externalMb'> {
+export interface RunResult extends Pick<
+  MeasuredRun,
+  | 'targets'
+  | 'p50Ms'
+  | 'p99Ms'
+  | 'written'
+  | 'restarts'
+  | 'storeReads'
+  | 'connections'
+  | 'peakRssMb'
+  | 'anonAtPeakMb'
+  | 'fileAtPeakMb'
+  | 'heapMb'
+  | 'externalMb'
+> {
   name: string;
   totalMs: number;
   cpuMsPerTarget: number;
@@ -85,7 +98,13 @@ export interface RunResult
 type FleetEndpoint = RemoteCluster;
 
 async function startFleet(count: number, latencyMs: number): Promise<FleetProcess> {
-  const fleet = await startFleetProcess({ count, latencyMs, prefix: 'c', rolloutDelayMs: 10, startTimeoutMs: 120_000 });
+  const fleet = await startFleetProcess({
+    count,
+    latencyMs,
+    prefix: 'c',
+    rolloutDelayMs: 10,
+    startTimeoutMs: 120_000,
+  });
   // Every cluster gets the namespace and one Deployment that reads the Secret through envFrom.
   await fleet.seed(undefined, 'namespaces', { metadata: { name: NAMESPACE } });
   await fleet.seed(undefined, 'deployments', {
@@ -106,7 +125,12 @@ async function startFleet(count: number, latencyMs: number): Promise<FleetProces
 // The registry and store for a run
 // ---------------------------------------------------------------------------
 
-function registryYaml(endpoints: readonly FleetEndpoint[], secrets: readonly string[], concurrency: number, restart: boolean): string {
+function registryYaml(
+  endpoints: readonly FleetEndpoint[],
+  secrets: readonly string[],
+  concurrency: number,
+  restart: boolean,
+): string {
   const clusters = endpoints.map(
     (e) =>
       `  - name: ${e.name}\n    labels: { fleet: bench }\n    server: ${e.server}\n    caData: ${e.caData}\n    auth: { type: token, tokenFrom: { source: cluster-tokens, key: ${e.name} } }`,
@@ -114,7 +138,9 @@ function registryYaml(endpoints: readonly FleetEndpoint[], secrets: readonly str
   const bindings = secrets.map(
     (s) =>
       `  - name: ${s}\n    source: store\n    remoteRef: { key: ${s} }\n    dataFrom: [ { extract: {} } ]\n    target: { name: ${s}, namespace: ${NAMESPACE}, clusters: { matchLabels: { fleet: bench } } }\n` +
-      (restart ? `    restart: { workloads: [ { kind: Deployment, name: ${WORKLOAD} } ] }` : '    restart: false'),
+      (restart
+        ? `    restart: { workloads: [ { kind: Deployment, name: ${WORKLOAD} } ] }`
+        : '    restart: false'),
   );
   return [
     'apiVersion: secret-propagator/v1',
@@ -153,7 +179,10 @@ function storeJson(secrets: readonly string[], version: number): string {
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Runs `work` on `child`: the warm one as it is, or a fresh one from a factory, stopped afterwards. */
-async function inProcess<P extends { stop(): Promise<void> }, T>(child: P | (() => Promise<P>), work: (p: P) => Promise<T>): Promise<T> {
+async function inProcess<P extends { stop(): Promise<void> }, T>(
+  child: P | (() => Promise<P>),
+  work: (p: P) => Promise<T>,
+): Promise<T> {
   if (typeof child !== 'function') return work(child);
   const fresh = await child();
   return work(fresh).finally(() => fresh.stop());
@@ -195,23 +224,41 @@ async function runOne(options: {
     const counted = i >= warmup;
     await options.before?.(i);
     await fleet.resetRequests();
-    const profile = options.profile === options.name && i === warmup ? join(ROOT, '.build', `${options.name}.cpuprofile`) : undefined;
+    const profile =
+      options.profile === options.name && i === warmup
+        ? join(ROOT, '.build', `${options.name}.cpuprofile`)
+        : undefined;
     const m = await inProcess(options.engine, (engine) => engine.run(options.work(i), profile));
     if (profile !== undefined) process.stderr.write(`The engine's CPU profile written to ${profile}\n`);
     if (m.failures.length > 0) {
-      throw new Error(`${options.name}: ${m.failures.length} failed targets or bindings (${[...new Set(m.failures)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`);
+      throw new Error(
+        `${options.name}: ${m.failures.length} failed targets or bindings (${[...new Set(m.failures)].join(', ')}) after ${round(m.wallMs)} ms; the benchmark only reports clean runs`,
+      );
     }
     if (counted) engineRuns.push(m);
     byVerb = await settledRequests(fleet);
     if (options.floor !== undefined) {
-      const perCluster = Object.fromEntries(Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]));
+      const perCluster = Object.fromEntries(
+        Object.entries(byVerb).map(([verb, n]) => [verb, n / endpoints.length]),
+      );
       const floorProfile = profile?.replace(/\.cpuprofile$/, '.floor.cpuprofile');
-      const spec = { perCluster, secrets, version: options.version, namespace: NAMESPACE, workload: WORKLOAD };
-      const floorRun = await inProcess(options.floor, (floor) => floor.run(spec, options.concurrency, floorProfile));
+      const spec = {
+        perCluster,
+        secrets,
+        version: options.version,
+        namespace: NAMESPACE,
+        workload: WORKLOAD,
+      };
+      const floorRun = await inProcess(options.floor, (floor) =>
+        floor.run(spec, options.concurrency, floorProfile),
+      );
       if (counted) floorRuns.push(floorRun);
-      if (floorProfile !== undefined) process.stderr.write(`The floor's CPU profile written to ${floorProfile}\n`);
+      if (floorProfile !== undefined)
+        process.stderr.write(`The floor's CPU profile written to ${floorProfile}\n`);
       if (options.parsingFloor !== false) {
-        const parsing = await inProcess(options.floor, (floor) => floor.run(spec, options.concurrency, undefined, true));
+        const parsing = await inProcess(options.floor, (floor) =>
+          floor.run(spec, options.concurrency, undefined, true),
+        );
         if (counted) parsingFloorRuns.push(parsing);
       }
     }
@@ -288,14 +335,30 @@ interface EngineProcess {
  * The engine in a fresh process, as a function instance of `functionMemoryMb` runs it: with
  * that instance's Node flags, and with `memoryLimitMb`, in a memory cgroup of that size.
  */
-async function startEngine(bundle: string, registry: string, dir: string, functionMemoryMb: number, memoryLimitMb: number | undefined): Promise<EngineProcess> {
-  const flags = [...functionNodeOptions(functionMemoryMb).split(' '), ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])];
-  const child = startChild(bundle, { execArgv: flags, ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }) });
+async function startEngine(
+  bundle: string,
+  registry: string,
+  dir: string,
+  functionMemoryMb: number,
+  memoryLimitMb: number | undefined,
+): Promise<EngineProcess> {
+  const flags = [
+    ...functionNodeOptions(functionMemoryMb).split(' '),
+    ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? []),
+  ];
+  const child = startChild(bundle, {
+    execArgv: flags,
+    ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
+  });
   await child.call({ op: 'setup', registry, dir });
   return {
     async run(work, profile) {
       const memory = watchMemory(child.pid);
-      const result = child.call<EngineRun>({ op: 'run', work, ...(profile === undefined ? {} : { profile }) });
+      const result = child.call<EngineRun>({
+        op: 'run',
+        work,
+        ...(profile === undefined ? {} : { profile }),
+      });
       const peak = await result.then(memory.stop, (error: unknown) => {
         memory.stop();
         throw error;
@@ -323,30 +386,74 @@ async function buildEngine(): Promise<string> {
 }
 
 /** One fleet size: create pass, a change, the same change again, optionally a reconcile of S secrets. */
-async function benchFleet(count: number, opts: { latencyMs: number; concurrency: number; secrets: number; repeats: number; floor: boolean; profile: string | undefined; engineBundle: string; memoryLimited: boolean }): Promise<RunResult[]> {
+async function benchFleet(
+  count: number,
+  opts: {
+    latencyMs: number;
+    concurrency: number;
+    secrets: number;
+    repeats: number;
+    floor: boolean;
+    profile: string | undefined;
+    engineBundle: string;
+    memoryLimited: boolean;
+  },
+): Promise<RunResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sp-bench-'));
   const fleet = await startFleet(count, opts.latencyMs);
   const endpoints = fleet.clusters;
   // The change runs model the event function at the stacks' default memory; the floor beside
   // them runs with the same Node flags.
-  const floor = opts.floor ? await startFloorProcess(endpoints, { functionMemoryMb: DEFAULT_FUNCTION_MEMORY_MB }) : undefined;
+  const floor = opts.floor
+    ? await startFloorProcess(endpoints, { functionMemoryMb: DEFAULT_FUNCTION_MEMORY_MB })
+    : undefined;
   const results: RunResult[] = [];
   const engines: EngineProcess[] = [];
-  const engine = async (secrets: readonly string[], restart: boolean, functionMemoryMb: number, memoryLimitMb?: number) => {
-    const started = await startEngine(opts.engineBundle, registryYaml(endpoints, secrets, opts.concurrency, restart), dir, functionMemoryMb, memoryLimitMb);
+  const engine = async (
+    secrets: readonly string[],
+    restart: boolean,
+    functionMemoryMb: number,
+    memoryLimitMb?: number,
+  ) => {
+    const started = await startEngine(
+      opts.engineBundle,
+      registryYaml(endpoints, secrets, opts.concurrency, restart),
+      dir,
+      functionMemoryMb,
+      memoryLimitMb,
+    );
     engines.push(started);
     return started;
   };
   try {
-    writeFileSync(join(dir, 'tokens.json'), JSON.stringify(Object.fromEntries(endpoints.map((e) => [e.name, e.token]))));
+    writeFileSync(
+      join(dir, 'tokens.json'),
+      JSON.stringify(Object.fromEntries(endpoints.map((e) => [e.name, e.token]))),
+    );
 
     // One binding over the whole fleet: create, change, repeat, in one warm engine.
     const one = [SECRET];
     writeFileSync(join(dir, 'store.json'), storeJson(one, 1));
     const warm = await engine(one, true, DEFAULT_FUNCTION_MEMORY_MB);
-    const common = { engine: warm, fleet, endpoints, secrets: one, concurrency: opts.concurrency, floor, profile: opts.profile };
+    const common = {
+      engine: warm,
+      fleet,
+      endpoints,
+      secrets: one,
+      concurrency: opts.concurrency,
+      floor,
+      profile: opts.profile,
+    };
     // No parsing floor here: the floor's first run opens its connections, so a second one would not be comparable.
-    results.push(await runOne({ ...common, name: `create-${count}`, version: 1, parsingFloor: false, work: () => ({ kind: 'change', secret: SECRET, version: 1 }) }));
+    results.push(
+      await runOne({
+        ...common,
+        name: `create-${count}`,
+        version: 1,
+        parsingFloor: false,
+        work: () => ({ kind: 'change', secret: SECRET, version: 1 }),
+      }),
+    );
     // A warm-up change (version 2: the create only warmed the read and create paths, not the
     // update and restart ones), `repeats` measured changes (versions 3, 4, ...), then the last
     // one `repeats` more times: medians.
@@ -362,7 +469,15 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
       }),
     );
     const last = 2 + opts.repeats;
-    results.push(await runOne({ ...common, name: `repeat-${count}`, version: last, repeats: opts.repeats, work: () => ({ kind: 'change', secret: SECRET, version: last }) }));
+    results.push(
+      await runOne({
+        ...common,
+        name: `repeat-${count}`,
+        version: last,
+        repeats: opts.repeats,
+        work: () => ({ kind: 'change', secret: SECRET, version: last }),
+      }),
+    );
     await warm.stop();
 
     if (opts.secrets > 1) {
@@ -377,12 +492,30 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
       // Each repetition in fresh processes, engine and floor, so both start with cold code and
       // cold connections: the next hourly reconcile finds no connection from an hour before (NAT
       // gateways and load balancers drop idle flows within minutes).
-      const freshFloor = () => startFloorProcess(endpoints, { functionMemoryMb: RECONCILE_MEMORY_MB, ...(limit === undefined ? {} : { memoryLimitMb: limit }) });
-      const rc = { ...common, floor: opts.floor ? freshFloor : undefined, secrets: many, version: 1, engine: () => engine(many, false, RECONCILE_MEMORY_MB, limit), repeats: opts.repeats };
+      const freshFloor = () =>
+        startFloorProcess(endpoints, {
+          functionMemoryMb: RECONCILE_MEMORY_MB,
+          ...(limit === undefined ? {} : { memoryLimitMb: limit }),
+        });
+      const rc = {
+        ...common,
+        floor: opts.floor ? freshFloor : undefined,
+        secrets: many,
+        version: 1,
+        engine: () => engine(many, false, RECONCILE_MEMORY_MB, limit),
+        repeats: opts.repeats,
+      };
       const work = (): EngineWork => ({ kind: 'reconcile' });
       // Every repetition of the first reconcile creates all 30,000 Secrets: the last one's are removed first.
       const removeSecrets = async () => void (await fleet.removeAll(undefined, 'secrets'));
-      results.push(await runOne({ ...rc, name: `reconcile-create-${count}x${opts.secrets}`, before: removeSecrets, work }));
+      results.push(
+        await runOne({
+          ...rc,
+          name: `reconcile-create-${count}x${opts.secrets}`,
+          before: removeSecrets,
+          work,
+        }),
+      );
       // The next reconcile finds nothing to do.
       results.push(await runOne({ ...rc, name: `reconcile-unchanged-${count}x${opts.secrets}`, work }));
     }
@@ -396,7 +529,8 @@ async function benchFleet(count: number, opts: { latencyMs: number; concurrency:
 }
 
 function table(results: readonly RunResult[]): string {
-  const header = '| run | targets | total ms | CPU ms/target | p50 / p99 ms | requests/target (by verb) | store reads | peak RSS MB | floor ms | floor CPU ms/target | wall x floor | CPU x floor | CPU x parsing floor |';
+  const header =
+    '| run | targets | total ms | CPU ms/target | p50 / p99 ms | requests/target (by verb) | store reads | peak RSS MB | floor ms | floor CPU ms/target | wall x floor | CPU x floor | CPU x parsing floor |';
   const rule = '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|';
   const rows = results.map((r) => {
     const verbs = Object.entries(r.requestsByVerb)
@@ -426,8 +560,16 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
   const repeats = Number(values.repeats);
   const sizes = values.clusters === undefined ? [1, 100, 1500] : [Number(values.clusters)];
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isFinite(latencyMs) || !Number.isInteger(concurrency) || !Number.isInteger(repeats) || repeats < 1) {
-    throw new Error('usage: npm run bench -- [--clusters N] [--latency ms] [--secrets S] [--concurrency C] [--repeats R]');
+  if (
+    sizes.some((n) => !Number.isInteger(n) || n < 1) ||
+    !Number.isFinite(latencyMs) ||
+    !Number.isInteger(concurrency) ||
+    !Number.isInteger(repeats) ||
+    repeats < 1
+  ) {
+    throw new Error(
+      'usage: npm run bench -- [--clusters N] [--latency ms] [--secrets S] [--concurrency C] [--repeats R]',
+    );
   }
   const engineBundle = process.env.BENCH_ENGINE_BUNDLE ?? (await buildEngine());
   const memoryLimited = memoryCgroupsAvailable();
@@ -439,8 +581,20 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   for (const [i, n] of sizes.entries()) {
     const last = i === sizes.length - 1;
-    const runs = await benchFleet(n, { latencyMs, concurrency, secrets: last ? Number(values.secrets) : 1, repeats, floor: !values['no-floor'], profile: values.profile, engineBundle, memoryLimited });
-    for (const r of runs) process.stderr.write(`${r.name}: ${r.totalMs} ms, ${r.cpuMsPerTarget} CPU ms/target, peak RSS ${r.peakRssMb} MB, floor ${r.floorMs} ms\n`);
+    const runs = await benchFleet(n, {
+      latencyMs,
+      concurrency,
+      secrets: last ? Number(values.secrets) : 1,
+      repeats,
+      floor: !values['no-floor'],
+      profile: values.profile,
+      engineBundle,
+      memoryLimited,
+    });
+    for (const r of runs)
+      process.stderr.write(
+        `${r.name}: ${r.totalMs} ms, ${r.cpuMsPerTarget} CPU ms/target, peak RSS ${r.peakRssMb} MB, floor ${r.floorMs} ms\n`,
+      );
     results.push(...runs);
   }
   const coldStarts = values['no-cold-start'] ? [] : await measureColdStarts(ROOT);
@@ -455,7 +609,9 @@ async function main(): Promise<void> {
     table(results),
     coldStarts.length === 0 ? '' : coldStartTable(coldStarts),
     sizingAndPolling(results, coldStarts, Number(values.secrets)),
-  ].filter((part) => part !== '').join('\n\n');
+  ]
+    .filter((part) => part !== '')
+    .join('\n\n');
   process.stdout.write(`${report}\n`);
   if (values.clusters === undefined) writeBenchmarks(report, machine, latencyMs, concurrency, repeats);
   process.stdout.write(`${JSON.stringify({ machine, latencyMs, runs: results, coldStarts })}\n`);
@@ -473,9 +629,14 @@ interface Machine {
 
 function coldStartTable(results: readonly ColdStartResult[]): string {
   const rows = results.map(
-    (r) => `| ${r.name} | ${round(r.bundleBytes / 1024, 0)} KB | ${Number.isNaN(r.initMs) ? `failed: ${r.error ?? ''}` : `${round(r.initMs, 0)} ms`} |`,
+    (r) =>
+      `| ${r.name} | ${round(r.bundleBytes / 1024, 0)} KB | ${Number.isNaN(r.initMs) ? `failed: ${r.error ?? ''}` : `${round(r.initMs, 0)} ms`} |`,
   );
-  return ['| function bundle (esbuild, minified) | size | module init (median of 5 fresh processes) |', '|---|---:|---:|', ...rows].join('\n');
+  return [
+    '| function bundle (esbuild, minified) | size | module init (median of 5 fresh processes) |',
+    '|---|---:|---:|',
+    ...rows,
+  ].join('\n');
 }
 
 /**
@@ -483,8 +644,13 @@ function coldStartTable(results: readonly ColdStartResult[]): string {
  * applies B targets spends about B x (CPU ms per target) on its one vCPU plus one round of
  * request latency per step; the coordinator's own read and enqueue come on top.
  */
-function sizingAndPolling(results: readonly RunResult[], coldStarts: readonly ColdStartResult[], secrets: number): string {
-  const last = <T extends RunResult>(prefix: string) => [...results].reverse().find((r) => r.name.startsWith(prefix)) as T | undefined;
+function sizingAndPolling(
+  results: readonly RunResult[],
+  coldStarts: readonly ColdStartResult[],
+  secrets: number,
+): string {
+  const last = <T extends RunResult>(prefix: string) =>
+    [...results].reverse().find((r) => r.name.startsWith(prefix)) as T | undefined;
   const change = last('change-');
   const create = last('create-');
   const single = results.find((r) => r.name === 'change-1');
@@ -492,7 +658,9 @@ function sizingAndPolling(results: readonly RunResult[], coldStarts: readonly Co
   // A worker's connections are usually cold (events minutes apart outlive keep-alive), so
   // size with the create run's CPU per target, which includes a TLS handshake per cluster.
   const cpu = Math.max(create.cpuMsPerTarget, change.cpuMsPerTarget);
-  const fixedMs = (single?.totalMs ?? 0) + Math.max(0, ...coldStarts.filter((c) => !Number.isNaN(c.initMs)).map((c) => c.initMs));
+  const fixedMs =
+    (single?.totalMs ?? 0) +
+    Math.max(0, ...coldStarts.filter((c) => !Number.isNaN(c.initMs)).map((c) => c.initMs));
   const budgetMs = 2000;
   const fleet = 1500;
   const perWorker = Math.max(1, Math.floor((budgetMs - fixedMs) / Math.max(cpu, 0.001)));
@@ -514,7 +682,13 @@ function sizingAndPolling(results: readonly RunResult[], coldStarts: readonly Co
   return lines.join('\n');
 }
 
-function writeBenchmarks(report: string, machine: Machine, latencyMs: number, concurrency: number, repeats: number): void {
+function writeBenchmarks(
+  report: string,
+  machine: Machine,
+  latencyMs: number,
+  concurrency: number,
+  repeats: number,
+): void {
   const file = join(ROOT, 'BENCHMARKS.md');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
@@ -534,7 +708,10 @@ function writeBenchmarks(report: string, machine: Machine, latencyMs: number, co
   const current = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
   const from = current.indexOf(begin);
   const to = current.indexOf(end);
-  const next = from >= 0 && to > from ? current.slice(0, from) + section + current.slice(to + end.length) : `${current}\n${section}\n`;
+  const next =
+    from >= 0 && to > from
+      ? current.slice(0, from) + section + current.slice(to + end.length)
+      : `${current}\n${section}\n`;
   writeFileSync(file, next);
 }
 

@@ -29,19 +29,35 @@ async function aRegistryFile(content: unknown, name = 'registry.yaml'): Promise<
 describe('secret-propagator validate', () => {
   it('prints the exact path and reason of a schema problem and exits 2', async () => {
     // given
-    const registry = { ...aRegistry(), bindings: [aBinding(), { ...aBinding({ name: 'other' }), target: { name: 'x', clusters: { names: ['dev-1'] } } }] };
+    const registry = {
+      ...aRegistry(),
+      bindings: [
+        aBinding(),
+        { ...aBinding({ name: 'other' }), target: { name: 'x', clusters: { names: ['dev-1'] } } },
+      ],
+    };
     const path = await aRegistryFile(registry, 'schema.yaml');
     // when
     const run = await runCli(['validate', '--registry', path]);
     // then
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`secret-propagator: registry ${path} is invalid\n  bindings[1].target.namespace: required (expected string)\n`);
+    expect(run.stderr).toBe(
+      `secret-propagator: registry ${path} is invalid\n  bindings[1].target.namespace: required (expected string)\n`,
+    );
     expect(run.stdout).toBe('');
   });
 
   it('prints every cross-reference problem as path: reason and exits 2', async () => {
     // given
-    const registry = aRegistry({ bindings: [aBinding({ source: 'vault-main' }), aBinding({ name: 'second', target: { name: 'db-credentials', namespace: 'payments', clusters: { names: ['dev-9'] } } })] });
+    const registry = aRegistry({
+      bindings: [
+        aBinding({ source: 'vault-main' }),
+        aBinding({
+          name: 'second',
+          target: { name: 'db-credentials', namespace: 'payments', clusters: { names: ['dev-9'] } },
+        }),
+      ],
+    });
     const path = await aRegistryFile(registry, 'cross.yaml');
     // when
     const run = await runCliInProcess(['validate', '--registry', path]);
@@ -72,7 +88,11 @@ describe('secret-propagator validate', () => {
     // when
     const run = await runCliInProcess(['validate', '--registry', path]);
     // then
-    expect(run).toEqual({ code: 0, stderr: '', stdout: `registry ${path} is valid: 1 cluster(s), 1 source(s), 1 binding(s)\n` });
+    expect(run).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: `registry ${path} is valid: 1 cluster(s), 1 source(s), 1 binding(s)\n`,
+    });
   });
 
   it('finds the registry through REGISTRY_FILE, then ./registry.yaml', async () => {
@@ -91,7 +111,9 @@ describe('secret-propagator validate', () => {
     expect(viaEnv.stdout).toContain(`registry ${fromEnv} is valid`);
     expect(viaCwd.stdout).toContain('registry registry.yaml is valid');
     expect(none.code).toBe(2);
-    expect(none.stderr).toBe('secret-propagator: registry file registry.yaml not found (pass --registry <file> or set REGISTRY_FILE)\n');
+    expect(none.stderr).toBe(
+      'secret-propagator: registry file registry.yaml not found (pass --registry <file> or set REGISTRY_FILE)\n',
+    );
   });
 });
 
@@ -130,27 +152,69 @@ describe('secret-propagator rbac', () => {
     // given
     const registry = aRegistry({
       clusters: [
-        { name: 'dev-1', labels: { env: 'dev' }, server: 'https://127.0.0.1:6443', auth: { type: 'token', tokenFrom: { source: 'local-store', key: 't1' } } },
-        { name: 'prod-1', labels: { env: 'prod' }, server: 'https://127.0.0.1:6444', auth: { type: 'token', tokenFrom: { source: 'local-store', key: 't2' } } },
+        {
+          name: 'dev-1',
+          labels: { env: 'dev' },
+          server: 'https://127.0.0.1:6443',
+          auth: { type: 'token', tokenFrom: { source: 'local-store', key: 't1' } },
+        },
+        {
+          name: 'prod-1',
+          labels: { env: 'prod' },
+          server: 'https://127.0.0.1:6444',
+          auth: { type: 'token', tokenFrom: { source: 'local-store', key: 't2' } },
+        },
       ],
       bindings: [
         aBinding(),
-        aBinding({ name: 'api-key', target: { name: 'api-key', namespace: 'payments', clusters: { matchLabels: { env: 'prod' } } } }),
-        aBinding({ name: 'ci-token', target: { name: 'ci-token', namespace: 'jenkins', clusters: { names: ['dev-1'] } } }),
+        aBinding({
+          name: 'api-key',
+          target: { name: 'api-key', namespace: 'payments', clusters: { matchLabels: { env: 'prod' } } },
+        }),
+        aBinding({
+          name: 'ci-token',
+          target: { name: 'ci-token', namespace: 'jenkins', clusters: { names: ['dev-1'] } },
+        }),
       ],
     });
     const path = await aRegistryFile(registry, 'rbac.yaml');
     // when
-    const run = await runCliInProcess(['rbac', '--registry', path, '--subject-kind', 'ServiceAccount', '--subject-name', 'propagator', '--subject-namespace', 'ops']);
+    const run = await runCliInProcess([
+      'rbac',
+      '--registry',
+      path,
+      '--subject-kind',
+      'ServiceAccount',
+      '--subject-name',
+      'propagator',
+      '--subject-namespace',
+      'ops',
+    ]);
     // then
     expect(run.code).toBe(0);
     const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as Manifest);
-    expect(docs.map((d) => `${d.kind} ${d.metadata.namespace}`)).toEqual(['Role jenkins', 'RoleBinding jenkins', 'Role payments', 'RoleBinding payments', 'Role payments', 'RoleBinding payments']);
+    expect(docs.map((d) => `${d.kind} ${d.metadata.namespace}`)).toEqual([
+      'Role jenkins',
+      'RoleBinding jenkins',
+      'Role payments',
+      'RoleBinding payments',
+      'Role payments',
+      'RoleBinding payments',
+    ]);
     expect(run.stdout).toContain('# cluster prod-1, namespace payments (bindings: payments-db, api-key)');
     expect(docs[4]?.rules).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-      { apiGroups: [''], resources: ['secrets'], resourceNames: ['api-key', 'db-credentials'], verbs: ['get', 'update', 'delete'] },
-      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'list', 'patch'] },
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        resourceNames: ['api-key', 'db-credentials'],
+        verbs: ['get', 'update', 'delete'],
+      },
+      {
+        apiGroups: ['apps'],
+        resources: ['deployments', 'statefulsets', 'daemonsets'],
+        verbs: ['get', 'list', 'patch'],
+      },
     ]);
     expect(docs[5]?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'propagator', namespace: 'ops' }]);
   });
@@ -159,9 +223,15 @@ describe('secret-propagator rbac', () => {
     // given
     const path = await aRegistryFile(aRegistry(), 'rbac-one.yaml');
     // when
-    const [known, unknown] = await Promise.all([runCliInProcess(['rbac', '--registry', path, '--cluster', 'dev-1']), runCliInProcess(['rbac', '--registry', path, '--cluster', 'prod-9'])]);
+    const [known, unknown] = await Promise.all([
+      runCliInProcess(['rbac', '--registry', path, '--cluster', 'dev-1']),
+      runCliInProcess(['rbac', '--registry', path, '--cluster', 'prod-9']),
+    ]);
     // then
-    expect(parseAllDocuments(known.stdout).map((d) => (d.toJS() as Manifest).kind)).toEqual(['Role', 'RoleBinding']);
+    expect(parseAllDocuments(known.stdout).map((d) => (d.toJS() as Manifest).kind)).toEqual([
+      'Role',
+      'RoleBinding',
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe('secret-propagator: unknown cluster "prod-9" (known: dev-1)\n');
   });

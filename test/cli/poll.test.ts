@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../shared/cli/main.js';
 import type { RegistryInput } from '../../shared/registry/schema.js';
-import { CLUSTER_TOKENS_SOURCE, registryClusters, startLocalFleet, tokenSecrets, type LocalFleet } from '../support/clusters.js';
+import {
+  CLUSTER_TOKENS_SOURCE,
+  registryClusters,
+  startLocalFleet,
+  tokenSecrets,
+  type LocalFleet,
+} from '../support/clusters.js';
 import { startLocalVault, type LocalVault } from '../vault/vault-server.js';
 
 const NAMES = ['eu-1', 'us-1'];
@@ -21,7 +27,10 @@ const out: string[] = [];
 const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), isTTY: false };
 
 beforeAll(async () => {
-  [fleet, vault] = await Promise.all([startLocalFleet({ names: NAMES, rolloutDelayMs: 10 }), startLocalVault({ rootToken: 'poll-root' })]);
+  [fleet, vault] = await Promise.all([
+    startLocalFleet({ names: NAMES, rolloutDelayMs: 10 }),
+    startLocalVault({ rootToken: 'poll-root' }),
+  ]);
   for (const name of NAMES) fleet.state.seedNamespace(name, NS);
   dir = mkdtempSync(join(tmpdir(), 'sp-poll-'));
   writeFileSync(join(dir, 'tokens.json'), JSON.stringify(tokenSecrets(fleet)));
@@ -31,7 +40,12 @@ beforeAll(async () => {
     clusters: registryClusters(fleet),
     sources: [
       { name: CLUSTER_TOKENS_SOURCE, provider: 'local', path: 'tokens.json' },
-      { name: 'vault-main', provider: 'vault', address: vault.address, auth: { type: 'token', tokenEnv: 'POLL_TEST_VAULT_TOKEN' } },
+      {
+        name: 'vault-main',
+        provider: 'vault',
+        address: vault.address,
+        auth: { type: 'token', tokenEnv: 'POLL_TEST_VAULT_TOKEN' },
+      },
     ],
     bindings: [
       {
@@ -53,9 +67,12 @@ afterAll(async () => {
   delete process.env['POLL_TEST_VAULT_TOKEN'];
 });
 
-const poll = () => runCli(['poll', '--registry', join(dir, 'registry.yaml'), '--state', join(dir, 'state.json')], io);
+const poll = () =>
+  runCli(['poll', '--registry', join(dir, 'registry.yaml'), '--state', join(dir, 'state.json')], io);
 const password = (cluster: string) => {
-  const data = (fleet.state.getSecret(cluster, NS, 'db-credentials') as { data?: Record<string, string> } | undefined)?.data;
+  const data = (
+    fleet.state.getSecret(cluster, NS, 'db-credentials') as { data?: Record<string, string> } | undefined
+  )?.data;
   return data?.['password'] === undefined ? undefined : Buffer.from(data['password'], 'base64').toString();
 };
 const writes = () => fleet.requests().filter((r) => ['create', 'update', 'patch'].includes(r.verb));

@@ -21,7 +21,12 @@ export function aRegistry(overrides: Partial<RegistryInput> = {}): RegistryInput
   return {
     apiVersion: 'secret-propagator/v1',
     clusters: [
-      { name: 'dev-1', labels: { env: 'dev' }, server: 'https://127.0.0.1:6443', auth: { type: 'token', tokenFrom: { source: 'local-store', key: 'cluster-tokens/dev-1' } } },
+      {
+        name: 'dev-1',
+        labels: { env: 'dev' },
+        server: 'https://127.0.0.1:6443',
+        auth: { type: 'token', tokenFrom: { source: 'local-store', key: 'cluster-tokens/dev-1' } },
+      },
     ],
     sources: [{ name: 'local-store', provider: 'local', path: 'store.yaml' }],
     bindings: [aBinding()],

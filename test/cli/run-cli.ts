@@ -15,16 +15,23 @@ export interface CliRun {
  * Runs the real `secret-propagator` launcher (bin/secret-propagator.js) as a child process
  * on the project's Node 22, with stdin closed as in CI.
  */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', ...options.env };
   delete env['REGISTRY_FILE'];
   if (options.env?.['REGISTRY_FILE'] !== undefined) env['REGISTRY_FILE'] = options.env['REGISTRY_FILE'];
   return new Promise((resolve, reject) => {
-    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'node'), [join(repoRoot, 'bin', 'secret-propagator.js'), ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      join(repoRoot, 'node_modules', '.bin', 'node'),
+      [join(repoRoot, 'bin', 'secret-propagator.js'), ...args],
+      {
+        cwd: options.cwd ?? repoRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -43,11 +50,16 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
  * the cases where starting a process per run would only add seconds. The child-process runs
  * above cover the launcher and real exit codes.
  */
-export async function runCliInProcess(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+export async function runCliInProcess(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliRun> {
   const { runCli: run } = await import('../../shared/cli/main.js');
   let stdout = '';
   let stderr = '';
-  const saved = Object.fromEntries(Object.keys({ REGISTRY_FILE: undefined, ...env }).map((k) => [k, process.env[k]]));
+  const saved = Object.fromEntries(
+    Object.keys({ REGISTRY_FILE: undefined, ...env }).map((k) => [k, process.env[k]]),
+  );
   for (const [k, v] of Object.entries({ REGISTRY_FILE: undefined, ...env })) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
@@ -74,9 +86,14 @@ export async function runCliInProcess(args: readonly string[], env: Record<strin
  */
 export function tlsMaterial(): Promise<TlsMaterial> {
   return new Promise((resolve, reject) => {
-    execFile(join(repoRoot, 'node_modules', '.bin', 'node'), ['--import', 'tsx', join(repoRoot, 'test', 'cli', 'make-tls.ts')], { cwd: repoRoot }, (error, stdout) => {
-      if (error !== null) reject(new Error(`make-tls.ts failed: ${error.message}`));
-      else resolve(JSON.parse(stdout) as TlsMaterial);
-    });
+    execFile(
+      join(repoRoot, 'node_modules', '.bin', 'node'),
+      ['--import', 'tsx', join(repoRoot, 'test', 'cli', 'make-tls.ts')],
+      { cwd: repoRoot },
+      (error, stdout) => {
+        if (error !== null) reject(new Error(`make-tls.ts failed: ${error.message}`));
+        else resolve(JSON.parse(stdout) as TlsMaterial);
+      },
+    );
   });
 }

@@ -1,5 +1,10 @@
 import type { SecretChange } from '../../shared/core/change.js';
-import { ClusterRejectedError, ClusterUnavailableError, ConflictError, StoreError } from '../../shared/core/errors.js';
+import {
+  ClusterRejectedError,
+  ClusterUnavailableError,
+  ConflictError,
+  StoreError,
+} from '../../shared/core/errors.js';
 import { Annotation, MANAGED_BY_LABEL, RestartAnnotation } from '../../shared/engine/annotations.js';
 import { SkipReason } from '../../shared/engine/decide.js';
 import { createPropagator } from '../../shared/engine/propagator.js';
@@ -15,7 +20,9 @@ const CANARY = 'CANARY-7f3a9c-do-not-log';
 
 function harness(registry: Registry, options: { queue?: WorkItem[][] } = {}) {
   const source = createMemorySource({ name: 'mem' });
-  const clusters = new Map<string, MemoryCluster>(registry.clusters.map((c) => [c.name, createMemoryCluster(c.name)]));
+  const clusters = new Map<string, MemoryCluster>(
+    registry.clusters.map((c) => [c.name, createMemoryCluster(c.name)]),
+  );
   const lines: string[] = [];
   const metrics = createMemoryMetrics();
   const queue = options.queue;
@@ -30,31 +37,50 @@ function harness(registry: Registry, options: { queue?: WorkItem[][] } = {}) {
     logger: createJsonLogger({ write: (l) => lines.push(l), level: 'debug' }),
     metrics,
     backoff: { baseMs: 1, maxMs: 2 },
-    ...(queue === undefined ? {} : { workQueue: { enqueue: (items: readonly WorkItem[]) => {
-      queue.push([...items]);
-      return Promise.resolve();
-    } } }),
+    ...(queue === undefined
+      ? {}
+      : {
+          workQueue: {
+            enqueue: (items: readonly WorkItem[]) => {
+              queue.push([...items]);
+              return Promise.resolve();
+            },
+          },
+        }),
   });
   const cluster = (name: string) => {
     const c = clusters.get(name);
     if (c === undefined) throw new Error(name);
     return c;
   };
-  const secretIn = (name: string, ns = 'payments', secret = 'db-credentials') => cluster(name).secrets.get(`${ns}/${secret}`);
-  const decoded = (name: string, key: string) => Buffer.from(secretIn(name)?.data[key] ?? '', 'base64').toString();
+  const secretIn = (name: string, ns = 'payments', secret = 'db-credentials') =>
+    cluster(name).secrets.get(`${ns}/${secret}`);
+  const decoded = (name: string, key: string) =>
+    Buffer.from(secretIn(name)?.data[key] ?? '', 'base64').toString();
   return { source, clusters, cluster, secretIn, decoded, lines, metrics, propagator };
 }
 
 function aChange(tweak: Partial<SecretChange> = {}): SecretChange {
-  return { provider: 'local', secretRef: 'prod/database', kind: 'version-current', eventId: 'evt-1', time: '2026-01-01T00:00:00Z', ...tweak };
+  return {
+    provider: 'local',
+    secretRef: 'prod/database',
+    kind: 'version-current',
+    eventId: 'evt-1',
+    time: '2026-01-01T00:00:00Z',
+    ...tweak,
+  };
 }
 
-const podUsing = (secret: string) => ({ containers: [{ name: 'app', envFrom: [{ secretRef: { name: secret } }] }] });
+const podUsing = (secret: string) => ({
+  containers: [{ name: 'app', envFrom: [{ secretRef: { name: secret } }] }],
+});
 
 describe('propagate', () => {
   it('creates the target in every selected cluster with labels and annotations, reading the store once', async () => {
     // given
-    const h = harness(aRegistry({ clusters: [aCluster('c1'), aCluster('c2'), aCluster('dev', { labels: { env: 'dev' } })] }));
+    const h = harness(
+      aRegistry({ clusters: [aCluster('c1'), aCluster('c2'), aCluster('dev', { labels: { env: 'dev' } })] }),
+    );
     h.source.put('prod/database', { username: 'app', password: CANARY });
     // when
     const [report] = await h.propagator.propagate(aChange());
@@ -62,14 +88,20 @@ describe('propagate', () => {
     expect(report?.counts).toMatchObject({ created: 2, failed: 0 });
     expect(h.decoded('c1', 'password')).toBe(CANARY);
     expect(h.secretIn('c2')?.labels[MANAGED_BY_LABEL]).toBe('secret-propagator');
-    expect(h.secretIn('c2')?.annotations).toMatchObject({ [Annotation.Binding]: 'payments-db', [Annotation.Source]: 'mem', [Annotation.Version]: 'v1' });
+    expect(h.secretIn('c2')?.annotations).toMatchObject({
+      [Annotation.Binding]: 'payments-db',
+      [Annotation.Source]: 'mem',
+      [Annotation.Version]: 'v1',
+    });
     expect(h.cluster('dev').calls).toEqual([]);
     expect(h.source.reads).toHaveLength(1);
   });
 
   it('reads a shared secret once for several bindings and targets', async () => {
     // given two bindings on the same store key
-    const h = harness(aRegistry({ bindings: [aBinding(), aBinding({ name: 'second', target: { name: 'other' } })] }));
+    const h = harness(
+      aRegistry({ bindings: [aBinding(), aBinding({ name: 'second', target: { name: 'other' } })] }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     // when
     const reports = await h.propagator.propagate(aChange());
@@ -97,7 +129,15 @@ describe('propagate', () => {
     const h = harness(
       aRegistry({
         clusters: [aCluster('c1')],
-        bindings: [aBinding({ restart: { auto: true, workloads: [{ kind: 'StatefulSet', name: 'db-migrator' }], selector: { matchLabels: { tier: 'web' } } } })],
+        bindings: [
+          aBinding({
+            restart: {
+              auto: true,
+              workloads: [{ kind: 'StatefulSet', name: 'db-migrator' }],
+              selector: { matchLabels: { tier: 'web' } },
+            },
+          }),
+        ],
       }),
     );
     h.source.put('prod/database', { username: 'u', password: 'p1' });
@@ -113,8 +153,14 @@ describe('propagate', () => {
     const [again] = await h.propagator.propagate(aChange({ eventId: 'evt-2' }));
     // then
     expect(report?.counts.updated).toBe(1);
-    expect(report?.targets[0]?.restarts.map((r) => `${r.kind}/${r.name}`).sort()).toEqual(['DaemonSet/web', 'Deployment/api', 'StatefulSet/db-migrator']);
-    expect(c1.workloads.get('Deployment/payments/api')?.templateAnnotations[RestartAnnotation.RestartedForHash]).toBe(report?.targets[0]?.hash);
+    expect(report?.targets[0]?.restarts.map((r) => `${r.kind}/${r.name}`).sort()).toEqual([
+      'DaemonSet/web',
+      'Deployment/api',
+      'StatefulSet/db-migrator',
+    ]);
+    expect(
+      c1.workloads.get('Deployment/payments/api')?.templateAnnotations[RestartAnnotation.RestartedForHash],
+    ).toBe(report?.targets[0]?.hash);
     expect(c1.workloads.get('Deployment/payments/unrelated')?.templateAnnotations).toEqual({});
     expect(again?.restarts).toBe(0);
     expect(h.metrics.counter('restarts')).toBe(3);
@@ -122,7 +168,9 @@ describe('propagate', () => {
 
   it('does not lose a failed restart: the retried event restarts what was missed, once', async () => {
     // given a value change whose restart patch keeps failing
-    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ restart: { auto: true } })] }));
+    const h = harness(
+      aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ restart: { auto: true } })] }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p1' });
     h.cluster('c1').seedWorkload('Deployment', 'payments', 'api', podUsing('db-credentials'));
     await h.propagator.propagate(aChange());
@@ -133,8 +181,16 @@ describe('propagate', () => {
     const [retried] = await h.propagator.propagate(aChange({ eventId: 'evt-2' }));
     const [duplicate] = await h.propagator.propagate(aChange({ eventId: 'evt-2' }));
     // then
-    expect(failed?.targets[0]).toMatchObject({ outcome: 'failed', reason: 'restart-failed', errorCode: 'ClusterUnavailable', retryable: true });
-    expect(retried?.targets[0]).toMatchObject({ outcome: 'updated', restarts: [{ kind: 'Deployment', name: 'api', outcome: 'restarted' }] });
+    expect(failed?.targets[0]).toMatchObject({
+      outcome: 'failed',
+      reason: 'restart-failed',
+      errorCode: 'ClusterUnavailable',
+      retryable: true,
+    });
+    expect(retried?.targets[0]).toMatchObject({
+      outcome: 'updated',
+      restarts: [{ kind: 'Deployment', name: 'api', outcome: 'restarted' }],
+    });
     expect(duplicate?.targets[0]).toMatchObject({ outcome: 'unchanged', restarts: [] });
     expect(h.decoded('c1', 'password')).toBe('p2');
   });
@@ -161,13 +217,28 @@ describe('propagate', () => {
     // then
     const byCluster = Object.fromEntries((report?.targets ?? []).map((t) => [t.cluster, t]));
     expect(byCluster['c1']?.outcome).toBe('created');
-    expect(byCluster['c2']).toMatchObject({ outcome: 'failed', errorCode: 'ClusterUnavailable', retryable: true, attempts: 4 });
-    expect(byCluster['c3']).toMatchObject({ outcome: 'failed', errorCode: 'ClusterRejected', retryable: false, attempts: 1 });
+    expect(byCluster['c2']).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'ClusterUnavailable',
+      retryable: true,
+      attempts: 4,
+    });
+    expect(byCluster['c3']).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'ClusterRejected',
+      retryable: false,
+      attempts: 1,
+    });
   });
 
   it('times out a hanging cluster without holding up the others', async () => {
     // given
-    const h = harness(aRegistry({ clusters: [aCluster('c1'), aCluster('slow')], settings: { targetTimeout: '100ms', retries: 0 } }));
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1'), aCluster('slow')],
+        settings: { targetTimeout: '100ms', retries: 0 },
+      }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     h.cluster('slow').delay(5_000);
     // when
@@ -175,15 +246,26 @@ describe('propagate', () => {
     const [report] = await h.propagator.propagate(aChange());
     // then
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(report?.targets.find((t) => t.cluster === 'slow')).toMatchObject({ outcome: 'failed', errorCode: 'Timeout' });
+    expect(report?.targets.find((t) => t.cluster === 'slow')).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'Timeout',
+    });
     expect(report?.targets.find((t) => t.cluster === 'c1')?.outcome).toBe('created');
   });
 
   it('never writes an older version over a newer one', async () => {
     // given the target holds a version created later than the one the store now calls current
     const h = harness(aRegistry({ clusters: [aCluster('c1')] }));
-    const older = h.source.put('prod/database', { username: 'u', password: 'old' }, { createdAt: new Date('2026-01-01T00:00:00Z') });
-    h.source.put('prod/database', { username: 'u', password: 'new' }, { createdAt: new Date('2026-01-02T00:00:00Z') });
+    const older = h.source.put(
+      'prod/database',
+      { username: 'u', password: 'old' },
+      { createdAt: new Date('2026-01-01T00:00:00Z') },
+    );
+    h.source.put(
+      'prod/database',
+      { username: 'u', password: 'new' },
+      { createdAt: new Date('2026-01-02T00:00:00Z') },
+    );
     await h.propagator.propagate(aChange());
     h.source.promote('prod/database', older);
     // when
@@ -198,7 +280,10 @@ describe('propagate', () => {
     const h = harness(
       aRegistry({
         clusters: [aCluster('c1')],
-        bindings: [aBinding(), aBinding({ name: 'merged', target: { name: 'shared', creationPolicy: 'Merge' } })],
+        bindings: [
+          aBinding(),
+          aBinding({ name: 'merged', target: { name: 'shared', creationPolicy: 'Merge' } }),
+        ],
       }),
     );
     h.source.put('prod/database', { username: 'u', password: 'p' });
@@ -211,7 +296,11 @@ describe('propagate', () => {
     expect(reports[0]?.targets[0]).toMatchObject({ outcome: 'skipped', reason: 'foreign-secret' });
     expect(h.secretIn('c1')?.data).toEqual({ password: 'bWluZQ==' });
     expect(reports[1]?.targets[0]?.outcome).toBe('updated');
-    expect(Object.keys(h.secretIn('c1', 'payments', 'shared')?.data ?? {}).sort()).toEqual(['keep', 'password', 'username']);
+    expect(Object.keys(h.secretIn('c1', 'payments', 'shared')?.data ?? {}).sort()).toEqual([
+      'keep',
+      'password',
+      'username',
+    ]);
     expect(h.secretIn('c1', 'payments', 'shared')?.labels[MANAGED_BY_LABEL]).toBeUndefined();
   });
 
@@ -239,7 +328,10 @@ describe('propagate', () => {
     const h = harness(aRegistry({ clusters: [aCluster('c1', { namespaces: ['jenkins'] }), aCluster('c2')] }));
     h.source.put('prod/database', { username: 'u', password: 'p' });
     const [report] = await h.propagator.propagate(aChange());
-    expect(report?.targets.find((t) => t.cluster === 'c1')).toMatchObject({ outcome: 'skipped', reason: 'namespace-not-allowed' });
+    expect(report?.targets.find((t) => t.cluster === 'c1')).toMatchObject({
+      outcome: 'skipped',
+      reason: 'namespace-not-allowed',
+    });
   });
 
   it('ignores a change for a secret no binding uses', async () => {
@@ -259,11 +351,20 @@ describe('propagate', () => {
 
   it('follows the deletion policy when the source secret is gone', async () => {
     // given
-    const h = harness(aRegistry({ bindings: [aBinding(), aBinding({ name: 'kept', target: { name: 'kept', deletionPolicy: 'Retain' } })] }));
+    const h = harness(
+      aRegistry({
+        bindings: [
+          aBinding(),
+          aBinding({ name: 'kept', target: { name: 'kept', deletionPolicy: 'Retain' } }),
+        ],
+      }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     await h.propagator.propagate(aChange());
     h.source.remove('prod/database');
-    const registryDelete = harness(aRegistry({ bindings: [aBinding({ target: { deletionPolicy: 'Delete' } })] }));
+    const registryDelete = harness(
+      aRegistry({ bindings: [aBinding({ target: { deletionPolicy: 'Delete' } })] }),
+    );
     registryDelete.source.put('prod/database', { username: 'u', password: 'p' });
     await registryDelete.propagator.propagate(aChange());
     registryDelete.source.remove('prod/database');
@@ -283,7 +384,11 @@ describe('rollout waves and fan-out', () => {
     // given
     const h = harness(
       aRegistry({
-        clusters: [aCluster('stage', { labels: { env: 'prod', stage: 'yes' } }), aCluster('p1'), aCluster('p2')],
+        clusters: [
+          aCluster('stage', { labels: { env: 'prod', stage: 'yes' } }),
+          aCluster('p1'),
+          aCluster('p2'),
+        ],
         bindings: [aBinding({ rollout: { waves: [{ matchLabels: { stage: 'yes' } }] } })],
         settings: { retries: 0 },
       }),
@@ -304,7 +409,13 @@ describe('rollout waves and fan-out', () => {
   it('enqueues work items of batchSize clusters and a worker applies one', async () => {
     // given
     const queue: WorkItem[][] = [];
-    const h = harness(aRegistry({ clusters: ['a', 'b', 'c', 'd', 'e'].map((n) => aCluster(n)), settings: { fanOut: { batchSize: 2 } } }), { queue });
+    const h = harness(
+      aRegistry({
+        clusters: ['a', 'b', 'c', 'd', 'e'].map((n) => aCluster(n)),
+        settings: { fanOut: { batchSize: 2 } },
+      }),
+      { queue },
+    );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     // when
     const [report] = await h.propagator.propagate(aChange());
@@ -373,16 +484,31 @@ describe('fanned-out reconcile', () => {
 
   it('reports a cluster of a cluster-major item that none of its bindings selects any more as skipped by each', async () => {
     // given
-    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })) }));
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })),
+      }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     // when
-    const reports = await h.propagator.applyWorkItem({ changeId: 'r-2', kind: 'reconcile', binding: 'a', bindings: ['a', 'b'], clusters: ['c1', 'decommissioned'] });
+    const reports = await h.propagator.applyWorkItem({
+      changeId: 'r-2',
+      kind: 'reconcile',
+      binding: 'a',
+      bindings: ['a', 'b'],
+      clusters: ['c1', 'decommissioned'],
+    });
     // then
     expect(reports.map((r) => [r.binding, r.counts.created, r.counts.skipped])).toEqual([
       ['a', 1, 1],
       ['b', 1, 1],
     ]);
-    expect(reports.flatMap((r) => r.targets.filter((t) => t.outcome === 'skipped').map((t) => [t.cluster, t.reason]))).toEqual([
+    expect(
+      reports.flatMap((r) =>
+        r.targets.filter((t) => t.outcome === 'skipped').map((t) => [t.cluster, t.reason]),
+      ),
+    ).toEqual([
       ['decommissioned', 'cluster-not-selected'],
       ['decommissioned', 'cluster-not-selected'],
     ]);
@@ -390,10 +516,18 @@ describe('fanned-out reconcile', () => {
 
   it('reports a binding the registry no longer has, and applies the others', async () => {
     // given
-    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ name: 'a', target: { name: 'a' } })] }));
+    const h = harness(
+      aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ name: 'a', target: { name: 'a' } })] }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     // when
-    const reports = await h.propagator.applyWorkItem({ changeId: 'r-1', kind: 'reconcile', binding: 'a', bindings: ['a', 'gone'], clusters: ['c1'] });
+    const reports = await h.propagator.applyWorkItem({
+      changeId: 'r-1',
+      kind: 'reconcile',
+      binding: 'a',
+      bindings: ['a', 'gone'],
+      clusters: ['c1'],
+    });
     // then
     expect(reports.map((r) => [r.binding, r.counts.created, r.error?.code])).toEqual([
       ['a', 1, undefined],
@@ -405,7 +539,12 @@ describe('fanned-out reconcile', () => {
 describe('reconcile, plan and restart', () => {
   it('reconciles several bindings with one Secret listing per cluster', async () => {
     // given
-    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: ['a', 'b', 'c'].map((n) => aBinding({ name: n, target: { name: n } })) }));
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        bindings: ['a', 'b', 'c'].map((n) => aBinding({ name: n, target: { name: n } })),
+      }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     await h.propagator.reconcile();
     h.cluster('c1').calls.length = 0;
@@ -450,15 +589,25 @@ describe('reconcile, plan and restart', () => {
     );
     // two clusters at a time, one lane each, each cluster's targets back to back in binding order
     expect(maxInFlight).toBe(2);
-    expect(order.filter((o) => o.startsWith('c1/') || o.startsWith('c2/')).slice(0, 6).sort()).toEqual(['c1/a', 'c1/b', 'c1/c', 'c2/a', 'c2/b', 'c2/c']);
+    expect(
+      order
+        .filter((o) => o.startsWith('c1/') || o.startsWith('c2/'))
+        .slice(0, 6)
+        .sort(),
+    ).toEqual(['c1/a', 'c1/b', 'c1/c', 'c2/a', 'c2/b', 'c2/c']);
     expect(order.filter((o) => o.startsWith('c3/'))).toEqual(['c3/a', 'c3/b', 'c3/c']);
-    for (const name of names) expect(h.cluster(name).calls.filter((c) => c === 'listSecrets')).toHaveLength(1);
+    for (const name of names)
+      expect(h.cluster(name).calls.filter((c) => c === 'listSecrets')).toHaveLength(1);
   });
 
   it('settles the targets of a one-lane cluster from its listing: unchanged and not-ours ones without a request, drifted ones written', async () => {
     // given two clusters, one target at a time (so one lane per cluster), four bindings created once
     const h = harness(
-      aRegistry({ settings: { concurrency: 1 }, clusters: [aCluster('c1'), aCluster('c2')], bindings: ['a', 'b', 'c', 'd'].map((n) => aBinding({ name: n, target: { name: n } })) }),
+      aRegistry({
+        settings: { concurrency: 1 },
+        clusters: [aCluster('c1'), aCluster('c2')],
+        bindings: ['a', 'b', 'c', 'd'].map((n) => aBinding({ name: n, target: { name: n } })),
+      }),
     );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     await h.propagator.reconcile();
@@ -467,7 +616,10 @@ describe('reconcile, plan and restart', () => {
     const c = h.secretIn('c1', 'payments', 'c');
     if (b === undefined || c === undefined) throw new Error('first reconcile did not create b and c');
     h.cluster('c1').seedSecret({ ...b, data: { ...b.data, password: 'ZWRpdGVk' } });
-    h.cluster('c1').seedSecret({ ...c, annotations: { ...c.annotations, [Annotation.Binding]: 'someone-else' } });
+    h.cluster('c1').seedSecret({
+      ...c,
+      annotations: { ...c.annotations, [Annotation.Binding]: 'someone-else' },
+    });
     for (const name of ['c1', 'c2']) h.cluster(name).calls.length = 0;
     // when
     const reports = await h.propagator.reconcile();
@@ -479,7 +631,10 @@ describe('reconcile, plan and restart', () => {
       ['c1:unchanged:1', 'c2:unchanged:1'],
     ]);
     expect(reports[2]?.targets[0]?.reason).toBe(SkipReason.OtherBinding);
-    expect(reports[0]?.targets[0]).toMatchObject({ version: reports[1]?.targets[0]?.version, hash: reports[1]?.targets[0]?.hash });
+    expect(reports[0]?.targets[0]).toMatchObject({
+      version: reports[1]?.targets[0]?.version,
+      hash: reports[1]?.targets[0]?.hash,
+    });
     expect(h.secretIn('c1', 'payments', 'b')?.data['password']).toBe(Buffer.from('p').toString('base64'));
     expect(h.cluster('c1').calls).toEqual(['listSecrets', 'replaceSecret']);
     expect(h.cluster('c2').calls).toEqual(['listSecrets']);
@@ -488,7 +643,11 @@ describe('reconcile, plan and restart', () => {
   it('gives a cluster several lanes when there are fewer clusters than the concurrency', async () => {
     // given one cluster, 6 bindings, concurrency 3
     const h = harness(
-      aRegistry({ settings: { concurrency: 3 }, clusters: [aCluster('c1')], bindings: ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => aBinding({ name: n, target: { name: n } })) }),
+      aRegistry({
+        settings: { concurrency: 3 },
+        clusters: [aCluster('c1')],
+        bindings: ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => aBinding({ name: n, target: { name: n } })),
+      }),
     );
     h.source.put('prod/database', { username: 'u', password: 'p' });
     const cluster = h.cluster('c1');
@@ -512,9 +671,21 @@ describe('reconcile, plan and restart', () => {
 
   it('creates unlisted Owner targets without reading them first, and still never overwrites a foreign Secret', async () => {
     // given two bindings on one cluster: target "a" exists but is not ours, target "b" is absent
-    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })) }));
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })),
+      }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p' });
-    h.cluster('c1').seedSecret({ namespace: 'payments', name: 'a', type: 'Opaque', labels: {}, annotations: {}, data: { password: 'bWluZQ==' } });
+    h.cluster('c1').seedSecret({
+      namespace: 'payments',
+      name: 'a',
+      type: 'Opaque',
+      labels: {},
+      annotations: {},
+      data: { password: 'bWluZQ==' },
+    });
     // when
     const reports = await h.propagator.reconcile();
     // then "b" cost one create; "a" answered 409, was read, and was left alone
@@ -528,7 +699,11 @@ describe('reconcile, plan and restart', () => {
   it('warns on a scheduled reconcile about a certificate expiring within the window, without its content', async () => {
     // given a TLS binding whose certificate expires in 10 days, and a 30-day window
     const now = Date.now();
-    const leaf = makeCert({ cn: 'api.example.test', notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 10 * 86_400_000) });
+    const leaf = makeCert({
+      cn: 'api.example.test',
+      notBefore: new Date(now - 86_400_000),
+      notAfter: new Date(now + 10 * 86_400_000),
+    });
     const h = harness(
       aRegistry({
         clusters: [aCluster('c1')],
@@ -549,9 +724,15 @@ describe('reconcile, plan and restart', () => {
     const reports = await h.propagator.reconcile();
     // then the Secret is still written, and one warning names the key, subject and date only
     expect(reports[0]?.counts.created).toBe(1);
-    const warnings = h.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['message'] === 'certificate expires within the window');
+    const warnings = h.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l['message'] === 'certificate expires within the window');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ binding: 'payments-db', key: 'tls.crt', subject: 'CN=api.example.test' });
+    expect(warnings[0]).toMatchObject({
+      binding: 'payments-db',
+      key: 'tls.crt',
+      subject: 'CN=api.example.test',
+    });
     expect(h.metrics.counter('certificates.expiring', { binding: 'payments-db' })).toBe(1);
     const keyBody = leaf.key.split('\n')[1] ?? 'missing';
     for (const line of h.lines) expect(line).not.toContain(keyBody);
@@ -571,7 +752,12 @@ describe('reconcile, plan and restart', () => {
 
   it('plans without writing, naming changed keys and dependents', async () => {
     // given
-    const h = harness(aRegistry({ clusters: [aCluster('c1'), aCluster('c2')], bindings: [aBinding({ restart: { auto: true } })] }));
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1'), aCluster('c2')],
+        bindings: [aBinding({ restart: { auto: true } })],
+      }),
+    );
     h.source.put('prod/database', { username: 'u', password: 'p1' });
     await h.propagator.propagate(aChange());
     h.source.put('prod/database', { username: 'u', password: 'p2' });
@@ -589,11 +775,20 @@ describe('reconcile, plan and restart', () => {
   });
 
   it('restarts dependents on demand', async () => {
-    const h = harness(aRegistry({ clusters: [aCluster('c1')], bindings: [aBinding({ restart: { workloads: [{ kind: 'Deployment', name: 'api' }] } })] }));
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        bindings: [aBinding({ restart: { workloads: [{ kind: 'Deployment', name: 'api' }] } })],
+      }),
+    );
     h.cluster('c1').seedWorkload('Deployment', 'payments', 'api', {});
     const report = await h.propagator.restart('payments-db');
     expect(report.restarts).toBe(1);
-    expect(h.cluster('c1').workloads.get('Deployment/payments/api')?.templateAnnotations[RestartAnnotation.RestartedAt]).toBeDefined();
+    expect(
+      h.cluster('c1').workloads.get('Deployment/payments/api')?.templateAnnotations[
+        RestartAnnotation.RestartedAt
+      ],
+    ).toBeDefined();
   });
 
   it('rejects an unknown binding name', async () => {

@@ -13,15 +13,46 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 
 describe('secret discovery in pod specs', () => {
   const cases: [string, unknown, string[]][] = [
-    ['env secretKeyRef', { containers: [{ env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's1', key: 'k' } } }] }] }, ['s1']],
-    ['envFrom secretRef', { containers: [{ envFrom: [{ secretRef: { name: 's2' } }, { configMapRef: { name: 'cm' } }] }] }, ['s2']],
+    [
+      'env secretKeyRef',
+      { containers: [{ env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's1', key: 'k' } } }] }] },
+      ['s1'],
+    ],
+    [
+      'envFrom secretRef',
+      { containers: [{ envFrom: [{ secretRef: { name: 's2' } }, { configMapRef: { name: 'cm' } }] }] },
+      ['s2'],
+    ],
     ['secret volume', { containers: [], volumes: [{ name: 'v', secret: { secretName: 's3' } }] }, ['s3']],
-    ['projected volume', { volumes: [{ name: 'p', projected: { sources: [{ secret: { name: 's4' } }, { configMap: { name: 'cm' } }] } }] }, ['s4']],
+    [
+      'projected volume',
+      {
+        volumes: [
+          { name: 'p', projected: { sources: [{ secret: { name: 's4' } }, { configMap: { name: 'cm' } }] } },
+        ],
+      },
+      ['s4'],
+    ],
     ['imagePullSecrets', { imagePullSecrets: [{ name: 'regcred' }] }, ['regcred']],
     ['init containers', { initContainers: [{ envFrom: [{ secretRef: { name: 's5' } }] }] }, ['s5']],
-    ['ephemeral containers', { ephemeralContainers: [{ env: [{ valueFrom: { secretKeyRef: { name: 's6' } } }] }] }, ['s6']],
-    ['configMap only', { containers: [{ envFrom: [{ configMapRef: { name: 's1' } }] }], volumes: [{ configMap: { name: 's1' } }] }, []],
-    ['malformed shapes', { containers: 'nope', volumes: [null, 3, { secret: 'x' }], imagePullSecrets: {} }, []],
+    [
+      'ephemeral containers',
+      { ephemeralContainers: [{ env: [{ valueFrom: { secretKeyRef: { name: 's6' } } }] }] },
+      ['s6'],
+    ],
+    [
+      'configMap only',
+      {
+        containers: [{ envFrom: [{ configMapRef: { name: 's1' } }] }],
+        volumes: [{ configMap: { name: 's1' } }],
+      },
+      [],
+    ],
+    [
+      'malformed shapes',
+      { containers: 'nope', volumes: [null, 3, { secret: 'x' }], imagePullSecrets: {} },
+      [],
+    ],
     ['not an object', null, []],
   ];
   it.each(cases)('finds the Secrets referenced by %s', (_label, podSpec, expected) => {
@@ -93,20 +124,83 @@ function anExisting(tweak: Partial<KubeSecret> = {}, annotations: Record<string,
 }
 
 describe('deciding what to do with one target', () => {
-  const target = (creationPolicy: 'Owner' | 'Merge' | 'Orphan') => ({ namespace: 'ns', name: 's', creationPolicy });
-  const cases: [string, KubeSecret | undefined, Desired, 'Owner' | 'Merge' | 'Orphan', string, string | undefined][] = [
+  const target = (creationPolicy: 'Owner' | 'Merge' | 'Orphan') => ({
+    namespace: 'ns',
+    name: 's',
+    creationPolicy,
+  });
+  const cases: [
+    string,
+    KubeSecret | undefined,
+    Desired,
+    'Owner' | 'Merge' | 'Orphan',
+    string,
+    string | undefined,
+  ][] = [
     ['missing under Owner', undefined, aDesired(), 'Owner', 'create', undefined],
     ['missing under Orphan', undefined, aDesired(), 'Orphan', 'create', undefined],
     ['missing under Merge', undefined, aDesired(), 'Merge', 'skip', 'merge-target-missing'],
     ['ours, older content', anExisting(), aDesired(), 'Owner', 'update', undefined],
-    ['ours, same hash and data', anExisting({ data: { password: 'bmV3' } }, { [Annotation.ContentHash]: 'h2' }), aDesired(), 'Owner', 'unchanged', undefined],
-    ['ours, same hash but drifted data', anExisting({}, { [Annotation.ContentHash]: 'h2' }), aDesired(), 'Owner', 'update', undefined],
-    ['ours, newer version in target', anExisting({}, { [Annotation.VersionCreated]: '2026-02-01T00:00:00.000Z' }), aDesired(), 'Owner', 'skip', 'older-version'],
-    ['newer version from another source', anExisting({}, { [Annotation.Source]: 'other', [Annotation.VersionCreated]: '2026-02-01T00:00:00.000Z' }), aDesired(), 'Owner', 'update', undefined],
+    [
+      'ours, same hash and data',
+      anExisting({ data: { password: 'bmV3' } }, { [Annotation.ContentHash]: 'h2' }),
+      aDesired(),
+      'Owner',
+      'unchanged',
+      undefined,
+    ],
+    [
+      'ours, same hash but drifted data',
+      anExisting({}, { [Annotation.ContentHash]: 'h2' }),
+      aDesired(),
+      'Owner',
+      'update',
+      undefined,
+    ],
+    [
+      'ours, newer version in target',
+      anExisting({}, { [Annotation.VersionCreated]: '2026-02-01T00:00:00.000Z' }),
+      aDesired(),
+      'Owner',
+      'skip',
+      'older-version',
+    ],
+    [
+      'newer version from another source',
+      anExisting(
+        {},
+        { [Annotation.Source]: 'other', [Annotation.VersionCreated]: '2026-02-01T00:00:00.000Z' },
+      ),
+      aDesired(),
+      'Owner',
+      'update',
+      undefined,
+    ],
     ['foreign under Owner', anExisting({ labels: {} }), aDesired(), 'Owner', 'skip', 'foreign-secret'],
-    ['ours but another binding', anExisting({}, { [Annotation.Binding]: 'other' }), aDesired(), 'Owner', 'skip', 'owned-by-other-binding'],
-    ['foreign under Merge', anExisting({ labels: {}, annotations: {} }), aDesired(), 'Merge', 'update', undefined],
-    ['foreign under Orphan', anExisting({ labels: {}, annotations: {} }), aDesired(), 'Orphan', 'update', undefined],
+    [
+      'ours but another binding',
+      anExisting({}, { [Annotation.Binding]: 'other' }),
+      aDesired(),
+      'Owner',
+      'skip',
+      'owned-by-other-binding',
+    ],
+    [
+      'foreign under Merge',
+      anExisting({ labels: {}, annotations: {} }),
+      aDesired(),
+      'Merge',
+      'update',
+      undefined,
+    ],
+    [
+      'foreign under Orphan',
+      anExisting({ labels: {}, annotations: {} }),
+      aDesired(),
+      'Orphan',
+      'update',
+      undefined,
+    ],
   ];
   it.each(cases)('%s', (_label, existing, desired, policy, action, reason) => {
     // given the cluster state / when deciding / then
@@ -130,11 +224,19 @@ describe('deciding what to do with one target', () => {
 
   it('every cluster creating one target gets the same frozen Secret, and another target its own', () => {
     const desired = aDesired();
-    const [first, second] = [decide(undefined, desired, target('Owner')), decide(undefined, desired, target('Owner'))];
+    const [first, second] = [
+      decide(undefined, desired, target('Owner')),
+      decide(undefined, desired, target('Owner')),
+    ];
     const elsewhere = decide(undefined, desired, { ...target('Owner'), name: 'other' });
-    if (first.action !== 'create' || second.action !== 'create' || elsewhere.action !== 'create') throw new Error('expected creates');
+    if (first.action !== 'create' || second.action !== 'create' || elsewhere.action !== 'create')
+      throw new Error('expected creates');
     expect(second.secret).toBe(first.secret);
-    expect(Object.isFrozen(first.secret) && Object.isFrozen(first.secret.data) && Object.isFrozen(first.secret.annotations)).toBe(true);
+    expect(
+      Object.isFrozen(first.secret) &&
+        Object.isFrozen(first.secret.data) &&
+        Object.isFrozen(first.secret.annotations),
+    ).toBe(true);
     expect(() => {
       first.secret.data['password'] = 'changed';
     }).toThrow(TypeError);
@@ -143,7 +245,11 @@ describe('deciding what to do with one target', () => {
   });
 
   it('Merge keeps foreign keys, labels and type and takes no ownership', () => {
-    const existing = anExisting({ type: 'custom', labels: { team: 'x' }, data: { other: 'Zm9v', password: 'b2xk' } });
+    const existing = anExisting({
+      type: 'custom',
+      labels: { team: 'x' },
+      data: { other: 'Zm9v', password: 'b2xk' },
+    });
     const decision = decide(existing, aDesired(), target('Merge'));
     if (decision.action !== 'update') throw new Error('expected update');
     expect(decision.secret.data).toEqual({ other: 'Zm9v', password: 'bmV3' });
@@ -165,15 +271,33 @@ describe('deciding what to do with one target', () => {
 
 describe('rollout waves', () => {
   const registry = aRegistry({
-    clusters: [aCluster('s1', { labels: { env: 'staging' } }), aCluster('p1'), aCluster('dev1', { labels: { env: 'dev' } }), aCluster('p2'), aCluster('s2', { labels: { env: 'staging' } })],
+    clusters: [
+      aCluster('s1', { labels: { env: 'staging' } }),
+      aCluster('p1'),
+      aCluster('dev1', { labels: { env: 'dev' } }),
+      aCluster('p2'),
+      aCluster('s2', { labels: { env: 'staging' } }),
+    ],
   });
   const names = (waves: { name: string }[][]) => waves.map((w) => w.map((c) => c.name));
 
   it.each([
     ['no waves: one wave of all', undefined, [['s1', 'p1', 'dev1', 'p2', 's2']]],
-    ['by labels, unmatched last', [{ matchLabels: { env: 'staging' } }, { matchLabels: { env: 'prod' } }], [['s1', 's2'], ['p1', 'p2'], ['dev1']]],
-    ['first matching wave wins', [{ names: ['p1'] }, { matchLabels: { env: 'prod' } }], [['p1'], ['p2'], ['s1', 'dev1', 's2']]],
-    ['empty waves dropped', [{ names: ['nope'] }, { matchLabels: { env: 'dev' } }], [['dev1'], ['s1', 'p1', 'p2', 's2']]],
+    [
+      'by labels, unmatched last',
+      [{ matchLabels: { env: 'staging' } }, { matchLabels: { env: 'prod' } }],
+      [['s1', 's2'], ['p1', 'p2'], ['dev1']],
+    ],
+    [
+      'first matching wave wins',
+      [{ names: ['p1'] }, { matchLabels: { env: 'prod' } }],
+      [['p1'], ['p2'], ['s1', 'dev1', 's2']],
+    ],
+    [
+      'empty waves dropped',
+      [{ names: ['nope'] }, { matchLabels: { env: 'dev' } }],
+      [['dev1'], ['s1', 'p1', 'p2', 's2']],
+    ],
   ])('%s', (_label, waves, expected) => {
     expect(names(toWaves(registry.clusters, waves))).toEqual(expected);
   });
@@ -207,13 +331,17 @@ describe('retries and durations', () => {
 
   it('does not retry a definitive refusal', async () => {
     const attempts = { count: 0 };
-    await expect(withRetry(() => Promise.reject(new ClusterRejectedError('no')), fast, attempts)).rejects.toThrow(ClusterRejectedError);
+    await expect(
+      withRetry(() => Promise.reject(new ClusterRejectedError('no')), fast, attempts),
+    ).rejects.toThrow(ClusterRejectedError);
     expect(attempts.count).toBe(1);
   });
 
   it('gives up after the configured retries', async () => {
     const attempts = { count: 0 };
-    await expect(withRetry(() => Promise.reject(new ConflictError('c')), fast, attempts)).rejects.toThrow(ConflictError);
+    await expect(withRetry(() => Promise.reject(new ConflictError('c')), fast, attempts)).rejects.toThrow(
+      ConflictError,
+    );
     expect(attempts.count).toBe(4);
   });
 });

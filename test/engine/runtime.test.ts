@@ -11,7 +11,10 @@ import { createMemoryCluster } from './support/memory-cluster.js';
 
 type BindingInput = NonNullable<RegistryInput['bindings']>[number];
 
-function setup(bindings: BindingInput[], sources: RegistryInput['sources'] = [{ name: 'mem', provider: 'local', path: 'x' }]) {
+function setup(
+  bindings: BindingInput[],
+  sources: RegistryInput['sources'] = [{ name: 'mem', provider: 'local', path: 'x' }],
+) {
   const loaded = parseRegistry(
     JSON.stringify({ apiVersion: 'secret-propagator/v1', clusters: [aCluster('c1')], sources, bindings }),
     'test',
@@ -37,16 +40,26 @@ const change = (tweak: Partial<SecretChange> = {}): SecretChange => ({
   ...tweak,
 });
 
-const currentJson = (store: MemorySource) => store.read('prod/database').then((v) => JSON.parse(new TextDecoder().decode(v.bytes)) as Record<string, string>);
+const currentJson = (store: MemorySource) =>
+  store
+    .read('prod/database')
+    .then((v) => JSON.parse(new TextDecoder().decode(v.bytes)) as Record<string, string>);
 
 describe('runtime composition', () => {
   it('refuses a registry source whose provider has no factory, naming it', () => {
     const loaded = parseRegistry(
-      JSON.stringify({ apiVersion: 'secret-propagator/v1', sources: [{ name: 'vault-main', provider: 'azure', vaultUrl: 'https://v.vault.azure.net' }] }),
+      JSON.stringify({
+        apiVersion: 'secret-propagator/v1',
+        sources: [{ name: 'vault-main', provider: 'azure', vaultUrl: 'https://v.vault.azure.net' }],
+      }),
       'test',
     );
-    expect(() => createRuntime({ loaded, sources: {}, logger: createJsonLogger({ write: () => undefined }) })).toThrow(ConfigError);
-    expect(() => createRuntime({ loaded, sources: {}, logger: createJsonLogger({ write: () => undefined }) })).toThrow(/source "vault-main" uses provider "azure"/);
+    expect(() =>
+      createRuntime({ loaded, sources: {}, logger: createJsonLogger({ write: () => undefined }) }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      createRuntime({ loaded, sources: {}, logger: createJsonLogger({ write: () => undefined }) }),
+    ).toThrow(/source "vault-main" uses provider "azure"/);
   });
 
   it('propagates a change through the engine with cached gateways', async () => {
@@ -59,7 +72,12 @@ describe('runtime composition', () => {
 
   it('rotates with a generator, keeping the other JSON properties', async () => {
     // given
-    const { runtime, store } = setup([aBinding({ rotation: { generator: { type: 'password', length: 24, property: 'password' } }, schedule: { rotate: 'rate(7 days)' } })]);
+    const { runtime, store } = setup([
+      aBinding({
+        rotation: { generator: { type: 'password', length: 24, property: 'password' } },
+        schedule: { rotate: 'rate(7 days)' },
+      }),
+    ]);
     store.put('prod/database', { username: 'u', password: 'old' });
     // when
     const [report] = await runtime.scheduled('rotate');
@@ -78,7 +96,9 @@ describe('runtime composition', () => {
   });
 
   it('rotates on a near-expiry event when the binding has rotation configured', async () => {
-    const { runtime, store, cluster } = setup([aBinding({ rotation: { generator: { type: 'password', length: 16 } } })]);
+    const { runtime, store, cluster } = setup([
+      aBinding({ rotation: { generator: { type: 'password', length: 16 } } }),
+    ]);
     store.put('prod/database', 'old');
     const reports = await runtime.handle(change({ kind: 'near-expiry' }));
     expect(reports.map((r) => r.kind)).toEqual(['near-expiry', 'rotate-requested']);
@@ -109,13 +129,38 @@ describe('summaries', () => {
     durationMs: 0,
     ...tweak,
   });
-  const failed = (retryable: boolean) => ({ binding: 'b', cluster: 'c', namespace: 'n', secret: 's', outcome: 'failed' as const, retryable, restarts: [], attempts: 1, durationMs: 1 });
+  const failed = (retryable: boolean) => ({
+    binding: 'b',
+    cluster: 'c',
+    namespace: 'n',
+    secret: 's',
+    outcome: 'failed' as const,
+    retryable,
+    restarts: [],
+    attempts: 1,
+    durationMs: 1,
+  });
 
   it.each([
-    ['all fine', [report({ counts: { created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0 } })], true, false],
+    [
+      'all fine',
+      [report({ counts: { created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0 } })],
+      true,
+      false,
+    ],
     ['non-retryable failure', [report({ targets: [failed(false)] })], false, false],
-    ['retryable failure', [report({ targets: [failed(false)] }), report({ targets: [failed(true)] })], false, true],
-    ['retryable binding error', [report({ error: { code: 'StoreError', message: 'x', retryable: true } })], false, true],
+    [
+      'retryable failure',
+      [report({ targets: [failed(false)] }), report({ targets: [failed(true)] })],
+      false,
+      true,
+    ],
+    [
+      'retryable binding error',
+      [report({ error: { code: 'StoreError', message: 'x', retryable: true } })],
+      false,
+      true,
+    ],
   ])('%s', (_label, reports, ok, retryable) => {
     expect(summarizeReports(reports)).toMatchObject({ ok, retryable });
   });

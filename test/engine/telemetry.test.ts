@@ -3,7 +3,11 @@ import { ConflictError } from '../../shared/core/errors.js';
 
 function capture(level: 'debug' | 'info' | 'warn' | 'error' = 'debug') {
   const lines: string[] = [];
-  const logger = createJsonLogger({ write: (l) => lines.push(l), level, now: () => new Date('2026-01-01T00:00:00Z') });
+  const logger = createJsonLogger({
+    write: (l) => lines.push(l),
+    level,
+    now: () => new Date('2026-01-01T00:00:00Z'),
+  });
   return { lines, logger, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
@@ -15,7 +19,15 @@ describe('JSON logger', () => {
     logger.child({ changeId: 'e1' }).info('target updated', { extra: 1, outcome: 'updated', cluster: 'c1' });
     // then
     expect(lines).toHaveLength(1);
-    expect(Object.keys(JSON.parse(lines[0] ?? '{}'))).toEqual(['time', 'level', 'message', 'changeId', 'cluster', 'outcome', 'extra']);
+    expect(Object.keys(JSON.parse(lines[0] ?? '{}'))).toEqual([
+      'time',
+      'level',
+      'message',
+      'changeId',
+      'cluster',
+      'outcome',
+      'extra',
+    ]);
   });
 
   it('drops lines below the level', () => {
@@ -30,10 +42,21 @@ describe('JSON logger', () => {
     // given
     const { logger, lines, parsed } = capture();
     // when
-    logger.info('oops', { value: 'CANARY-1', nested: { password: 'CANARY-2', ok: 1 }, 'secret-value': 'CANARY-3', token: 'CANARY-4', data: { k: 'CANARY-5' }, secret: 'db-credentials' });
+    logger.info('oops', {
+      value: 'CANARY-1',
+      nested: { password: 'CANARY-2', ok: 1 },
+      'secret-value': 'CANARY-3',
+      token: 'CANARY-4',
+      data: { k: 'CANARY-5' },
+      secret: 'db-credentials',
+    });
     // then
     expect(lines.join('\n')).not.toMatch(/CANARY/);
-    expect(parsed()[0]).toMatchObject({ secret: 'db-credentials', nested: { ok: 1 }, redacted: ['value', 'nested.password', 'secret-value', 'token', 'data'] });
+    expect(parsed()[0]).toMatchObject({
+      secret: 'db-credentials',
+      nested: { ok: 1 },
+      redacted: ['value', 'nested.password', 'secret-value', 'token', 'data'],
+    });
   });
 
   it('truncates long strings and reduces errors to name, code and message', () => {
@@ -45,7 +68,16 @@ describe('JSON logger', () => {
     expect(line['error']).toEqual({ name: 'ConflictError', code: 'Conflict', message: 'stale' });
   });
 
-  it.each(['value', 'password', 'token', 'secret-value', 'secretValue', 'privateKey', 'clientKeyData', 'kubeconfig'])('treats %s as sensitive', (key) => {
+  it.each([
+    'value',
+    'password',
+    'token',
+    'secret-value',
+    'secretValue',
+    'privateKey',
+    'clientKeyData',
+    'kubeconfig',
+  ])('treats %s as sensitive', (key) => {
     expect(isSensitiveKey(key)).toBe(true);
   });
   it.each(['secret', 'secretRef', 'version', 'cluster', 'outcome'])('keeps %s', (key) => {

@@ -1,12 +1,21 @@
 import { InvalidEventError } from '../../shared/core/errors.js';
 import { toWorkItem } from '../../shared/engine/work-item.js';
 
-const item = { changeId: 'evt-1', kind: 'reconcile', binding: 'a', bindings: ['a', 'b'], clusters: ['c1', 'c2'], attempt: 1 };
+const item = {
+  changeId: 'evt-1',
+  kind: 'reconcile',
+  binding: 'a',
+  bindings: ['a', 'b'],
+  clusters: ['c1', 'c2'],
+  attempt: 1,
+};
 
 describe('work item messages (every queue)', () => {
   it('keeps the fields a worker uses, including several bindings, and drops anything else', () => {
     expect(toWorkItem({ ...item, extra: 'x', version: '7' })).toEqual({ ...item, version: '7' });
-    expect(toWorkItem({ changeId: 'evt-2', kind: 'version-current', binding: 'a', clusters: ['c1'] })).toEqual({
+    expect(
+      toWorkItem({ changeId: 'evt-2', kind: 'version-current', binding: 'a', clusters: ['c1'] }),
+    ).toEqual({
       changeId: 'evt-2',
       kind: 'version-current',
       binding: 'a',

@@ -4,7 +4,13 @@ import { parse } from 'yaml';
 import type { SecretValue } from '../../shared/core/ports.js';
 import { convertEso, readManifests } from '../../shared/eso/index.js';
 import { bindingSchema, registrySchema } from '../../shared/registry/schema.js';
-import { readKey, renderSecret, requiredReads, validateSecret, type RenderedSecret } from '../../shared/template/index.js';
+import {
+  readKey,
+  renderSecret,
+  requiredReads,
+  validateSecret,
+  type RenderedSecret,
+} from '../../shared/template/index.js';
 import { makeChain, makeSshKey } from '../template/certs.js';
 
 /**
@@ -28,14 +34,25 @@ const placeholders: Record<string, string> = {
 };
 
 function substitute<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(/\$\{([A-Z_0-9]+)\}/g, (m, name: string) => placeholders[name] ?? m) as T;
+  if (typeof value === 'string')
+    return value.replace(/\$\{([A-Z_0-9]+)\}/g, (m, name: string) => placeholders[name] ?? m) as T;
   if (Array.isArray(value)) return value.map(substitute) as T;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v)])) as T;
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v)])) as T;
   return value;
 }
 
 interface Expected {
-  bindings: { binding: string; target: { name: string; namespace: string }; secret: { type: string; stringData: Record<string, string>; labels: Record<string, string>; annotations: Record<string, string> } }[];
+  bindings: {
+    binding: string;
+    target: { name: string; namespace: string };
+    secret: {
+      type: string;
+      stringData: Record<string, string>;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
+  }[];
   problems: { severity: string; resource: string; match: string }[];
 }
 
@@ -43,12 +60,16 @@ function storeValues(store: Record<string, string>): Map<string, SecretValue> {
   const values = new Map<string, SecretValue>();
   for (const [ref, text] of Object.entries(store)) {
     const [key = ref, version] = ref.split('@');
-    values.set(readKey(version === undefined ? { key } : { key, version }), { versionId: version ?? 'current', bytes: new TextEncoder().encode(text) });
+    values.set(readKey(version === undefined ? { key } : { key, version }), {
+      versionId: version ?? 'current',
+      bytes: new TextEncoder().encode(text),
+    });
   }
   return values;
 }
 
-const asText = (secret: RenderedSecret) => Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, new TextDecoder().decode(v)]));
+const asText = (secret: RenderedSecret) =>
+  Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, new TextDecoder().decode(v)]));
 
 const cases = readdirSync(FIXTURES, { withFileTypes: true })
   .filter((d) => d.isDirectory())
@@ -60,7 +81,9 @@ describe('import-eso + renderSecret render what ESO renders', () => {
     // given
     const dir = join(FIXTURES, name);
     const manifests = await readManifests([join(dir, 'manifests.yaml')]);
-    const store = substitute((parse(readFileSync(join(dir, 'store.yaml'), 'utf8')) ?? {}) as Record<string, string>);
+    const store = substitute(
+      (parse(readFileSync(join(dir, 'store.yaml'), 'utf8')) ?? {}) as Record<string, string>,
+    );
     const expected = substitute(parse(readFileSync(join(dir, 'expected.yaml'), 'utf8')) as Expected);
     const values = storeValues(store);
 
@@ -70,9 +93,17 @@ describe('import-eso + renderSecret render what ESO renders', () => {
 
     // then: the reported problems
     for (const want of expected.problems) {
-      expect(problems).toContainEqual(expect.objectContaining({ severity: want.severity, resource: want.resource, message: expect.stringContaining(want.match) }));
+      expect(problems).toContainEqual(
+        expect.objectContaining({
+          severity: want.severity,
+          resource: want.resource,
+          message: expect.stringContaining(want.match),
+        }),
+      );
     }
-    expect(problems.filter((p) => p.severity === 'skipped')).toHaveLength(expected.problems.filter((p) => p.severity === 'skipped').length);
+    expect(problems.filter((p) => p.severity === 'skipped')).toHaveLength(
+      expected.problems.filter((p) => p.severity === 'skipped').length,
+    );
 
     // then: the Secrets
     expect(parsed.bindings.map((b) => b.name)).toEqual(expected.bindings.map((b) => b.binding));
@@ -92,7 +123,8 @@ describe('import-eso + renderSecret render what ESO renders', () => {
 
   it('every fixture folder has the three files', () => {
     for (const name of cases) {
-      for (const file of ['manifests.yaml', 'store.yaml', 'expected.yaml']) expect(existsSync(join(FIXTURES, name, file))).toBe(true);
+      for (const file of ['manifests.yaml', 'store.yaml', 'expected.yaml'])
+        expect(existsSync(join(FIXTURES, name, file))).toBe(true);
     }
   });
 });

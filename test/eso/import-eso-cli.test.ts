@@ -26,10 +26,26 @@ describe('secret-propagator import-eso', () => {
     expect(run.stdout).toBe('');
     const registry = registrySchema.parse(parse(await readFile(output, 'utf8')));
     expect(registry.bindings.map((b) => b.name).sort()).toEqual(
-      ['app-config-team-a', 'app-config-team-b', 'git-deploy-key', 'grafana-admin', 'payments-db', 'registry-pull', 'web-tls'].sort(),
+      [
+        'app-config-team-a',
+        'app-config-team-b',
+        'git-deploy-key',
+        'grafana-admin',
+        'payments-db',
+        'registry-pull',
+        'web-tls',
+      ].sort(),
     );
-    expect(registry.bindings.every((b) => JSON.stringify(b.target.clusters) === JSON.stringify({ matchLabels: { env: 'prod', region: 'eu' } }))).toBe(true);
-    expect(registry.sources.map((s) => `${s.name}:${s.provider}`).sort()).toEqual(['aws-store:aws', 'aws-us:aws', 'azure-store:azure', 'gcp-store:gcp', 'vault-backend:vault'].sort());
+    expect(
+      registry.bindings.every(
+        (b) =>
+          JSON.stringify(b.target.clusters) ===
+          JSON.stringify({ matchLabels: { env: 'prod', region: 'eu' } }),
+      ),
+    ).toBe(true);
+    expect(registry.sources.map((s) => `${s.name}:${s.provider}`).sort()).toEqual(
+      ['aws-store:aws', 'aws-us:aws', 'azure-store:azure', 'gcp-store:gcp', 'vault-backend:vault'].sort(),
+    );
     expect(run.stderr).toContain('note: ClusterSecretStore vault-backend');
     expect(run.stderr).toContain('defined more than once with different specs');
     expect(run.stderr).toContain('not converted: ExternalSecret apps/pkcs12');

@@ -8,7 +8,12 @@ import {
 import type { LocalFleet } from '../support/clusters.js';
 import { startLocalFleet } from '../support/clusters.js';
 
-const holder = (open = 1) => ({ open, openConnections() { return this.open; } });
+const holder = (open = 1) => ({
+  open,
+  openConnections() {
+    return this.open;
+  },
+});
 
 describe('connection budget', () => {
   it('keeps holders first come, first kept, up to its limit, and keeps them on later asks', () => {

@@ -73,7 +73,10 @@ describe('fleet in a child process (benchmarks)', () => {
     // given
     await fleet.seed(undefined, 'namespaces', { metadata: { name: 'payments' } });
     await fleet.seed(undefined, 'secrets', { metadata: { name: 'to-go', namespace: 'payments' }, data: {} });
-    await fleet.seed(undefined, 'deployments', { metadata: { name: 'to-stay', namespace: 'payments' }, spec: { template: { spec: { containers: [] } } } });
+    await fleet.seed(undefined, 'deployments', {
+      metadata: { name: 'to-stay', namespace: 'payments' },
+      spec: { template: { spec: { containers: [] } } },
+    });
     const [first, last] = [fleet.clusters[0]?.name ?? '', fleet.clusters[19]?.name ?? ''];
     // when
     const removed = await fleet.removeAll(undefined, 'secrets');
@@ -81,7 +84,9 @@ describe('fleet in a child process (benchmarks)', () => {
     expect(removed).toBeGreaterThanOrEqual(20);
     expect(await fleet.getObject(first, 'secrets', 'payments', 'to-go')).toBeUndefined();
     expect(await fleet.getObject(last, 'secrets', 'payments', 'db')).toBeUndefined();
-    expect(await fleet.getObject(last, 'deployments', 'payments', 'to-stay')).toMatchObject({ metadata: { name: 'to-stay' } });
+    expect(await fleet.getObject(last, 'deployments', 'payments', 'to-stay')).toMatchObject({
+      metadata: { name: 'to-stay' },
+    });
     expect(await fleet.getObject(first, 'namespaces', '', 'payments')).toBeDefined();
     await expect(fleet.removeAll(undefined, 'widgets')).rejects.toThrow('HTTP 400');
   });

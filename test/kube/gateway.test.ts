@@ -101,7 +101,10 @@ describe('Kubernetes gateway against the local API server', () => {
     await gateway.createSecret(frozen);
     // then
     expect((await gateway.getSecret('payments', 'db-credentials'))?.data).toEqual({ password: 'c2Vjb25k' });
-    expect(await gateway.getSecret('payments', 'frozen')).toEqual({ ...frozen, resourceVersion: expect.any(String) });
+    expect(await gateway.getSecret('payments', 'frozen')).toEqual({
+      ...frozen,
+      resourceVersion: expect.any(String),
+    });
     gateway.close();
     fleet.state.remove('gw-1', 'secrets', 'payments', 'frozen');
   });
@@ -114,7 +117,9 @@ describe('Kubernetes gateway against the local API server', () => {
     const again = gateway.createSecret(aSecret());
     // then
     await expect(again).rejects.toBeInstanceOf(ConflictError);
-    await expect(again).rejects.toThrow('cluster "gw-1": create secret payments/db-credentials: HTTP 409 AlreadyExists');
+    await expect(again).rejects.toThrow(
+      'cluster "gw-1": create secret payments/db-credentials: HTTP 409 AlreadyExists',
+    );
     expect(fleet.requests().map((r) => `${r.verb} ${r.status}`)).toEqual(['create 201', 'create 409']);
     gateway.close();
   });
@@ -124,7 +129,10 @@ describe('Kubernetes gateway against the local API server', () => {
     const gateway = gatewayFor();
     await gateway.createSecret(aSecret());
     const created = await gateway.getSecret('payments', 'db-credentials');
-    await gateway.replaceSecret({ ...aSecret({ data: {} }), resourceVersion: created?.resourceVersion ?? '' });
+    await gateway.replaceSecret({
+      ...aSecret({ data: {} }),
+      resourceVersion: created?.resourceVersion ?? '',
+    });
     // when
     const stale = gateway.replaceSecret({ ...aSecret(), resourceVersion: created?.resourceVersion ?? '' });
     // then
@@ -396,7 +404,10 @@ describe('credentials cache', () => {
     const clock = { now: () => state.now, sleep: () => Promise.resolve() };
     const fetch = (): Promise<ClusterCredentials> => {
       state.calls += 1;
-      return Promise.resolve({ token: `t${state.calls}`, expiresAt: new Date(state.now.getTime() + 15 * 60_000) });
+      return Promise.resolve({
+        token: `t${state.calls}`,
+        expiresAt: new Date(state.now.getTime() + 15 * 60_000),
+      });
     };
     const advance = (ms: number) => {
       state.now = new Date(state.now.getTime() + ms);

@@ -13,7 +13,10 @@ function aKubeconfig(tweak: (doc: Record<string, unknown>) => void = () => undef
     kind: 'Config',
     'current-context': 'prod',
     clusters: [
-      { name: 'prod-cluster', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': 'UFJPRC1DQQ==' } },
+      {
+        name: 'prod-cluster',
+        cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': 'UFJPRC1DQQ==' },
+      },
       { name: 'dev-cluster', cluster: { server: 'https://127.0.0.1:7443' } },
     ],
     users: [
@@ -40,7 +43,9 @@ function reference(text: string, context?: string): ClusterCredentials {
   return {
     server: cluster.server,
     ...(cluster.caData === undefined ? {} : { caData: cluster.caData }),
-    ...(user.token === undefined ? { clientCertData: user.certData ?? '', clientKeyData: user.keyData ?? '' } : { token: user.token }),
+    ...(user.token === undefined
+      ? { clientCertData: user.certData ?? '', clientKeyData: user.keyData ?? '' }
+      : { token: user.token }),
   };
 }
 
@@ -48,7 +53,11 @@ describe('kubeconfig credentials', () => {
   it.each<[string, string, string | undefined]>([
     ['the current context with a token user and a CA', aKubeconfig(), undefined],
     ['a named context with a client certificate and no CA', aKubeconfig(), 'dev'],
-    ['a current-context pointing at the second entry', aKubeconfig((d) => void (d['current-context'] = 'dev')), undefined],
+    [
+      'a current-context pointing at the second entry',
+      aKubeconfig((d) => void (d['current-context'] = 'dev')),
+      undefined,
+    ],
   ])('resolves %s exactly as client-node does', (_case, text, context) => {
     // when
     const ours = kubeconfigCredentials(text, 'test', context);
@@ -58,16 +67,37 @@ describe('kubeconfig credentials', () => {
 
   it.each<[string, string, string | undefined, RegExp]>([
     ['an unknown context', aKubeconfig(), 'qa', /has no context "qa" \(contexts: prod, dev\)/],
-    ['a context naming a missing user', aKubeconfig((d) => void (d['users'] = [])), undefined, /names user "prod-user", which is not defined/],
+    [
+      'a context naming a missing user',
+      aKubeconfig((d) => void (d['users'] = [])),
+      undefined,
+      /names user "prod-user", which is not defined/,
+    ],
     [
       'insecure-skip-tls-verify',
-      aKubeconfig((d) => void (d['clusters'] = [{ name: 'prod-cluster', cluster: { server: 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true } }])),
+      aKubeconfig(
+        (d) =>
+          void (d['clusters'] = [
+            {
+              name: 'prod-cluster',
+              cluster: { server: 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true },
+            },
+          ]),
+      ),
       undefined,
       /TLS is always verified/,
     ],
     [
       'an exec plugin',
-      aKubeconfig((d) => void (d['users'] = [{ name: 'prod-user', user: { exec: { command: 'aws', apiVersion: 'client.authentication.k8s.io/v1beta1' } } }])),
+      aKubeconfig(
+        (d) =>
+          void (d['users'] = [
+            {
+              name: 'prod-user',
+              user: { exec: { command: 'aws', apiVersion: 'client.authentication.k8s.io/v1beta1' } },
+            },
+          ]),
+      ),
       undefined,
       /exec or auth-provider plugin/,
     ],

@@ -6,15 +6,31 @@ import { ConfigError } from '../../shared/core/errors.js';
 import { loadRegistryFromEnv, parseRegistry } from '../../shared/registry/index.js';
 
 // Builders: a valid registry, and tweaks applied on top of it.
-type Loose = { apiVersion: string; clusters: object[]; sources: object[]; bindings: Record<string, unknown>[] };
+type Loose = {
+  apiVersion: string;
+  clusters: object[];
+  sources: object[];
+  bindings: Record<string, unknown>[];
+};
 type Tweak = (r: Loose) => void;
 
 function aRegistry(...tweaks: Tweak[]): string {
   const registry: Loose = {
     apiVersion: 'secret-propagator/v1',
     clusters: [
-      { name: 'prod-eu-1', labels: { env: 'prod' }, server: 'https://127.0.0.1:6443', auth: { type: 'token', tokenFrom: { source: 'store', key: 'tokens/prod-eu-1' } } },
-      { name: 'staging-1', labels: { env: 'staging' }, server: 'https://127.0.0.1:6444', namespaces: ['payments'], auth: { type: 'token', tokenFrom: { source: 'store', key: 'tokens/staging-1' } } },
+      {
+        name: 'prod-eu-1',
+        labels: { env: 'prod' },
+        server: 'https://127.0.0.1:6443',
+        auth: { type: 'token', tokenFrom: { source: 'store', key: 'tokens/prod-eu-1' } },
+      },
+      {
+        name: 'staging-1',
+        labels: { env: 'staging' },
+        server: 'https://127.0.0.1:6444',
+        namespaces: ['payments'],
+        auth: { type: 'token', tokenFrom: { source: 'store', key: 'tokens/staging-1' } },
+      },
     ],
     sources: [{ name: 'store', provider: 'local', path: './store.json' }],
     bindings: [
@@ -56,15 +72,51 @@ describe('registry validation', () => {
   });
 
   it.each<[string, Tweak, string]>([
-    ['a missing target namespace', (r) => void delete binding(r)['target']?.['namespace'], 'bindings[0].target.namespace: required (expected string)'],
-    ['a misspelt key', (r) => void Object.assign(binding(r)['target'] ?? {}, { namepsace: 'x' }), 'bindings[0].target: unknown key "namepsace" (check the spelling against the registry reference)'],
-    ['an unknown provider', (r) => void Object.assign(r.sources[0] ?? {}, { provider: 'keepass' }), "sources[0].provider: Invalid discriminator value. Expected 'aws' | 'azure' | 'gcp' | 'vault' | 'local'"],
-    ['an http server URL', (r) => void Object.assign(r.clusters[0] ?? {}, { server: 'http://127.0.0.1:6443' }), 'clusters[0].server: must be an https:// URL (TLS is always verified)'],
-    ['an invalid creationPolicy', (r) => void Object.assign(binding(r)['target'] ?? {}, { creationPolicy: 'Owned' }), 'bindings[0].target.creationPolicy: must be one of "Owner", "Merge", "Orphan"'],
-    ['a bad duration', (r) => void Object.assign(binding(r), { validate: { tls: { minValidity: 'one day' } } }), 'bindings[0].validate.tls.minValidity: must be a duration such as 30s, 15m, 24h or 7d'],
-    ['an unknown source', (r) => void Object.assign(binding(r), { source: 'vault-x' }), 'bindings[0].source: unknown source "vault-x" (known: store)'],
-    ['an unknown cluster name', (r) => void Object.assign(binding(r)['target'] ?? {}, { clusters: { names: ['prod-eu-1', 'ghost'] } }), 'bindings[0].target.clusters.names[1]: unknown cluster "ghost"'],
-    ['a duplicate cluster name', (r) => void r.clusters.push({ ...(r.clusters[0] ?? {}) }), 'clusters[2].name: duplicate name "prod-eu-1"'],
+    [
+      'a missing target namespace',
+      (r) => void delete binding(r)['target']?.['namespace'],
+      'bindings[0].target.namespace: required (expected string)',
+    ],
+    [
+      'a misspelt key',
+      (r) => void Object.assign(binding(r)['target'] ?? {}, { namepsace: 'x' }),
+      'bindings[0].target: unknown key "namepsace" (check the spelling against the registry reference)',
+    ],
+    [
+      'an unknown provider',
+      (r) => void Object.assign(r.sources[0] ?? {}, { provider: 'keepass' }),
+      "sources[0].provider: Invalid discriminator value. Expected 'aws' | 'azure' | 'gcp' | 'vault' | 'local'",
+    ],
+    [
+      'an http server URL',
+      (r) => void Object.assign(r.clusters[0] ?? {}, { server: 'http://127.0.0.1:6443' }),
+      'clusters[0].server: must be an https:// URL (TLS is always verified)',
+    ],
+    [
+      'an invalid creationPolicy',
+      (r) => void Object.assign(binding(r)['target'] ?? {}, { creationPolicy: 'Owned' }),
+      'bindings[0].target.creationPolicy: must be one of "Owner", "Merge", "Orphan"',
+    ],
+    [
+      'a bad duration',
+      (r) => void Object.assign(binding(r), { validate: { tls: { minValidity: 'one day' } } }),
+      'bindings[0].validate.tls.minValidity: must be a duration such as 30s, 15m, 24h or 7d',
+    ],
+    [
+      'an unknown source',
+      (r) => void Object.assign(binding(r), { source: 'vault-x' }),
+      'bindings[0].source: unknown source "vault-x" (known: store)',
+    ],
+    [
+      'an unknown cluster name',
+      (r) => void Object.assign(binding(r)['target'] ?? {}, { clusters: { names: ['prod-eu-1', 'ghost'] } }),
+      'bindings[0].target.clusters.names[1]: unknown cluster "ghost"',
+    ],
+    [
+      'a duplicate cluster name',
+      (r) => void r.clusters.push({ ...(r.clusters[0] ?? {}) }),
+      'clusters[2].name: duplicate name "prod-eu-1"',
+    ],
     [
       'a namespace outside the allowlist',
       (r) => void Object.assign(binding(r)['target'] ?? {}, { namespace: 'jenkins' }),
@@ -72,7 +124,11 @@ describe('registry validation', () => {
     ],
     [
       'kube-system without explicit listing',
-      (r) => void Object.assign(binding(r)['target'] ?? {}, { namespace: 'kube-system', clusters: { names: ['prod-eu-1'] } }),
+      (r) =>
+        void Object.assign(binding(r)['target'] ?? {}, {
+          namespace: 'kube-system',
+          clusters: { names: ['prod-eu-1'] },
+        }),
       'bindings[0].target.namespace: kube-system must be listed explicitly in clusters[name=prod-eu-1].namespaces',
     ],
     [
@@ -80,15 +136,25 @@ describe('registry validation', () => {
       (r) => void r.bindings.push({ ...binding(r), name: 'payments-db-copy' }),
       'bindings[1].target: Secret payments/db-credentials in cluster "prod-eu-1" is already written by binding "payments-db"',
     ],
-    ['a selector matching nothing', (r) => void Object.assign(binding(r)['target'] ?? {}, { clusters: { matchLabels: { env: 'qa' } } }), 'bindings[0].target.clusters: selects no cluster'],
+    [
+      'a selector matching nothing',
+      (r) => void Object.assign(binding(r)['target'] ?? {}, { clusters: { matchLabels: { env: 'qa' } } }),
+      'bindings[0].target.clusters: selects no cluster',
+    ],
     [
       'a template with an unknown function',
-      (r) => void Object.assign(binding(r)['target'] ?? {}, { template: { data: { url: '{{ .username | frobnicate }}' } } }),
+      (r) =>
+        void Object.assign(binding(r)['target'] ?? {}, {
+          template: { data: { url: '{{ .username | frobnicate }}' } },
+        }),
       'bindings[0].target.template: binding "payments-db": template key "url": function "frobnicate" is not supported',
     ],
     [
       'a token held by an unknown source',
-      (r) => void Object.assign(r.clusters[0] ?? {}, { auth: { type: 'token', tokenFrom: { source: 'nope', key: 'k' } } }),
+      (r) =>
+        void Object.assign(r.clusters[0] ?? {}, {
+          auth: { type: 'token', tokenFrom: { source: 'nope', key: 'k' } },
+        }),
       'clusters[0].auth.tokenFrom.source: unknown source "nope" (define it under sources)',
     ],
   ])('rejects %s with the exact path and reason', (_case, tweak, expected) => {
@@ -144,7 +210,9 @@ describe('registry location', () => {
   });
 
   it('says how to configure it when neither variable is set', () => {
-    expect(() => loadRegistryFromEnv({})).toThrow('no registry configured: set REGISTRY_FILE to a path or REGISTRY to inline YAML');
+    expect(() => loadRegistryFromEnv({})).toThrow(
+      'no registry configured: set REGISTRY_FILE to a path or REGISTRY to inline YAML',
+    );
   });
 
   it('names the file and the errno when the file cannot be read', () => {

@@ -13,16 +13,32 @@ const note = (text: string) => {
 
 for (const stream of [process.stdout, process.stderr]) {
   const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-    note(typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : '');
+  stream.write = (chunk: unknown, ...rest: unknown[]) => {
+    note(
+      typeof chunk === 'string'
+        ? chunk
+        : chunk instanceof Uint8Array
+          ? Buffer.from(chunk).toString('utf8')
+          : '',
+    );
     return write(chunk, ...rest);
-  });
+  };
 }
 
 for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const original = console[level].bind(console);
   console[level] = (...args: unknown[]) => {
-    note(args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? `${a.name}: ${a.message}` : JSON.stringify(a) ?? '')).join(' '));
+    note(
+      args
+        .map((a) =>
+          typeof a === 'string'
+            ? a
+            : a instanceof Error
+              ? `${a.name}: ${a.message}`
+              : (JSON.stringify(a) ?? ''),
+        )
+        .join(' '),
+    );
     original(...args);
   };
 }

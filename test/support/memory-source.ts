@@ -8,7 +8,11 @@ import type { Provider } from '../../shared/core/change.js';
  */
 export interface MemorySource extends SecretSource {
   /** Adds a version and makes it current; returns its id. Objects are stored as JSON. */
-  put(key: string, value: string | Record<string, unknown>, options?: { createdAt?: Date; current?: boolean }): string;
+  put(
+    key: string,
+    value: string | Record<string, unknown>,
+    options?: { createdAt?: Date; current?: boolean },
+  ): string;
   /** Makes an existing version current (e.g. AWSPENDING promoted). */
   promote(key: string, versionId: string): void;
   remove(key: string): void;
@@ -18,7 +22,9 @@ export interface MemorySource extends SecretSource {
   readonly rotations: string[];
 }
 
-export function createMemorySource(options: { name?: string; provider?: Provider; clock?: () => Date } = {}): MemorySource {
+export function createMemorySource(
+  options: { name?: string; provider?: Provider; clock?: () => Date } = {},
+): MemorySource {
   const encoder = new TextEncoder();
   const secrets = new Map<string, { versions: Map<string, SecretValue>; current: string }>();
   const faults = new Map<string, { error: Error; times: number }>();
@@ -37,7 +43,11 @@ export function createMemorySource(options: { name?: string; provider?: Provider
       const versionId = `v${counter}`;
       const text = typeof value === 'string' ? value : JSON.stringify(value);
       const entry = secrets.get(key) ?? { versions: new Map<string, SecretValue>(), current: versionId };
-      entry.versions.set(versionId, { versionId, createdAt: opts.createdAt ?? new Date(now().getTime() + counter), bytes: encoder.encode(text) });
+      entry.versions.set(versionId, {
+        versionId,
+        createdAt: opts.createdAt ?? new Date(now().getTime() + counter),
+        bytes: encoder.encode(text),
+      });
       if (opts.current !== false) entry.current = versionId;
       secrets.set(key, entry);
       return versionId;
@@ -62,7 +72,8 @@ export function createMemorySource(options: { name?: string; provider?: Provider
       }
       const entry = secrets.get(key);
       const value = entry?.versions.get(opts?.version ?? entry.current);
-      if (value === undefined) return Promise.reject(new SecretNotFoundError(`secret "${key}" not found in memory source`));
+      if (value === undefined)
+        return Promise.reject(new SecretNotFoundError(`secret "${key}" not found in memory source`));
       return Promise.resolve(value);
     },
     refersTo(key, changeRef) {
@@ -70,7 +81,9 @@ export function createMemorySource(options: { name?: string; provider?: Provider
     },
     currentVersion(key) {
       const entry = secrets.get(key);
-      return entry === undefined ? Promise.reject(new SecretNotFoundError(`secret "${key}" not found`)) : Promise.resolve(entry.current);
+      return entry === undefined
+        ? Promise.reject(new SecretNotFoundError(`secret "${key}" not found`))
+        : Promise.resolve(entry.current);
     },
     rotate(key) {
       rotations.push(key);

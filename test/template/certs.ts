@@ -42,12 +42,22 @@ const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420',
 function nativeSigner(pem: string): forge.pki.rsa.PrivateKey {
   const sign = (md: forge.md.MessageDigest) => {
     const digest = Buffer.from(md.digest().getBytes(), 'binary');
-    return privateEncrypt({ key: pem, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest])).toString('binary');
+    return privateEncrypt(
+      { key: pem, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.concat([SHA256_DIGEST_INFO, digest]),
+    ).toString('binary');
   };
   return { sign } as unknown as forge.pki.rsa.PrivateKey;
 }
 
-export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date; issuer?: TestCert & { pem?: string }; ca?: boolean; ip?: string }): TestCert & { pem: string } {
+export function makeCert(options: {
+  cn: string;
+  notBefore: Date;
+  notAfter: Date;
+  issuer?: TestCert & { pem?: string };
+  ca?: boolean;
+  ip?: string;
+}): TestCert & { pem: string } {
   const key = rsaKey();
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
@@ -57,8 +67,20 @@ export function makeCert(options: { cn: string; notBefore: Date; notAfter: Date;
   const subject = [{ name: 'commonName', value: options.cn }];
   cert.setSubject(subject);
   const issuer = options.issuer;
-  cert.setIssuer(issuer === undefined ? subject : forge.pki.certificateFromPem(issuer.cert).subject.attributes);
-  cert.setExtensions(options.ca === true ? [{ name: 'basicConstraints', cA: true }] : [{ name: 'subjectAltName', altNames: options.ip === undefined ? [{ type: 2, value: options.cn }] : [{ type: 7, ip: options.ip }] }]);
+  cert.setIssuer(
+    issuer === undefined ? subject : forge.pki.certificateFromPem(issuer.cert).subject.attributes,
+  );
+  cert.setExtensions(
+    options.ca === true
+      ? [{ name: 'basicConstraints', cA: true }]
+      : [
+          {
+            name: 'subjectAltName',
+            altNames:
+              options.ip === undefined ? [{ type: 2, value: options.cn }] : [{ type: 7, ip: options.ip }],
+          },
+        ],
+  );
   cert.sign(nativeSigner(issuer?.pem ?? key.pem), forge.md.sha256.create());
   return { cert: lf(forge.pki.certificateToPem(cert)), key: key.pem, pem: key.pem };
 }
@@ -67,8 +89,18 @@ const DAY = 86_400_000;
 
 /** A CA and a leaf valid from yesterday for `days` days. */
 export function makeChain(now: Date, days = 90): { ca: TestCert; leaf: TestCert } {
-  const ca = makeCert({ cn: 'Test CA', notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + 365 * DAY), ca: true });
-  const leaf = makeCert({ cn: 'web.example', notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + days * DAY), issuer: ca });
+  const ca = makeCert({
+    cn: 'Test CA',
+    notBefore: new Date(now.getTime() - DAY),
+    notAfter: new Date(now.getTime() + 365 * DAY),
+    ca: true,
+  });
+  const leaf = makeCert({
+    cn: 'web.example',
+    notBefore: new Date(now.getTime() - DAY),
+    notAfter: new Date(now.getTime() + days * DAY),
+    issuer: ca,
+  });
   return { ca, leaf };
 }
 

@@ -19,7 +19,11 @@ const data = stringMap({
 const table: [string, string, string][] = [
   ['field', '{{ .user }}', 'admin'],
   ['pipeline into function', '{{ .user | upper }}', 'ADMIN'],
-  ['printf with pipeline and b64enc', '{{ printf "%s:%s" .user .pass | b64enc }}', Buffer.from('admin:p@ss<&>').toString('base64')],
+  [
+    'printf with pipeline and b64enc',
+    '{{ printf "%s:%s" .user .pass | b64enc }}',
+    Buffer.from('admin:p@ss<&>').toString('base64'),
+  ],
   ['b64dec', '{{ .b64 | b64dec }}', 'hello'],
   ['index for dashed keys', '{{ index . "dash-key" }}', 'dashed'],
   ['index of a missing key of the data map is empty', '[{{ index . "nope" }}]', '[]'],
@@ -29,28 +33,64 @@ const table: [string, string, string][] = [
   ['lower/upper', '{{ "MiXed" | lower }}{{ "x" | upper }}', 'mixedX'],
   ['quote escapes like strconv.Quote', '{{ quote .spaced }} {{ squote .user }}', '"  padded \\n" \'admin\''],
   ['toJson escapes HTML characters like json.Marshal', '{{ .pass | toJson }}', '"p@ss\\u003c\\u0026\\u003e"'],
-  ['fromJson then fields; floats print like Go', '{{ $j := fromJson .json }}{{ $j.a.b }} {{ index $j.a.b 2 }} {{ $j.s }} {{ $j.n }} {{ $j.t }}', '[1 2.5 1.234567e+06] 1.234567e+06 x <no value> true'],
-  ['toJson of fromJson round-trips with sorted keys', '{{ .json | fromJson | toJson }}', '{"a":{"b":[1,2.5,1234567]},"n":null,"s":"x","t":true}'],
-  ['fromYaml / toYaml', '{{ $y := fromYaml .yaml }}{{ $y.name }} {{ toYaml $y }}', 'web name: web\nports:\n- 80\n- 443'],
-  ['if / else if / else', '{{ if eq .user "root" }}r{{ else if eq .user "admin" }}a{{ else }}x{{ end }}', 'a'],
+  [
+    'fromJson then fields; floats print like Go',
+    '{{ $j := fromJson .json }}{{ $j.a.b }} {{ index $j.a.b 2 }} {{ $j.s }} {{ $j.n }} {{ $j.t }}',
+    '[1 2.5 1.234567e+06] 1.234567e+06 x <no value> true',
+  ],
+  [
+    'toJson of fromJson round-trips with sorted keys',
+    '{{ .json | fromJson | toJson }}',
+    '{"a":{"b":[1,2.5,1234567]},"n":null,"s":"x","t":true}',
+  ],
+  [
+    'fromYaml / toYaml',
+    '{{ $y := fromYaml .yaml }}{{ $y.name }} {{ toYaml $y }}',
+    'web name: web\nports:\n- 80\n- 443',
+  ],
+  [
+    'if / else if / else',
+    '{{ if eq .user "root" }}r{{ else if eq .user "admin" }}a{{ else }}x{{ end }}',
+    'a',
+  ],
   ['with rebinds dot', '{{ with fromJson .json }}{{ .s }}{{ end }}', 'x'],
   ['with else', '{{ with index . "nope" }}yes{{ else }}no{{ end }}', 'no'],
   ['range over a map in key order', '{{ range $k, $v := fromJson .json }}{{ $k }};{{ end }}', 'a;n;s;t;'],
-  ['range over a list with else', '{{ range $i, $v := (fromJson .json).a.b }}{{ $i }}={{ $v }},{{ else }}none{{ end }}', '0=1,1=2.5,2=1.234567e+06,'],
+  [
+    'range over a list with else',
+    '{{ range $i, $v := (fromJson .json).a.b }}{{ $i }}={{ $v }},{{ else }}none{{ end }}',
+    '0=1,1=2.5,2=1.234567e+06,',
+  ],
   ['range over empty list takes else', '{{ range list }}x{{ else }}empty{{ end }}', 'empty'],
   ['whitespace trimming', 'a  {{- .user -}}  \n b', 'aadminb'],
   ['comments', 'a{{/* note */}}b{{- /* trimmed */ -}} c', 'abc'],
   ['variables and assignment', '{{ $x := "1" }}{{ if true }}{{ $x = "2" }}{{ end }}{{ $x }}', '2'],
-  ['printf verbs', '{{ printf "%d|%5s|%-4s|%q|%v|%x|%05d" 42 "ab" "c" "q\\"" true "hi" 7 }}', '42|   ab|c   |"q\\""|true|6869|00007'],
-  ['printf missing and extra args like Go', '{{ printf "%s %s" "a" }}|{{ printf "%s" "a" "b" }}', 'a %!s(MISSING)|a%!(EXTRA string=b)'],
+  [
+    'printf verbs',
+    '{{ printf "%d|%5s|%-4s|%q|%v|%x|%05d" 42 "ab" "c" "q\\"" true "hi" 7 }}',
+    '42|   ab|c   |"q\\""|true|6869|00007',
+  ],
+  [
+    'printf missing and extra args like Go',
+    '{{ printf "%s %s" "a" }}|{{ printf "%s" "a" "b" }}',
+    'a %!s(MISSING)|a%!(EXTRA string=b)',
+  ],
   ['and / or return the deciding value', '{{ and .user "" }}|{{ or "" .user }}', '|admin'],
   ['len counts bytes', '{{ len "héllo" }}', '6'],
-  ['contains, hasPrefix, replace, trimPrefix', '{{ contains "dm" .user }} {{ hasPrefix "ad" .user }} {{ replace "a" "A" .user }} {{ trimPrefix "ad" .user }}', 'true true Admin min'],
+  [
+    'contains, hasPrefix, replace, trimPrefix',
+    '{{ contains "dm" .user }} {{ hasPrefix "ad" .user }} {{ replace "a" "A" .user }} {{ trimPrefix "ad" .user }}',
+    'true true Admin min',
+  ],
   ['join, splitList, list', '{{ join "," (list "a" "b") }} {{ splitList ":" "x:y" }}', 'a,b [x y]'],
   ['dict and get', '{{ $d := dict "k" "v" }}{{ get $d "k" }}{{ hasKey $d "z" }}', 'vfalse'],
   ['indent and nindent', '{{ indent 2 "a\\nb" }}|{{ nindent 2 "c" }}', '  a\n  b|\n  c'],
   ['sha256sum', '{{ sha256sum "abc" }}', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
-  ['filterPEM keeps blocks of one type', '{{ filterPEM "CERTIFICATE" .pem }}', '-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n'],
+  [
+    'filterPEM keeps blocks of one type',
+    '{{ filterPEM "CERTIFICATE" .pem }}',
+    '-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n',
+  ],
   ['raw strings and numbers', '{{ `raw\\n` }}{{ 0x10 }} {{ 1.5 }} {{ 1e6 }}', 'raw\\n16 1.5 1e+06'],
   ['ternary and empty', '{{ ternary "y" "n" (empty "") }}', 'y'],
 ];
@@ -74,7 +114,23 @@ describe('Go template interpreter (ESO engine v2 semantics)', () => {
 
   it('toYaml quotes and indents as go-yaml v2 (sigs.k8s.io/yaml) does', () => {
     // given
-    const input = stringMap({ doc: JSON.stringify({ b: [1, 'two', { x: 'y', a: [] }], a: { s: 'true', n: '123', e: '', c: 'a: b', m: 'line1\nline2\n', h: '#x', ok: 'plain text', d: '2024-01-01', f: 1.5, z: null } }) });
+    const input = stringMap({
+      doc: JSON.stringify({
+        b: [1, 'two', { x: 'y', a: [] }],
+        a: {
+          s: 'true',
+          n: '123',
+          e: '',
+          c: 'a: b',
+          m: 'line1\nline2\n',
+          h: '#x',
+          ok: 'plain text',
+          d: '2024-01-01',
+          f: 1.5,
+          z: null,
+        },
+      }),
+    });
     // when
     const out = renderTemplate('{{ .doc | fromJson | toYaml }}', input);
     // then
@@ -109,7 +165,10 @@ describe('Go template interpreter (ESO engine v2 semantics)', () => {
 
 const CANARY = 'canary-value-93b1';
 
-function aBinding(template: Partial<NonNullable<BindingSpec['target']['template']>> = {}, extra: Record<string, unknown> = {}): BindingSpec {
+function aBinding(
+  template: Partial<NonNullable<BindingSpec['target']['template']>> = {},
+  extra: Record<string, unknown> = {},
+): BindingSpec {
   return bindingSchema.parse({
     name: 'payments-db',
     source: 'aws-main',
@@ -123,13 +182,19 @@ function aBinding(template: Partial<NonNullable<BindingSpec['target']['template'
   });
 }
 
-const values = (json: unknown): FetchedValues => new Map([['prod/db', { versionId: 'v1', bytes: new TextEncoder().encode(JSON.stringify(json)) }]]);
-const text = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : new TextDecoder().decode(bytes));
+const values = (json: unknown): FetchedValues =>
+  new Map([['prod/db', { versionId: 'v1', bytes: new TextEncoder().encode(JSON.stringify(json)) }]]);
+const text = (bytes: Uint8Array | undefined) =>
+  bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 
 describe('renderSecret', () => {
   it('renders template data, type and metadata with the fetched data as strings', () => {
     // given
-    const binding = aBinding({ type: 'kubernetes.io/basic-auth', metadata: { labels: { user: '{{ .username }}' }, annotations: { a: 'x' } }, data: { url: 'postgres://{{ .username }}:{{ .password }}@db' } });
+    const binding = aBinding({
+      type: 'kubernetes.io/basic-auth',
+      metadata: { labels: { user: '{{ .username }}' }, annotations: { a: 'x' } },
+      data: { url: 'postgres://{{ .username }}:{{ .password }}@db' },
+    });
     // when
     const secret = renderSecret(binding, values({ username: 'app', password: CANARY }));
     // then
@@ -141,8 +206,14 @@ describe('renderSecret', () => {
   });
 
   it('keeps the fetched keys under the templated ones with mergePolicy Merge', () => {
-    const secret = renderSecret(aBinding({ mergePolicy: 'Merge', data: { password: '{{ .password | upper }}' } }), values({ username: 'app', password: 'pw' }));
-    expect(Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, text(v)]))).toEqual({ username: 'app', password: 'PW' });
+    const secret = renderSecret(
+      aBinding({ mergePolicy: 'Merge', data: { password: '{{ .password | upper }}' } }),
+      values({ username: 'app', password: 'pw' }),
+    );
+    expect(Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, text(v)]))).toEqual({
+      username: 'app',
+      password: 'PW',
+    });
   });
 
   it('uses the fetched data when the template has no data', () => {
@@ -164,12 +235,19 @@ describe('renderSecret', () => {
     })();
     // then
     expect(error).toBeInstanceOf(RenderError);
-    expect((error as Error).message).toBe('binding "payments-db": template key "dsn": map has no entry for key "hostname"');
+    expect((error as Error).message).toBe(
+      'binding "payments-db": template key "dsn": map has no entry for key "hostname"',
+    );
     expect((error as Error).message).not.toContain(CANARY);
   });
 
   it('refuses an unknown function before rendering anything', () => {
-    expect(() => renderSecret(aBinding({ data: { x: '{{ .password | pkcs12cert }}' } }), values({ username: 'a', password: CANARY }))).toThrow(
+    expect(() =>
+      renderSecret(
+        aBinding({ data: { x: '{{ .password | pkcs12cert }}' } }),
+        values({ username: 'a', password: CANARY }),
+      ),
+    ).toThrow(
       new RenderError('binding "payments-db": template key "x": function "pkcs12cert" is not supported'),
     );
   });
@@ -188,10 +266,19 @@ describe('renderSecret', () => {
       target: { name: 'x', namespace: 'n', clusters: { names: ['c'] } },
     });
     // when
-    const secret = renderSecret(binding, values({ db: { host: 'h' }, 'a.b': 'dotted', a: { b: 'nested' }, list: ['x', 'y'] }));
+    const secret = renderSecret(
+      binding,
+      values({ db: { host: 'h' }, 'a.b': 'dotted', a: { b: 'nested' }, list: ['x', 'y'] }),
+    );
     // then
-    expect([text(secret.data['host']), text(secret.data['literal']), text(secret.data['second'])]).toEqual(['h', 'dotted', 'y']);
-    expect(() => renderSecret(aBinding(), values({ username: CANARY }))).toThrow('binding "payments-db": property "password" not found in secret "prod/db"');
+    expect([text(secret.data['host']), text(secret.data['literal']), text(secret.data['second'])]).toEqual([
+      'h',
+      'dotted',
+      'y',
+    ]);
+    expect(() => renderSecret(aBinding(), values({ username: CANARY }))).toThrow(
+      'binding "payments-db": property "password" not found in secret "prod/db"',
+    );
   });
 
   it.each([
@@ -207,7 +294,10 @@ describe('renderSecret', () => {
       data: [{ secretKey: 'v', remoteRef: { key: 'k', decodingStrategy: strategy } }],
       target: { name: 'x', namespace: 'n', clusters: { names: ['c'] } },
     });
-    const secret = renderSecret(binding, new Map([['k', { versionId: '1', bytes: new TextEncoder().encode(stored) }]]));
+    const secret = renderSecret(
+      binding,
+      new Map([['k', { versionId: '1', bytes: new TextEncoder().encode(stored) }]]),
+    );
     expect(text(secret.data['v'])).toBe(expected);
   });
 
@@ -218,7 +308,9 @@ describe('renderSecret', () => {
       data: [{ secretKey: 'v', remoteRef: { key: 'k', decodingStrategy: 'Base64' } }],
       target: { name: 'x', namespace: 'n', clusters: { names: ['c'] } },
     });
-    expect(() => renderSecret(binding, new Map([['k', { versionId: '1', bytes: new TextEncoder().encode(CANARY) }]]))).toThrow('binding "b": key "v": value is not valid Base64 (decodingStrategy)');
+    expect(() =>
+      renderSecret(binding, new Map([['k', { versionId: '1', bytes: new TextEncoder().encode(CANARY) }]])),
+    ).toThrow('binding "b": key "v": value is not valid Base64 (decodingStrategy)');
   });
 
   it('extracts a JSON object with nested values as raw JSON text, and data entries win', () => {
@@ -229,7 +321,20 @@ describe('renderSecret', () => {
       data: [{ secretKey: 'n', remoteRef: { key: 'k', property: 'o.x' } }],
       target: { name: 'x', namespace: 'n', clusters: { names: ['c'] } },
     });
-    const secret = renderSecret(binding, new Map([['k', { versionId: '1', bytes: new TextEncoder().encode('{"s":"str","n":1.50,"o":{ "x": 2 },"z":null}') }]]));
-    expect(Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, text(v)]))).toEqual({ s: 'str', n: '2', o: '{ "x": 2 }', z: '' });
+    const secret = renderSecret(
+      binding,
+      new Map([
+        [
+          'k',
+          { versionId: '1', bytes: new TextEncoder().encode('{"s":"str","n":1.50,"o":{ "x": 2 },"z":null}') },
+        ],
+      ]),
+    );
+    expect(Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, text(v)]))).toEqual({
+      s: 'str',
+      n: '2',
+      o: '{ "x": 2 }',
+      z: '',
+    });
   });
 });

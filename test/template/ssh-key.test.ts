@@ -17,8 +17,13 @@ function openssh(type: 'ed25519' | 'rsa' | 'ec'): string {
 }
 
 function pem(kind: 'pkcs1' | 'pkcs8' | 'sec1'): string {
-  if (kind === 'sec1') return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }).toString();
-  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: kind, format: 'pem' }).toString();
+  if (kind === 'sec1')
+    return generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'sec1', format: 'pem' })
+      .toString();
+  return generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: kind, format: 'pem' })
+    .toString();
 }
 
 /** Re-encodes an OpenSSH key after `mutate` changes its decoded envelope. */
@@ -45,11 +50,24 @@ describe('SSH private key check', () => {
 
   it.each<[string, () => string]>([
     ['a truncated OpenSSH key', () => tampered(openssh('ed25519'), (b) => b.subarray(0, b.length - 40))],
-    ['a wrong magic', () => tampered(openssh('ed25519'), (b) => Buffer.concat([Buffer.from('openssh-key-v2'), b.subarray(14)]))],
+    [
+      'a wrong magic',
+      () =>
+        tampered(openssh('ed25519'), (b) => Buffer.concat([Buffer.from('openssh-key-v2'), b.subarray(14)])),
+    ],
     ['differing check words', () => tampered(openssh('ed25519'), (b) => flipCheckWord(b))],
-    ['base64 noise in an OpenSSH frame', () => '-----BEGIN OPENSSH PRIVATE KEY-----\nY2FuYXJ5\n-----END OPENSSH PRIVATE KEY-----\n'],
+    [
+      'base64 noise in an OpenSSH frame',
+      () => '-----BEGIN OPENSSH PRIVATE KEY-----\nY2FuYXJ5\n-----END OPENSSH PRIVATE KEY-----\n',
+    ],
     ['a public key', () => sshpk.parsePrivateKey(openssh('ed25519'), 'ssh').toPublic().toString('ssh')],
-    ['an encrypted PEM', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString()],
+    [
+      'an encrypted PEM',
+      () =>
+        generateKeyPairSync('rsa', { modulusLength: 2048 })
+          .privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+          .toString(),
+    ],
     ['plain text', () => 'not a key at all'],
   ])('refuses %s', (_case, make) => {
     // given

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidEventError, normalizeEvent } from '../../shared/events/index.js';
 
-const fixture = (name: string): unknown => JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8'));
+const fixture = (name: string): unknown =>
+  JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8'));
 
 describe('normalizeEvent("vault", ...) for Vault Enterprise event notifications', () => {
   it('turns a kv-v2 data-write into version-current for mount/path with the new version', () => {
@@ -23,11 +24,15 @@ describe('normalizeEvent("vault", ...) for Vault Enterprise event notifications'
 
   it('turns a metadata-delete into deleted', () => {
     const result = normalizeEvent('vault', fixture('event-metadata-delete.valid.json'));
-    expect(result).toEqual({ changes: [expect.objectContaining({ secretRef: 'kv/apps/api', kind: 'deleted' })] });
+    expect(result).toEqual({
+      changes: [expect.objectContaining({ secretRef: 'kv/apps/api', kind: 'deleted' })],
+    });
   });
 
   it('ignores events that do not change a value, saying why', () => {
-    expect(normalizeEvent('vault', fixture('event-metadata-write.ignored.json'))).toEqual({ ignored: 'vault event type kv-v2/metadata-write does not change a secret value' });
+    expect(normalizeEvent('vault', fixture('event-metadata-write.ignored.json'))).toEqual({
+      ignored: 'vault event type kv-v2/metadata-write does not change a secret value',
+    });
   });
 
   it.each([

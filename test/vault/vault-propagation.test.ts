@@ -12,12 +12,23 @@ import { parseRegistry } from '../../shared/registry/load.js';
 import type { RegistryInput } from '../../shared/registry/schema.js';
 import type { Runtime } from '../../shared/runtime/index.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
-import { createMemoryPollState, createVaultClient, createVaultSource, pollVault, type VaultSource } from '../../shared/sources/vault/index.js';
+import {
+  createMemoryPollState,
+  createVaultClient,
+  createVaultSource,
+  pollVault,
+  type VaultSource,
+} from '../../shared/sources/vault/index.js';
 import { createJsonLogger } from '../../shared/telemetry/index.js';
-import { CLUSTER_TOKENS_SOURCE, registryClusters, startLocalFleet, tokenSecrets, type LocalFleet } from '../support/clusters.js';
+import {
+  CLUSTER_TOKENS_SOURCE,
+  registryClusters,
+  startLocalFleet,
+  tokenSecrets,
+  type LocalFleet,
+} from '../support/clusters.js';
 import { makeCert, makeChain } from '../template/certs.js';
 import { startLocalVault, type LocalVault } from './vault-server.js';
-
 
 const CANARY = 'CANARY-vault-4d2e-never-log-me';
 const NAMES = ['eu-1', 'us-1'];
@@ -34,7 +45,10 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   const { createRuntime } = await import('../../shared/runtime/index.js');
-  [fleet, vault] = await Promise.all([startLocalFleet({ names: NAMES, rolloutDelayMs: 10 }), startLocalVault()]);
+  [fleet, vault] = await Promise.all([
+    startLocalFleet({ names: NAMES, rolloutDelayMs: 10 }),
+    startLocalVault(),
+  ]);
   for (const name of NAMES) fleet.state.seedNamespace(name, NS);
   dir = mkdtempSync(join(tmpdir(), 'sp-vault-'));
   writeFileSync(join(dir, 'tokens.json'), JSON.stringify(tokenSecrets(fleet)));
@@ -44,7 +58,12 @@ beforeAll(async () => {
     clusters: registryClusters(fleet),
     sources: [
       { name: CLUSTER_TOKENS_SOURCE, provider: 'local', path: 'tokens.json' },
-      { name: 'vault-main', provider: 'vault', address: vault.address, auth: { type: 'token', tokenEnv: 'TEST_VAULT_TOKEN' } },
+      {
+        name: 'vault-main',
+        provider: 'vault',
+        address: vault.address,
+        auth: { type: 'token', tokenEnv: 'TEST_VAULT_TOKEN' },
+      },
     ],
     bindings: [
       {
@@ -81,7 +100,12 @@ beforeAll(async () => {
     sources: {
       local: localSourceFactory,
       // The real factory path, with the token given explicitly instead of the process env.
-      vault: (spec) => createVaultSource({ name: spec.name, mount: spec.mount, client: createVaultClient(spec, { TEST_VAULT_TOKEN: 'root-token' }) }),
+      vault: (spec) =>
+        createVaultSource({
+          name: spec.name,
+          mount: spec.mount,
+          client: createVaultClient(spec, { TEST_VAULT_TOKEN: 'root-token' }),
+        }),
     },
     logger: createJsonLogger({ write: (line) => logLines.push(line), level: 'debug' }),
     backoff: { baseMs: 5, maxMs: 20 },
@@ -97,7 +121,9 @@ afterAll(async () => {
 });
 
 const writes = () => fleet.requests().filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb));
-const secretOf = (cluster: string, name: string) => fleet.state.getSecret(cluster, NS, name) as { data?: Record<string, string>; metadata: { annotations?: Record<string, string> } } | undefined;
+const secretOf = (cluster: string, name: string) =>
+  fleet.state.getSecret(cluster, NS, name) as
+    { data?: Record<string, string>; metadata: { annotations?: Record<string, string> } } | undefined;
 const value = (cluster: string, name: string, key: string) => {
   const encoded = secretOf(cluster, name)?.data?.[key];
   return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString();
@@ -141,12 +167,22 @@ describe('vault poll -> propagation', () => {
     await pollVault({ source, keys: ['payments/tls'], state });
     expect(runtime.summarize(await runtime.scheduled('reconcile', ['payments-tls'])).ok).toBe(true);
     fleet.resetRequests();
-    const soon = makeCert({ cn: 'soon.example', notBefore: new Date(NOW.getTime() - HOUR), notAfter: new Date(NOW.getTime() + 12 * HOUR), issuer: ca });
+    const soon = makeCert({
+      cn: 'soon.example',
+      notBefore: new Date(NOW.getTime() - HOUR),
+      notAfter: new Date(NOW.getTime() + 12 * HOUR),
+      issuer: ca,
+    });
     vault.put('payments/tls', { certificate: soon.cert, private_key: soon.key });
     const linesBefore = logLines.length;
 
     // when
-    const changes = await pollVault({ source, keys: ['payments/tls'], state, logger: createJsonLogger({ write: (line) => logLines.push(line) }) });
+    const changes = await pollVault({
+      source,
+      keys: ['payments/tls'],
+      state,
+      logger: createJsonLogger({ write: (line) => logLines.push(line) }),
+    });
     const reports = (await Promise.all(changes.map((change) => runtime.handle(change)))).flat();
 
     // then
@@ -159,7 +195,9 @@ describe('vault poll -> propagation', () => {
     const newLines = logLines.slice(linesBefore);
     expect(newLines.some((line) => line.includes('ValidationGateFailed'))).toBe(true);
     const body = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
-    const fragments = [body(soon.cert), body(soon.key)].flatMap((b) => Array.from({ length: Math.floor(b.length / 16) }, (_, i) => b.slice(i * 16, i * 16 + 16)));
+    const fragments = [body(soon.cert), body(soon.key)].flatMap((b) =>
+      Array.from({ length: Math.floor(b.length / 16) }, (_, i) => b.slice(i * 16, i * 16 + 16)),
+    );
     for (const line of newLines) for (const fragment of fragments) expect(line).not.toContain(fragment);
   });
 

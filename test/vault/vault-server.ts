@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
@@ -57,14 +63,26 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
   const login = () => {
     const token = `s.issued-${++issued}`;
     tokens.add(token);
-    return { auth: { client_token: token, lease_duration: options.leaseSeconds ?? 3600, renewable: true, policies: ['default'] } };
+    return {
+      auth: {
+        client_token: token,
+        lease_duration: options.leaseSeconds ?? 3600,
+        renewable: true,
+        policies: ['default'],
+      },
+    };
   };
 
   const handler: RequestListener = (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const token = req.headers['x-vault-token'] as string | undefined;
-      requests.push({ method: req.method ?? '', path: url.pathname + url.search, token, namespace: req.headers['x-vault-namespace'] as string | undefined });
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname + url.search,
+        token,
+        namespace: req.headers['x-vault-namespace'] as string | undefined,
+      });
       if (faults !== undefined && faults.times > 0) {
         faults.times--;
         return send(res, faults.status, { errors: ['injected fault'] });
@@ -76,10 +94,14 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
         const k8s = options.kubernetes;
         const app = options.approle;
         if (k8s !== undefined && mount === (k8s.mountPath ?? 'kubernetes')) {
-          return body['role'] === k8s.role && body['jwt'] === k8s.jwt ? send(res, 200, login()) : send(res, 403, { errors: ['permission denied'] });
+          return body['role'] === k8s.role && body['jwt'] === k8s.jwt
+            ? send(res, 200, login())
+            : send(res, 403, { errors: ['permission denied'] });
         }
         if (app !== undefined && mount === (app.mountPath ?? 'approle')) {
-          return body['role_id'] === app.roleId && body['secret_id'] === app.secretId ? send(res, 200, login()) : send(res, 400, { errors: ['invalid role or secret ID'] });
+          return body['role_id'] === app.roleId && body['secret_id'] === app.secretId
+            ? send(res, 200, login())
+            : send(res, 400, { errors: ['invalid role or secret ID'] });
         }
         return send(res, 404, { errors: ['no handler for route'] });
       }
@@ -90,23 +112,51 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       const versions = secrets.get(`${mount}/${decodeURIComponent(path)}`);
       if (kind === 'metadata') {
         if (versions === undefined) return send(res, 404, { errors: [] });
-        return send(res, 200, { data: { current_version: versions.length, oldest_version: 1, versions: Object.fromEntries(versions.map((v, i) => [String(i + 1), { created_time: v.created, deletion_time: v.deleted ? v.created : '', destroyed: false }])) } });
+        return send(res, 200, {
+          data: {
+            current_version: versions.length,
+            oldest_version: 1,
+            versions: Object.fromEntries(
+              versions.map((v, i) => [
+                String(i + 1),
+                { created_time: v.created, deletion_time: v.deleted ? v.created : '', destroyed: false },
+              ]),
+            ),
+          },
+        });
       }
       if (req.method === 'POST' || req.method === 'PUT') {
         const version = vault.put(decodeURIComponent(path), body['data'] as Record<string, unknown>, mount);
-        return send(res, 200, { data: { version, created_time: new Date().toISOString(), deletion_time: '', destroyed: false } });
+        return send(res, 200, {
+          data: { version, created_time: new Date().toISOString(), deletion_time: '', destroyed: false },
+        });
       }
       if (versions === undefined) return send(res, 404, { errors: [] });
       const wanted = url.searchParams.get('version');
       const number = wanted === null || wanted === '0' ? versions.length : Number(wanted);
       const version = versions[number - 1];
       if (version === undefined) return send(res, 404, { errors: [] });
-      const metadata = { created_time: version.created, custom_metadata: null, deletion_time: version.deleted ? version.created : '', destroyed: false, version: number };
+      const metadata = {
+        created_time: version.created,
+        custom_metadata: null,
+        deletion_time: version.deleted ? version.created : '',
+        destroyed: false,
+        version: number,
+      };
       if (version.deleted) return send(res, 404, { data: { data: null, metadata } });
-      return send(res, 200, { request_id: 'r', lease_id: '', renewable: false, lease_duration: 0, data: { data: version.data, metadata } });
+      return send(res, 200, {
+        request_id: 'r',
+        lease_id: '',
+        renewable: false,
+        lease_duration: 0,
+        data: { data: version.data, metadata },
+      });
     })();
   };
-  const server: Server = options.tls === undefined ? createServer(handler) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+  const server: Server =
+    options.tls === undefined
+      ? createServer(handler)
+      : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -116,7 +166,11 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     put(path, data, mount = 'secret') {
       const key = `${mount}/${path}`;
       const versions = secrets.get(key) ?? [];
-      versions.push({ data, created: new Date(Date.UTC(2026, 0, 1, 0, 0, versions.length)).toISOString(), deleted: false });
+      versions.push({
+        data,
+        created: new Date(Date.UTC(2026, 0, 1, 0, 0, versions.length)).toISOString(),
+        deleted: false,
+      });
       secrets.set(key, versions);
       return versions.length;
     },
@@ -131,7 +185,8 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     revokeTokens() {
       for (const t of [...tokens]) if (t !== rootToken) tokens.delete(t);
     },
-    stop: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+    stop: () =>
+      new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
   };
   return vault;
 }

@@ -3,21 +3,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccessDeniedError, SecretNotFoundError, StoreError } from '../../shared/core/errors.js';
 import { registrySchema } from '../../shared/registry/schema.js';
-import { VaultClient, createFilePollState, createMemoryPollState, createVaultSource, pollRegistryVaults, pollVault, vaultKeysBySource, type VaultAuth } from '../../shared/sources/vault/index.js';
+import {
+  VaultClient,
+  createFilePollState,
+  createMemoryPollState,
+  createVaultSource,
+  pollRegistryVaults,
+  pollVault,
+  vaultKeysBySource,
+  type VaultAuth,
+} from '../../shared/sources/vault/index.js';
 import { makeCert } from '../template/certs.js';
 import { startLocalVault, type LocalVault } from './vault-server.js';
 
 const CANARY = 'canary-7f3a9-never-log-me';
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
-function aSource(vault: LocalVault, auth: VaultAuth = { type: 'token', token: () => Promise.resolve('root-token') }, extra: { namespace?: string } = {}) {
-  return createVaultSource({ name: 'vault-main', mount: 'secret', client: new VaultClient({ address: vault.address, auth, ...extra }) });
+function aSource(
+  vault: LocalVault,
+  auth: VaultAuth = { type: 'token', token: () => Promise.resolve('root-token') },
+  extra: { namespace?: string } = {},
+) {
+  return createVaultSource({
+    name: 'vault-main',
+    mount: 'secret',
+    client: new VaultClient({ address: vault.address, auth, ...extra }),
+  });
 }
 
 describe('vault source (KV v2 over HTTP)', () => {
   let vault: LocalVault;
   beforeEach(async () => {
-    vault = await startLocalVault({ kubernetes: { role: 'propagator', jwt: 'sa-jwt' }, approle: { roleId: 'role-1', secretId: 'secret-1' } });
+    vault = await startLocalVault({
+      kubernetes: { role: 'propagator', jwt: 'sa-jwt' },
+      approle: { roleId: 'role-1', secretId: 'secret-1' },
+    });
   });
   afterEach(async () => {
     await vault.stop();
@@ -36,7 +56,10 @@ describe('vault source (KV v2 over HTTP)', () => {
     expect(decode(current.bytes)).toBe(`{"password":"${CANARY}","port":5432,"username":"app"}`);
     expect(current.createdAt?.toISOString()).toBe('2026-01-01T00:00:01.000Z');
     expect(pinned.versionId).toBe('1');
-    expect(vault.requests.map((r) => r.path)).toEqual(['/v1/secret/data/app/db', '/v1/secret/data/app/db?version=1']);
+    expect(vault.requests.map((r) => r.path)).toEqual([
+      '/v1/secret/data/app/db',
+      '/v1/secret/data/app/db?version=1',
+    ]);
     expect(vault.requests.every((r) => r.token === 'root-token')).toBe(true);
   });
 
@@ -59,7 +82,9 @@ describe('vault source (KV v2 over HTTP)', () => {
     vault.put('app/db', { password: CANARY });
     vault.fault(503);
     // when
-    const error = await aSource(vault).read('app/db').catch((e: unknown) => e);
+    const error = await aSource(vault)
+      .read('app/db')
+      .catch((e: unknown) => e);
     // then
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).retryable).toBe(true);
@@ -69,19 +94,33 @@ describe('vault source (KV v2 over HTTP)', () => {
   it('logs in with Kubernetes auth once and reuses the client token', async () => {
     // given
     vault.put('app/db', { password: CANARY });
-    const source = aSource(vault, { type: 'kubernetes', role: 'propagator', mountPath: 'kubernetes', jwt: () => Promise.resolve('sa-jwt') });
+    const source = aSource(vault, {
+      type: 'kubernetes',
+      role: 'propagator',
+      mountPath: 'kubernetes',
+      jwt: () => Promise.resolve('sa-jwt'),
+    });
     // when
     await source.read('app/db');
     await source.currentVersion('app/db');
     // then
-    expect(vault.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/auth/kubernetes/login', 'GET /v1/secret/data/app/db', 'GET /v1/secret/metadata/app/db']);
+    expect(vault.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/auth/kubernetes/login',
+      'GET /v1/secret/data/app/db',
+      'GET /v1/secret/metadata/app/db',
+    ]);
     expect(vault.requests[1]?.token).toBe('s.issued-1');
   });
 
   it('logs in again with AppRole when the cached token is revoked', async () => {
     // given
     vault.put('app/db', { password: CANARY });
-    const source = aSource(vault, { type: 'approle', roleId: 'role-1', secretId: () => Promise.resolve('secret-1'), mountPath: 'approle' });
+    const source = aSource(vault, {
+      type: 'approle',
+      roleId: 'role-1',
+      secretId: () => Promise.resolve('secret-1'),
+      mountPath: 'approle',
+    });
     await source.read('app/db');
     vault.revokeTokens();
     // when
@@ -94,7 +133,12 @@ describe('vault source (KV v2 over HTTP)', () => {
   it('refuses a wrong AppRole secret id with a typed error', async () => {
     // given
     vault.put('app/db', { password: CANARY });
-    const source = aSource(vault, { type: 'approle', roleId: 'role-1', secretId: () => Promise.resolve('nope'), mountPath: 'approle' });
+    const source = aSource(vault, {
+      type: 'approle',
+      roleId: 'role-1',
+      secretId: () => Promise.resolve('nope'),
+      mountPath: 'approle',
+    });
     // when
     const error = await source.read('app/db').catch((e: unknown) => e);
     // then
@@ -161,7 +205,13 @@ describe('pollVault', () => {
     expect(requestsPerPoll).toBe(2);
     expect(vault.requests.every((r) => r.path.startsWith('/v1/secret/metadata/'))).toBe(true);
     expect(bumped).toEqual([
-      expect.objectContaining({ provider: 'vault', secretRef: 'secret/app/db', versionId: '2', kind: 'version-current', origin: 'vault/poll' }),
+      expect.objectContaining({
+        provider: 'vault',
+        secretRef: 'secret/app/db',
+        versionId: '2',
+        kind: 'version-current',
+        origin: 'vault/poll',
+      }),
     ]);
     expect(source.refersTo('app/db', bumped[0]?.secretRef ?? '')).toBe(true);
     expect(after).toEqual([]);
@@ -205,8 +255,19 @@ describe('pollVault', () => {
 
 describe('vault source over TLS', () => {
   const now = new Date();
-  const ca = makeCert({ cn: 'Vault Test CA', notBefore: new Date(now.getTime() - 86_400_000), notAfter: new Date(now.getTime() + 86_400_000), ca: true });
-  const server = makeCert({ cn: '127.0.0.1', ip: '127.0.0.1', notBefore: new Date(now.getTime() - 86_400_000), notAfter: new Date(now.getTime() + 86_400_000), issuer: ca });
+  const ca = makeCert({
+    cn: 'Vault Test CA',
+    notBefore: new Date(now.getTime() - 86_400_000),
+    notAfter: new Date(now.getTime() + 86_400_000),
+    ca: true,
+  });
+  const server = makeCert({
+    cn: '127.0.0.1',
+    ip: '127.0.0.1',
+    notBefore: new Date(now.getTime() - 86_400_000),
+    notAfter: new Date(now.getTime() + 86_400_000),
+    issuer: ca,
+  });
   let vault: LocalVault;
   beforeAll(async () => {
     vault = await startLocalVault({ tls: { cert: server.cert, key: server.key } });
@@ -218,7 +279,14 @@ describe('vault source over TLS', () => {
 
   it('verifies the server against caData (base64 PEM, as in the registry)', async () => {
     const source = aSource(vault, undefined, {});
-    const pinned = createVaultSource({ name: 'v', client: new VaultClient({ address: vault.address, caData: Buffer.from(ca.cert).toString('base64'), auth: { type: 'token', token: () => Promise.resolve('root-token') } }) });
+    const pinned = createVaultSource({
+      name: 'v',
+      client: new VaultClient({
+        address: vault.address,
+        caData: Buffer.from(ca.cert).toString('base64'),
+        auth: { type: 'token', token: () => Promise.resolve('root-token') },
+      }),
+    });
     // when / then: with the CA the read succeeds; without it TLS verification fails
     expect((await pinned.read('app/db')).versionId).toBe('1');
     const error = await source.read('app/db').catch((e: unknown) => e);
@@ -227,8 +295,20 @@ describe('vault source over TLS', () => {
   });
 
   it('refuses a server whose certificate is not signed by caData', async () => {
-    const other = makeCert({ cn: 'Other CA', notBefore: new Date(now.getTime() - 86_400_000), notAfter: new Date(now.getTime() + 86_400_000), ca: true });
-    const source = createVaultSource({ name: 'v', client: new VaultClient({ address: vault.address, caData: other.cert, auth: { type: 'token', token: () => Promise.resolve('root-token') } }) });
+    const other = makeCert({
+      cn: 'Other CA',
+      notBefore: new Date(now.getTime() - 86_400_000),
+      notAfter: new Date(now.getTime() + 86_400_000),
+      ca: true,
+    });
+    const source = createVaultSource({
+      name: 'v',
+      client: new VaultClient({
+        address: vault.address,
+        caData: other.cert,
+        auth: { type: 'token', token: () => Promise.resolve('root-token') },
+      }),
+    });
     await expect(source.read('app/db')).rejects.toBeInstanceOf(StoreError);
   });
 });
@@ -251,9 +331,27 @@ describe('pollRegistryVaults', () => {
         { name: 'files', provider: 'local', path: 'x.json' },
       ],
       bindings: [
-        { name: 'a', source: 'vault-main', remoteRef: { key: 'app/db' }, target: { name: 'a', namespace: 'n', clusters: { names: ['c'] } } },
-        { name: 'b', source: 'vault-main', data: [{ secretKey: 'k', remoteRef: { key: 'app/api' } }, { secretKey: 'p', remoteRef: { key: 'app/pinned', version: '3' } }], target: { name: 'b', namespace: 'n', clusters: { names: ['c'] } } },
-        { name: 'c', source: 'files', remoteRef: { key: 'app/db' }, target: { name: 'c', namespace: 'n', clusters: { names: ['c'] } } },
+        {
+          name: 'a',
+          source: 'vault-main',
+          remoteRef: { key: 'app/db' },
+          target: { name: 'a', namespace: 'n', clusters: { names: ['c'] } },
+        },
+        {
+          name: 'b',
+          source: 'vault-main',
+          data: [
+            { secretKey: 'k', remoteRef: { key: 'app/api' } },
+            { secretKey: 'p', remoteRef: { key: 'app/pinned', version: '3' } },
+          ],
+          target: { name: 'b', namespace: 'n', clusters: { names: ['c'] } },
+        },
+        {
+          name: 'c',
+          source: 'files',
+          remoteRef: { key: 'app/db' },
+          target: { name: 'c', namespace: 'n', clusters: { names: ['c'] } },
+        },
       ],
     });
     vault.put('app/db', { p: '1' });
@@ -267,7 +365,10 @@ describe('pollRegistryVaults', () => {
     const changes = await pollRegistryVaults({ registry, sources, state });
     // then
     expect(vaultKeysBySource(registry)).toEqual(new Map([['vault-main', ['app/api', 'app/db']]]));
-    expect(vault.requests.map((r) => r.path)).toEqual(['/v1/secret/metadata/app/api', '/v1/secret/metadata/app/db']);
+    expect(vault.requests.map((r) => r.path)).toEqual([
+      '/v1/secret/metadata/app/api',
+      '/v1/secret/metadata/app/db',
+    ]);
     expect(changes.map((c) => `${c.secretRef}@${c.versionId ?? ''}`)).toEqual(['secret/app/api@2']);
   });
 });

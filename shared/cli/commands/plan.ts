@@ -1,6 +1,14 @@
 import { Option, type Command } from 'commander';
 import type { PlannedTarget } from '../../engine/types.js';
-import { CliExit, ExitCode, checkBindings, loadRegistryOrExit, processIo, type CliIo, type GlobalOptions } from '../context.js';
+import {
+  CliExit,
+  ExitCode,
+  checkBindings,
+  loadRegistryOrExit,
+  processIo,
+  type CliIo,
+  type GlobalOptions,
+} from '../context.js';
 import { collect, withCommonOptions } from '../options.js';
 import { createCliRuntime } from '../runtime.js';
 import { renderTable } from '../table.js';
@@ -12,7 +20,11 @@ interface PlanOptions extends GlobalOptions {
 
 /** Sorts by cluster, namespace, secret so the plan reads per cluster. */
 function byLocation(a: PlannedTarget, b: PlannedTarget): number {
-  return a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.secret.localeCompare(b.secret);
+  return (
+    a.cluster.localeCompare(b.cluster) ||
+    a.namespace.localeCompare(b.namespace) ||
+    a.secret.localeCompare(b.secret)
+  );
 }
 
 /** `plan`: what `sync` would do per cluster / namespace / Secret, without writing anything. */
@@ -26,11 +38,16 @@ export function register(program: Command, io: CliIo = processIo): void {
       const bindings = options.binding ?? [];
       checkBindings(loaded, bindings);
       const runtime = await createCliRuntime(loaded, options, io);
-      const planned = (await runtime.propagator.plan(bindings.length > 0 ? { bindings } : {})).sort(byLocation);
+      const planned = (await runtime.propagator.plan(bindings.length > 0 ? { bindings } : {})).sort(
+        byLocation,
+      );
       // Skip reasons are kebab-case words; a planning failure reads `<code>: <message>`.
-      const unplanned = planned.filter((t) => t.action === 'skip' && t.reason?.includes(': ') === true).length;
+      const unplanned = planned.filter(
+        (t) => t.action === 'skip' && t.reason?.includes(': ') === true,
+      ).length;
       const fail = () => {
-        if (unplanned > 0) throw new CliExit(ExitCode.Failed, `plan incomplete: ${unplanned} target(s) could not be planned`);
+        if (unplanned > 0)
+          throw new CliExit(ExitCode.Failed, `plan incomplete: ${unplanned} target(s) could not be planned`);
       };
       if (options.output === 'json') {
         io.out(JSON.stringify({ targets: planned }, null, 2));
@@ -56,7 +73,9 @@ export function register(program: Command, io: CliIo = processIo): void {
         ),
       );
       const count = (action: PlannedTarget['action']) => planned.filter((t) => t.action === action).length;
-      io.out(`\n${planned.length} target(s): ${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('skip')} skipped`);
+      io.out(
+        `\n${planned.length} target(s): ${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('skip')} skipped`,
+      );
       fail();
     });
 }

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { CliExit, ExitCode, loadRegistryOrExit, processIo, type CliIo, type GlobalOptions } from '../context.js';
+import {
+  CliExit,
+  ExitCode,
+  loadRegistryOrExit,
+  processIo,
+  type CliIo,
+  type GlobalOptions,
+} from '../context.js';
 import { withCommonOptions } from '../options.js';
 import { hasFailures, targetsTable, totalsLine, totalsOf } from '../report.js';
 import { createCliRuntime } from '../runtime.js';
@@ -17,7 +24,10 @@ interface PollOptions extends GlobalOptions {
 export function register(program: Command, io: CliIo = processIo): void {
   withCommonOptions(program.command('poll'))
     .description('poll Vault sources for new versions and propagate what changed')
-    .option('--state <file>', 'where the last seen versions are kept (default: VAULT_POLL_STATE_FILE or /tmp/secret-propagator/vault-poll-state.json)')
+    .option(
+      '--state <file>',
+      'where the last seen versions are kept (default: VAULT_POLL_STATE_FILE or /tmp/secret-propagator/vault-poll-state.json)',
+    )
     .action(async (options: PollOptions) => {
       const started = Date.now();
       const loaded = loadRegistryOrExit(options);

@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
-import { CliExit, ExitCode, checkBindings, loadRegistryOrExit, processIo, type CliIo, type GlobalOptions } from '../context.js';
+import {
+  CliExit,
+  ExitCode,
+  checkBindings,
+  loadRegistryOrExit,
+  processIo,
+  type CliIo,
+  type GlobalOptions,
+} from '../context.js';
 import { withCommonOptions } from '../options.js';
 import { hasFailures, targetsTable, totalsLine, totalsOf } from '../report.js';
 import { createCliRuntime } from '../runtime.js';
@@ -23,7 +31,12 @@ export function register(program: Command, io: CliIo = processIo): void {
       io.out(targetsTable([report]));
       io.out('');
       io.out(totalsLine(totals, Date.now() - started));
-      if (report.error !== undefined) throw new CliExit(ExitCode.Failed, `${report.error.code}: ${report.error.message}`);
-      if (hasFailures(totals)) throw new CliExit(ExitCode.Failed, `restart incomplete: ${totals.failedRestarts} restart(s) and ${totals.counts.failed} target(s) failed`);
+      if (report.error !== undefined)
+        throw new CliExit(ExitCode.Failed, `${report.error.code}: ${report.error.message}`);
+      if (hasFailures(totals))
+        throw new CliExit(
+          ExitCode.Failed,
+          `restart incomplete: ${totals.failedRestarts} restart(s) and ${totals.counts.failed} target(s) failed`,
+        );
     });
 }

@@ -2,7 +2,15 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import pLimit from 'p-limit';
 import type { ChangeReport } from '../../engine/types.js';
-import { CliExit, ExitCode, checkBindings, loadRegistryOrExit, processIo, type CliIo, type GlobalOptions } from '../context.js';
+import {
+  CliExit,
+  ExitCode,
+  checkBindings,
+  loadRegistryOrExit,
+  processIo,
+  type CliIo,
+  type GlobalOptions,
+} from '../context.js';
 import { collect, withCommonOptions } from '../options.js';
 import { hasFailures, targetsTable, totalsLine, totalsOf } from '../report.js';
 import { createCliRuntime } from '../runtime.js';
@@ -42,9 +50,15 @@ export function register(program: Command, io: CliIo = processIo): void {
       const logIo: CliIo = { ...io, err: (text) => (holdLogs ? heldLogs.push(text) : io.err(text)) };
       const runtime = await createCliRuntime(loaded, options, logIo);
 
-      const bar = io.isTTY && options.progress !== false
-        ? new SingleBar({ format: 'sync [{bar}] {value}/{total} bindings | {targets} targets | {failed} failed', hideCursor: true, clearOnComplete: true, stream: process.stdout })
-        : undefined;
+      const bar =
+        io.isTTY && options.progress !== false
+          ? new SingleBar({
+              format: 'sync [{bar}] {value}/{total} bindings | {targets} targets | {failed} failed',
+              hideCursor: true,
+              clearOnComplete: true,
+              stream: process.stdout,
+            })
+          : undefined;
       let targets = 0;
       let failed = 0;
       bar?.start(names.length, 0, { targets, failed });
@@ -77,7 +91,12 @@ export function register(program: Command, io: CliIo = processIo): void {
       io.out(totalsLine(totals, Date.now() - started));
       if (hasFailures(totals)) {
         const failedTargets = totals.counts.failed;
-        const reason = failedTargets > 0 ? `${failedTargets} target(s) failed` : totals.bindingErrors.length > 0 ? `${totals.bindingErrors.length} binding(s) failed` : `${totals.failedRestarts} restart(s) failed`;
+        const reason =
+          failedTargets > 0
+            ? `${failedTargets} target(s) failed`
+            : totals.bindingErrors.length > 0
+              ? `${totals.bindingErrors.length} binding(s) failed`
+              : `${totals.failedRestarts} restart(s) failed`;
         throw new CliExit(ExitCode.Failed, `sync incomplete: ${reason}`);
       }
     });

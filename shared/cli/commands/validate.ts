@@ -12,6 +12,8 @@ export function register(program: Command, io: CliIo = processIo): void {
     .action((options: GlobalOptions) => {
       const loaded = loadRegistryOrExit(options);
       const { clusters, sources, bindings } = loaded.registry;
-      io.out(`registry ${registryPath(options)} is valid: ${clusters.length} cluster(s), ${sources.length} source(s), ${bindings.length} binding(s)`);
+      io.out(
+        `registry ${registryPath(options)} is valid: ${clusters.length} cluster(s), ${sources.length} source(s), ${bindings.length} binding(s)`,
+      );
     });
 }

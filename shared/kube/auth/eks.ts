@@ -3,7 +3,12 @@ import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import { AccessDeniedError, ClusterUnavailableError, ConfigError, ThrottledError } from '../../core/errors.js';
+import {
+  AccessDeniedError,
+  ClusterUnavailableError,
+  ConfigError,
+  ThrottledError,
+} from '../../core/errors.js';
 import type { ClusterAuthenticator, ClusterCredentials } from '../../core/ports.js';
 import type { ClusterAuth } from '../../registry/schema.js';
 import { assumeRoleCredentials } from '../../sources/aws/assume-role.js';
@@ -39,7 +44,12 @@ export async function presignEksToken(input: {
   credentials: AwsCredentialIdentity;
   now: Date;
 }): Promise<string> {
-  const signer = new SignatureV4({ service: 'sts', region: input.region, credentials: input.credentials, sha256: Sha256 });
+  const signer = new SignatureV4({
+    service: 'sts',
+    region: input.region,
+    credentials: input.credentials,
+    sha256: Sha256,
+  });
   const hostname = `sts.${input.region}.amazonaws.com`;
   const signed = await signer.presign(
     {
@@ -53,7 +63,13 @@ export async function presignEksToken(input: {
     { expiresIn: PRESIGN_EXPIRES_SECONDS, signingDate: input.now },
   );
   const query = Object.entries(signed.query ?? {})
-    .flatMap(([key, value]) => (Array.isArray(value) ? value.map((v) => [key, v] as const) : value === null ? [] : [[key, value] as const]))
+    .flatMap(([key, value]) =>
+      Array.isArray(value)
+        ? value.map((v) => [key, v] as const)
+        : value === null
+          ? []
+          : [[key, value] as const],
+    )
     .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
     .join('&');
   const url = `https://${hostname}/?${query}`;
@@ -66,18 +82,27 @@ interface Cached {
 }
 
 function sdkErrorName(error: unknown): string {
-  return typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string' ? error.name : 'UnknownError';
+  return typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string'
+    ? error.name
+    : 'UnknownError';
 }
 
 function toClusterError(error: unknown, what: string): Error {
   const name = sdkErrorName(error);
   if (name === 'AccessDeniedException' || name === 'AccessDenied' || name === 'UnrecognizedClientException') {
-    return new AccessDeniedError(`${what}: access denied (${name}); grant it to the function role`, { cause: error });
+    return new AccessDeniedError(`${what}: access denied (${name}); grant it to the function role`, {
+      cause: error,
+    });
   }
   if (name === 'ResourceNotFoundException') {
-    return new ConfigError(`${what}: no such EKS cluster (${name}); check auth.clusterName and auth.region`, [], { cause: error });
+    return new ConfigError(
+      `${what}: no such EKS cluster (${name}); check auth.clusterName and auth.region`,
+      [],
+      { cause: error },
+    );
   }
-  if (name === 'ThrottlingException' || name === 'Throttling') return new ThrottledError(`${what}: throttled (${name})`, { cause: error });
+  if (name === 'ThrottlingException' || name === 'Throttling')
+    return new ThrottledError(`${what}: throttled (${name})`, { cause: error });
   return new ClusterUnavailableError(`${what}: failed (${name})`, { cause: error });
 }
 
@@ -123,7 +148,11 @@ export function createEksAuthenticator(options: EksAuthenticatorOptions = {}): C
     return provider;
   };
 
-  async function describe(name: string, auth: EksAuth, credentials: AwsCredentialIdentity): Promise<{ server: string; caData: string }> {
+  async function describe(
+    name: string,
+    auth: EksAuth,
+    credentials: AwsCredentialIdentity,
+  ): Promise<{ server: string; caData: string }> {
     const known = endpoints.get(name);
     if (known !== undefined) return known;
     const eks = new EKSClient({
@@ -136,28 +165,46 @@ export function createEksAuthenticator(options: EksAuthenticatorOptions = {}): C
       const server = out.cluster?.endpoint;
       const caData = out.cluster?.certificateAuthority?.data;
       if (server === undefined || caData === undefined) {
-        throw new ClusterUnavailableError(`cluster "${name}": eks:DescribeCluster ${auth.clusterName} returned no endpoint or CA yet (is it still creating?)`);
+        throw new ClusterUnavailableError(
+          `cluster "${name}": eks:DescribeCluster ${auth.clusterName} returned no endpoint or CA yet (is it still creating?)`,
+        );
       }
       const found = { server, caData };
       endpoints.set(name, found);
       return found;
     } catch (error) {
       if (error instanceof ClusterUnavailableError) throw error;
-      throw toClusterError(error, `cluster "${name}": eks:DescribeCluster ${auth.clusterName} in ${auth.region}`);
+      throw toClusterError(
+        error,
+        `cluster "${name}": eks:DescribeCluster ${auth.clusterName} in ${auth.region}`,
+      );
     } finally {
       eks.destroy();
     }
   }
 
-  async function issue(cluster: { name: string; server?: string; caData?: string; auth: EksAuth }): Promise<ClusterCredentials> {
+  async function issue(cluster: {
+    name: string;
+    server?: string;
+    caData?: string;
+    auth: EksAuth;
+  }): Promise<ClusterCredentials> {
     let credentials: AwsCredentialIdentity;
     try {
       credentials = await providerFor(cluster.auth)();
     } catch (error) {
-      throw toClusterError(error, `cluster "${cluster.name}": credentials${cluster.auth.roleArn === undefined ? '' : ` for role ${cluster.auth.roleArn}`}`);
+      throw toClusterError(
+        error,
+        `cluster "${cluster.name}": credentials${cluster.auth.roleArn === undefined ? '' : ` for role ${cluster.auth.roleArn}`}`,
+      );
     }
     const signedAt = now();
-    const token = await presignEksToken({ clusterName: cluster.auth.clusterName, region: cluster.auth.region, credentials, now: signedAt });
+    const token = await presignEksToken({
+      clusterName: cluster.auth.clusterName,
+      region: cluster.auth.region,
+      credentials,
+      now: signedAt,
+    });
     const result: ClusterCredentials = { token, expiresAt: new Date(signedAt.getTime() + TOKEN_LIFETIME_MS) };
     if (cluster.server === undefined || cluster.caData === undefined) {
       const found = await describe(cluster.name, cluster.auth, credentials);

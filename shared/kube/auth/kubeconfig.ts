@@ -33,11 +33,16 @@ interface NamedContext {
   user: string;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** The `name` + nested object entries of one kubeconfig list (clusters, users, contexts). */
-function namedEntries(doc: Record<string, unknown>, list: string, inner: string): { name: string; body: Record<string, unknown> }[] {
+function namedEntries(
+  doc: Record<string, unknown>,
+  list: string,
+  inner: string,
+): { name: string; body: Record<string, unknown> }[] {
   const items = doc[list];
   if (items === undefined || items === null) return [];
   if (!Array.isArray(items)) throw new Error(`${list} is not a list`);
@@ -55,14 +60,24 @@ function namedEntries(doc: Record<string, unknown>, list: string, inner: string)
  * the two side by side). Not KubeConfig itself: that pulls the whole generated client
  * (about 1.3 MB minified) into every function bundle for a YAML lookup.
  */
-function parseKubeconfig(text: string): { currentContext: string; clusters: NamedCluster[]; users: NamedUser[]; contexts: NamedContext[] } {
+function parseKubeconfig(text: string): {
+  currentContext: string;
+  clusters: NamedCluster[];
+  users: NamedUser[];
+  contexts: NamedContext[];
+} {
   const doc: unknown = parseYaml(text);
   if (!isRecord(doc)) throw new Error('not a mapping');
   const clusters = namedEntries(doc, 'clusters', 'cluster').map(({ name, body }) => {
     const server = str(body['server']);
     if (server === undefined) throw new Error(`cluster ${name} has no server`);
     const caData = str(body['certificate-authority-data']);
-    return { name, server, skipTLSVerify: body['insecure-skip-tls-verify'] === true, ...(caData === undefined ? {} : { caData }) };
+    return {
+      name,
+      server,
+      skipTLSVerify: body['insecure-skip-tls-verify'] === true,
+      ...(caData === undefined ? {} : { caData }),
+    };
   });
   const users = namedEntries(doc, 'users', 'user').map(({ name, body }) => {
     const user: NamedUser = { name };
@@ -73,7 +88,8 @@ function parseKubeconfig(text: string): { currentContext: string; clusters: Name
     if (certData !== undefined) user.certData = certData;
     if (keyData !== undefined) user.keyData = keyData;
     if (body['exec'] !== undefined && body['exec'] !== null) user.exec = body['exec'];
-    if (body['auth-provider'] !== undefined && body['auth-provider'] !== null) user.authProvider = body['auth-provider'];
+    if (body['auth-provider'] !== undefined && body['auth-provider'] !== null)
+      user.authProvider = body['auth-provider'];
     return user;
   });
   const contexts = namedEntries(doc, 'contexts', 'context').map(({ name, body }) => ({

@@ -20,13 +20,17 @@ export function parseSecretArn(ref: string): SecretArn | undefined {
   const match = ARN.exec(ref);
   if (match === null) return undefined;
   const [, partition, region, account, resource] = match;
-  if (partition === undefined || region === undefined || account === undefined || resource === undefined) return undefined;
+  if (partition === undefined || region === undefined || account === undefined || resource === undefined)
+    return undefined;
   return { partition, region, account, resource };
 }
 
 /** Whether `resource` (an ARN's resource part) names the secret `name`, with or without the random suffix. */
 function resourceNames(resource: string, name: string): boolean {
-  return resource === name || (resource.length === name.length + 7 && resource.startsWith(name) && SUFFIX.test(resource));
+  return (
+    resource === name ||
+    (resource.length === name.length + 7 && resource.startsWith(name) && SUFFIX.test(resource))
+  );
 }
 
 /**
@@ -39,7 +43,8 @@ export function sameSecret(a: string, b: string, region?: string): boolean {
   const arnA = parseSecretArn(a);
   const arnB = parseSecretArn(b);
   if (arnA !== undefined && arnB !== undefined) {
-    if (arnA.partition !== arnB.partition || arnA.region !== arnB.region || arnA.account !== arnB.account) return false;
+    if (arnA.partition !== arnB.partition || arnA.region !== arnB.region || arnA.account !== arnB.account)
+      return false;
     return resourceNames(arnA.resource, arnB.resource) || resourceNames(arnB.resource, arnA.resource);
   }
   const arn = arnA ?? arnB;
@@ -60,7 +65,10 @@ export function secretNameOf(ref: string): string {
  * The IAM resource pattern covering a reference: a full ARN as is, a name or partial ARN
  * with `-??????` for the random suffix (the pattern AWS documents for policies by name).
  */
-export function secretArnPattern(ref: string, scope: { partition: string; region: string; account: string }): string {
+export function secretArnPattern(
+  ref: string,
+  scope: { partition: string; region: string; account: string },
+): string {
   const arn = parseSecretArn(ref);
   if (arn !== undefined) {
     // A partial ARN and a full ARN look alike when the name ends in "-" + 6 characters; cover both.

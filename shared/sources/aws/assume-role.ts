@@ -46,7 +46,10 @@ export function assumeRoleCredentials(options: AssumeRoleOptions): AwsCredential
   };
 
   return async () => {
-    if (cached !== undefined && (cached.expiration === undefined || cached.expiration.getTime() - REFRESH_MARGIN_MS > now().getTime())) {
+    if (
+      cached !== undefined &&
+      (cached.expiration === undefined || cached.expiration.getTime() - REFRESH_MARGIN_MS > now().getTime())
+    ) {
       return cached;
     }
     pending ??= fetch().finally(() => {

@@ -53,11 +53,18 @@ export function createAwsSource(options: AwsSourceOptions): SecretSource {
       throw toStoreError(error, 'GetSecretValue', key);
     }
     if (out.VersionId === undefined) {
-      throw toStoreError(new SecretNotFoundError(`Secrets Manager GetSecretValue on "${key}": the answer named no version`), 'GetSecretValue', key);
+      throw toStoreError(
+        new SecretNotFoundError(`Secrets Manager GetSecretValue on "${key}": the answer named no version`),
+        'GetSecretValue',
+        key,
+      );
     }
-    const bytes = out.SecretBinary ?? (out.SecretString === undefined ? undefined : utf8.encode(out.SecretString));
+    const bytes =
+      out.SecretBinary ?? (out.SecretString === undefined ? undefined : utf8.encode(out.SecretString));
     if (bytes === undefined) {
-      throw new SecretNotFoundError(`Secrets Manager GetSecretValue on "${key}": version ${out.VersionId} has no value`);
+      throw new SecretNotFoundError(
+        `Secrets Manager GetSecretValue on "${key}": version ${out.VersionId} has no value`,
+      );
     }
     const value: SecretValue = {
       versionId: out.VersionId,
@@ -75,8 +82,13 @@ export function createAwsSource(options: AwsSourceOptions): SecretSource {
     } catch (error) {
       throw toStoreError(error, 'DescribeSecret', key);
     }
-    const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes(AWSCURRENT));
-    if (current === undefined) throw new SecretNotFoundError(`Secrets Manager DescribeSecret on "${key}": no version is ${AWSCURRENT}`);
+    const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) =>
+      stages.includes(AWSCURRENT),
+    );
+    if (current === undefined)
+      throw new SecretNotFoundError(
+        `Secrets Manager DescribeSecret on "${key}": no version is ${AWSCURRENT}`,
+      );
     return current[0];
   }
 
@@ -143,6 +155,9 @@ export function createSecretsManagerClient(spec: SourceSpecOf<'aws'>): SecretsMa
 }
 
 /** The `SourceFactories.aws` entry for `createRuntime`. */
-export function awsSourceFactory(spec: SourceSpecOf<'aws'>, _ctx: { baseDir: string; logger: Logger }): SecretSource {
+export function awsSourceFactory(
+  spec: SourceSpecOf<'aws'>,
+  _ctx: { baseDir: string; logger: Logger },
+): SecretSource {
   return createAwsSource({ name: spec.name, client: createSecretsManagerClient(spec), region: spec.region });
 }

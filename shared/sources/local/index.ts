@@ -5,9 +5,22 @@ import { SecretNotFoundError } from '../../core/errors.js';
 import type { Clock, Logger, SecretSource, SecretValue } from '../../core/ports.js';
 import { systemClock } from '../../core/ports.js';
 import type { SourceSpecOf } from '../../registry/schema.js';
-import { currentVersionOf, fromBytes, loadLocalStore, toBytes, writeEntry, type LocalEntry } from './store-file.js';
+import {
+  currentVersionOf,
+  fromBytes,
+  loadLocalStore,
+  toBytes,
+  writeEntry,
+  type LocalEntry,
+} from './store-file.js';
 
-export { currentVersionOf, loadLocalStore, type LocalEntry, type LocalStore, type LocalVersion } from './store-file.js';
+export {
+  currentVersionOf,
+  loadLocalStore,
+  type LocalEntry,
+  type LocalStore,
+  type LocalVersion,
+} from './store-file.js';
 export { watchLocalSource, type LocalSourceWatcher, type WatchLocalSourceOptions } from './watch.js';
 
 export interface LocalSourceOptions {
@@ -48,16 +61,23 @@ export function createLocalSource(options: LocalSourceOptions): SecretSource {
   const generate = options.generatePassword ?? (() => generateLocalPassword());
   let writes: Promise<unknown> = Promise.resolve();
 
-  async function entryOf(key: string): Promise<{ entry: LocalEntry | undefined; isFolder: boolean; files: string[] }> {
+  async function entryOf(
+    key: string,
+  ): Promise<{ entry: LocalEntry | undefined; isFolder: boolean; files: string[] }> {
     const store = await loadLocalStore(options.path);
     return { entry: store.entries.get(key), isFolder: store.isFolder, files: store.files };
   }
 
   function notFound(key: string): SecretNotFoundError {
-    return new SecretNotFoundError(`secret "${key}" not found in local source "${options.name}" (${options.path})`);
+    return new SecretNotFoundError(
+      `secret "${key}" not found in local source "${options.name}" (${options.path})`,
+    );
   }
 
-  async function appendVersion(key: string, makeBytes: (current: Uint8Array | undefined) => Uint8Array): Promise<{ versionId: string }> {
+  async function appendVersion(
+    key: string,
+    makeBytes: (current: Uint8Array | undefined) => Uint8Array,
+  ): Promise<{ versionId: string }> {
     const run = writes.then(async () => {
       const { entry, isFolder, files } = await entryOf(key);
       let target: LocalEntry;
@@ -72,7 +92,10 @@ export function createLocalSource(options: LocalSourceOptions): SecretSource {
       const id = nextVersionId(target);
       const updated: LocalEntry = {
         ...target,
-        versions: [...target.versions, { id, created: clock.now().toISOString(), enabled: true, value: fromBytes(bytes), bytes }],
+        versions: [
+          ...target.versions,
+          { id, created: clock.now().toISOString(), enabled: true, value: fromBytes(bytes), bytes },
+        ],
         currentPointer: id,
       };
       await writeEntry(target.file, updated);
@@ -90,20 +113,29 @@ export function createLocalSource(options: LocalSourceOptions): SecretSource {
       const { entry } = await entryOf(key);
       if (entry === undefined) throw notFound(key);
       const wanted = readOptions?.version;
-      const version = wanted === undefined ? currentVersionOf(entry) : entry.versions.find((v) => v.id === wanted);
+      const version =
+        wanted === undefined ? currentVersionOf(entry) : entry.versions.find((v) => v.id === wanted);
       if (version === undefined) {
         throw wanted === undefined
-          ? new SecretNotFoundError(`secret "${key}" in local source "${options.name}" has no enabled version`)
-          : new SecretNotFoundError(`secret "${key}" in local source "${options.name}" has no version "${wanted}"`);
+          ? new SecretNotFoundError(
+              `secret "${key}" in local source "${options.name}" has no enabled version`,
+            )
+          : new SecretNotFoundError(
+              `secret "${key}" in local source "${options.name}" has no version "${wanted}"`,
+            );
       }
       if (!version.enabled) {
-        throw new SecretNotFoundError(`version "${version.id}" of secret "${key}" in local source "${options.name}" is disabled`);
+        throw new SecretNotFoundError(
+          `version "${version.id}" of secret "${key}" in local source "${options.name}" is disabled`,
+        );
       }
       return {
         versionId: version.id,
         bytes: version.bytes,
         ...(version.created === undefined ? {} : { createdAt: new Date(version.created) }),
-        ...(typeof version.value === 'string' ? { contentType: 'text/plain' } : { contentType: 'application/json' }),
+        ...(typeof version.value === 'string'
+          ? { contentType: 'text/plain' }
+          : { contentType: 'application/json' }),
       };
     },
 
@@ -115,7 +147,10 @@ export function createLocalSource(options: LocalSourceOptions): SecretSource {
       const { entry } = await entryOf(key);
       if (entry === undefined) throw notFound(key);
       const version = currentVersionOf(entry);
-      if (version === undefined) throw new SecretNotFoundError(`secret "${key}" in local source "${options.name}" has no enabled version`);
+      if (version === undefined)
+        throw new SecretNotFoundError(
+          `secret "${key}" in local source "${options.name}" has no enabled version`,
+        );
       return version.id;
     },
 
@@ -145,7 +180,10 @@ export function createLocalSource(options: LocalSourceOptions): SecretSource {
 }
 
 /** Builds a local source from its registry entry; relative paths resolve against the registry's folder. */
-export function localSourceFactory(spec: SourceSpecOf<'local'>, ctx: { baseDir: string; logger: Logger }): SecretSource {
+export function localSourceFactory(
+  spec: SourceSpecOf<'local'>,
+  ctx: { baseDir: string; logger: Logger },
+): SecretSource {
   const path = isAbsolute(spec.path) ? spec.path : resolve(ctx.baseDir, spec.path);
   return createLocalSource({ name: spec.name, path });
 }

@@ -115,34 +115,57 @@ function parseEntry(name: string, raw: unknown, file: string): LocalEntry {
   }
   const unknownKeys = Object.keys(raw).filter((k) => k !== 'versions' && k !== 'current');
   if (unknownKeys.length > 0) {
-    throw new StoreError(`${at}: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')} (an entry with "versions" may only have "versions" and "current")`, { retryable: false });
+    throw new StoreError(
+      `${at}: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')} (an entry with "versions" may only have "versions" and "current")`,
+      { retryable: false },
+    );
   }
   if (!Array.isArray(raw['versions'])) {
-    throw new StoreError(`${at}.versions: expected a list, got ${kindOf(raw['versions'])}`, { retryable: false });
+    throw new StoreError(`${at}.versions: expected a list, got ${kindOf(raw['versions'])}`, {
+      retryable: false,
+    });
   }
   const versions: LocalVersion[] = [];
   const seen = new Set<string>();
   raw['versions'].forEach((item: unknown, i: number) => {
     const vat = `${at}.versions[${i}]`;
-    if (!isRecord(item)) throw new StoreError(`${vat}: expected a mapping with "value", got ${kindOf(item)}`, { retryable: false });
-    const extra = Object.keys(item).filter((k) => !['id', 'created', 'value', 'valueBase64', 'enabled'].includes(k));
+    if (!isRecord(item))
+      throw new StoreError(`${vat}: expected a mapping with "value", got ${kindOf(item)}`, {
+        retryable: false,
+      });
+    const extra = Object.keys(item).filter(
+      (k) => !['id', 'created', 'value', 'valueBase64', 'enabled'].includes(k),
+    );
     if (extra.length > 0) {
-      throw new StoreError(`${vat}: unknown key(s) ${extra.map((k) => `"${k}"`).join(', ')} (allowed: id, created, value, valueBase64, enabled)`, { retryable: false });
+      throw new StoreError(
+        `${vat}: unknown key(s) ${extra.map((k) => `"${k}"`).join(', ')} (allowed: id, created, value, valueBase64, enabled)`,
+        { retryable: false },
+      );
     }
     const id = item['id'] === undefined ? String(i + 1) : scalarId(item['id']);
-    if (id === undefined) throw new StoreError(`${vat}.id: expected a non-empty string or integer, got ${kindOf(item['id'])}`, { retryable: false });
+    if (id === undefined)
+      throw new StoreError(`${vat}.id: expected a non-empty string or integer, got ${kindOf(item['id'])}`, {
+        retryable: false,
+      });
     if (seen.has(id)) throw new StoreError(`${vat}.id: duplicate version id "${id}"`, { retryable: false });
     seen.add(id);
     const enabled = item['enabled'] ?? true;
-    if (typeof enabled !== 'boolean') throw new StoreError(`${vat}.enabled: expected true or false, got ${kindOf(enabled)}`, { retryable: false });
+    if (typeof enabled !== 'boolean')
+      throw new StoreError(`${vat}.enabled: expected true or false, got ${kindOf(enabled)}`, {
+        retryable: false,
+      });
     const created = item['created'];
     let createdText: string | undefined;
     if (created instanceof Date) createdText = created.toISOString();
     else if (typeof created === 'string' && !Number.isNaN(Date.parse(created))) createdText = created;
-    else if (created !== undefined) throw new StoreError(`${vat}.created: expected an ISO-8601 time such as 2026-01-31T12:00:00Z`, { retryable: false });
+    else if (created !== undefined)
+      throw new StoreError(`${vat}.created: expected an ISO-8601 time such as 2026-01-31T12:00:00Z`, {
+        retryable: false,
+      });
     const hasValue = 'value' in item && item['value'] !== undefined;
     const hasBase64 = 'valueBase64' in item && item['valueBase64'] !== undefined;
-    if (hasValue === hasBase64) throw new StoreError(`${vat}: needs exactly one of "value" or "valueBase64"`, { retryable: false });
+    if (hasValue === hasBase64)
+      throw new StoreError(`${vat}: needs exactly one of "value" or "valueBase64"`, { retryable: false });
     let bytes: Uint8Array;
     let value: unknown;
     if (hasBase64) {
@@ -157,13 +180,22 @@ function parseEntry(name: string, raw: unknown, file: string): LocalEntry {
       if (value === null) throw new StoreError(`${vat}.value: is null`, { retryable: false });
       bytes = toBytes(value);
     }
-    versions.push({ id, enabled, value, bytes, ...(createdText === undefined ? {} : { created: createdText }) });
+    versions.push({
+      id,
+      enabled,
+      value,
+      bytes,
+      ...(createdText === undefined ? {} : { created: createdText }),
+    });
   });
   const entry: LocalEntry = { name, file, versions };
   if (raw['current'] !== undefined) {
     const current = scalarId(raw['current']);
     if (current === undefined || !seen.has(current)) {
-      throw new StoreError(`${at}.current: must name one of the version ids (${[...seen].join(', ') || 'none'})`, { retryable: false });
+      throw new StoreError(
+        `${at}.current: must name one of the version ids (${[...seen].join(', ') || 'none'})`,
+        { retryable: false },
+      );
     }
     entry.currentPointer = current;
   }
@@ -226,7 +258,10 @@ function parseYamlStore(text: string, file: string): unknown {
   const first = doc.errors[0];
   if (first !== undefined) {
     const offset = first.pos[0];
-    throw new StoreError(`local store file ${file} is not valid JSON/YAML${positionOf(text, offset)} (${first.code})`, { retryable: false });
+    throw new StoreError(
+      `local store file ${file} is not valid JSON/YAML${positionOf(text, offset)} (${first.code})`,
+      { retryable: false },
+    );
   }
   return doc.toJS();
 }
@@ -239,10 +274,14 @@ async function parseFile(file: string): Promise<Map<string, LocalEntry>> {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new StoreError(`cannot read local store file ${file}: ${code}`, { retryable: code !== 'ENOENT' });
   }
-  const raw = extname(file).toLowerCase() === '.json' ? parseJsonStore(text, file) : parseYamlStore(text, file);
+  const raw =
+    extname(file).toLowerCase() === '.json' ? parseJsonStore(text, file) : parseYamlStore(text, file);
   const entries = new Map<string, LocalEntry>();
   if (raw === null || raw === undefined) return entries;
-  if (!isRecord(raw)) throw new StoreError(`local store file ${file}: expected a mapping of secret names, got ${kindOf(raw)}`, { retryable: false });
+  if (!isRecord(raw))
+    throw new StoreError(`local store file ${file}: expected a mapping of secret names, got ${kindOf(raw)}`, {
+      retryable: false,
+    });
   for (const [name, value] of Object.entries(raw)) entries.set(name, parseEntry(name, value, file));
   return entries;
 }
@@ -287,11 +326,17 @@ export async function loadLocalStore(path: string): Promise<LocalStore> {
     info = statSync(path, { bigint: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new StoreError(`local store ${path} cannot be opened: ${code}${code === 'ENOENT' ? ' (create the file or fix the source path)' : ''}`, { retryable: false });
+    throw new StoreError(
+      `local store ${path} cannot be opened: ${code}${code === 'ENOENT' ? ' (create the file or fix the source path)' : ''}`,
+      { retryable: false },
+    );
   }
   const isFolder = info.isDirectory();
   const files = isFolder
-    ? (await readdir(path)).filter(isStoreFileName).sort().map((f) => join(path, f))
+    ? (await readdir(path))
+        .filter(isStoreFileName)
+        .sort()
+        .map((f) => join(path, f))
     : [path];
   // A file store is its one parsed file (shared, never mutated): no per-read copy, which
   // matters when a fleet's cluster tokens are read from one file once per cluster.
@@ -301,7 +346,10 @@ export async function loadLocalStore(path: string): Promise<LocalStore> {
     for (const [name, entry] of await parseFileCached(file)) {
       const existing = entries.get(name);
       if (existing !== undefined) {
-        throw new StoreError(`local store ${path}: secret "${name}" is defined in both ${basename(existing.file)} and ${basename(file)}`, { retryable: false });
+        throw new StoreError(
+          `local store ${path}: secret "${name}" is defined in both ${basename(existing.file)} and ${basename(file)}`,
+          { retryable: false },
+        );
       }
       entries.set(name, entry);
     }

@@ -49,7 +49,10 @@ function snapshot(store: LocalStore): Map<string, SnapshotEntry> {
 type EventDraft = Omit<LocalEvent, 'id' | 'time'>;
 
 /** The events that turn `before` into `after`, in secret-name order. */
-function diffLocalSnapshots(before: Map<string, SnapshotEntry>, after: Map<string, SnapshotEntry>): EventDraft[] {
+function diffLocalSnapshots(
+  before: Map<string, SnapshotEntry>,
+  after: Map<string, SnapshotEntry>,
+): EventDraft[] {
   const drafts: EventDraft[] = [];
   const names = [...new Set([...before.keys(), ...after.keys()])].sort();
   for (const secret of names) {

@@ -1,5 +1,12 @@
 import { Agent, fetch, type Dispatcher } from 'undici';
-import { AccessDeniedError, SecretNotFoundError, StoreError, ThrottledError, TimeoutError, type PropagatorError } from '../../core/errors.js';
+import {
+  AccessDeniedError,
+  SecretNotFoundError,
+  StoreError,
+  ThrottledError,
+  TimeoutError,
+  type PropagatorError,
+} from '../../core/errors.js';
 
 /** How the client gets a Vault token. Secrets (token, secret id, JWT) are read lazily and never logged. */
 export type VaultAuth =
@@ -37,13 +44,20 @@ export class VaultClient {
   constructor(private readonly options: VaultClientOptions) {
     this.base = options.address.replace(/\/+$/, '');
     if (options.caData !== undefined) {
-      const ca = options.caData.includes('-----BEGIN') ? options.caData : Buffer.from(options.caData, 'base64').toString('utf8');
+      const ca = options.caData.includes('-----BEGIN')
+        ? options.caData
+        : Buffer.from(options.caData, 'base64').toString('utf8');
       this.dispatcher = new Agent({ connect: { ca, rejectUnauthorized: true } });
     }
   }
 
   /** Calls `method path` with the client token; `what` names the operation in errors. */
-  async request(method: 'GET' | 'POST' | 'LIST', path: string, what: string, body?: unknown): Promise<VaultResponse> {
+  async request(
+    method: 'GET' | 'POST' | 'LIST',
+    path: string,
+    what: string,
+    body?: unknown,
+  ): Promise<VaultResponse> {
     const usesLogin = this.options.auth.type !== 'token';
     let response = await this.send(method, path, what, await this.clientToken(), body);
     if (response.status === 403 && usesLogin) {
@@ -63,19 +77,31 @@ export class VaultClient {
     const auth = this.options.auth;
     if (auth.type === 'token') return auth.token();
     if (this.token !== undefined && Date.now() < this.token.expiresAt) return this.token.value;
-    const loginBody = auth.type === 'kubernetes' ? { role: auth.role, jwt: await auth.jwt() } : { role_id: auth.roleId, secret_id: await auth.secretId() };
+    const loginBody =
+      auth.type === 'kubernetes'
+        ? { role: auth.role, jwt: await auth.jwt() }
+        : { role_id: auth.roleId, secret_id: await auth.secretId() };
     const what = `Vault ${auth.type} login at auth/${auth.mountPath}`;
     const response = await this.send('POST', `/v1/auth/${auth.mountPath}/login`, what, undefined, loginBody);
     if (response.status !== 200) throw toVaultError(response.status, what);
-    const login = (response.body as { auth?: { client_token?: unknown; lease_duration?: unknown } } | null)?.auth;
-    if (typeof login?.client_token !== 'string') throw new StoreError(`${what}: the answer carried no client token`, { retryable: false });
-    const lease = typeof login.lease_duration === 'number' && login.lease_duration > 0 ? login.lease_duration : 300;
+    const login = (response.body as { auth?: { client_token?: unknown; lease_duration?: unknown } } | null)
+      ?.auth;
+    if (typeof login?.client_token !== 'string')
+      throw new StoreError(`${what}: the answer carried no client token`, { retryable: false });
+    const lease =
+      typeof login.lease_duration === 'number' && login.lease_duration > 0 ? login.lease_duration : 300;
     // Renew well before the lease ends so a request never carries an expired token.
     this.token = { value: login.client_token, expiresAt: Date.now() + lease * 800 };
     return login.client_token;
   }
 
-  private async send(method: string, path: string, what: string, token: string | undefined, body?: unknown): Promise<VaultResponse> {
+  private async send(
+    method: string,
+    path: string,
+    what: string,
+    token: string | undefined,
+    body?: unknown,
+  ): Promise<VaultResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== undefined) headers['x-vault-token'] = token;
     if (this.options.namespace !== undefined) headers['x-vault-namespace'] = this.options.namespace;
@@ -100,7 +126,10 @@ export class VaultClient {
         }
         if (attempt < attempts) continue;
         // Network and TLS failures: the cause is kept for debugging, the message names no value.
-        throw new StoreError(`${what}: Vault could not be reached (${error instanceof Error ? error.name : 'error'})`, { cause: error });
+        throw new StoreError(
+          `${what}: Vault could not be reached (${error instanceof Error ? error.name : 'error'})`,
+          { cause: error },
+        );
       }
     }
     const text = await response.text();
@@ -119,8 +148,14 @@ export class VaultClient {
 /** Maps a Vault HTTP status to the typed error; never includes the response body. */
 export function toVaultError(status: number, what: string): PropagatorError {
   if (status === 404) return new SecretNotFoundError(`${what}: not found in Vault (HTTP 404)`, { status });
-  if (status === 401 || status === 403) return new AccessDeniedError(`${what}: Vault denied access (HTTP ${status}); check the policy of the auth role`, { status });
-  if (status === 429) return new ThrottledError(`${what}: Vault rate limited the request (HTTP 429)`, { status });
-  if (status === 503 || status >= 500) return new StoreError(`${what}: Vault failed (HTTP ${status})`, { status });
+  if (status === 401 || status === 403)
+    return new AccessDeniedError(
+      `${what}: Vault denied access (HTTP ${status}); check the policy of the auth role`,
+      { status },
+    );
+  if (status === 429)
+    return new ThrottledError(`${what}: Vault rate limited the request (HTTP 429)`, { status });
+  if (status === 503 || status >= 500)
+    return new StoreError(`${what}: Vault failed (HTTP ${status})`, { status });
   return new StoreError(`${what}: Vault refused the request (HTTP ${status})`, { status, retryable: false });
 }

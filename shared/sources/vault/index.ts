@@ -6,7 +6,15 @@ import { goJson } from '../../template/go/values.js';
 import { VaultClient, type VaultAuth } from './client.js';
 
 export { VaultClient, toVaultError, type VaultAuth, type VaultClientOptions } from './client.js';
-export { createFilePollState, createMemoryPollState, pollRegistryVaults, pollVault, vaultKeysBySource, type PollState, type PollVaultOptions } from './poll.js';
+export {
+  createFilePollState,
+  createMemoryPollState,
+  pollRegistryVaults,
+  pollVault,
+  vaultKeysBySource,
+  type PollState,
+  type PollVaultOptions,
+} from './poll.js';
 
 export interface VaultSourceOptions {
   name: string;
@@ -34,7 +42,12 @@ function encodePath(path: string): string {
     .join('/');
 }
 
-type KvRead = { data?: { data?: unknown; metadata?: { version?: unknown; created_time?: unknown; deleted_time?: unknown; destroyed?: unknown } } };
+type KvRead = {
+  data?: {
+    data?: unknown;
+    metadata?: { version?: unknown; created_time?: unknown; deleted_time?: unknown; destroyed?: unknown };
+  };
+};
 type KvMetadata = { data?: { current_version?: unknown } };
 
 /**
@@ -48,17 +61,25 @@ export function createVaultSource(options: VaultSourceOptions): VaultSource {
 
   async function read(key: string, readOptions: { version?: string } = {}): Promise<SecretValue> {
     const what = `Vault KV read of "${mount}/${key}"`;
-    const query = readOptions.version === undefined ? '' : `?version=${encodeURIComponent(readOptions.version)}`;
+    const query =
+      readOptions.version === undefined ? '' : `?version=${encodeURIComponent(readOptions.version)}`;
     const response = await client.request('GET', `/v1/${mount}/data/${encodePath(key)}${query}`, what);
     if (response.status !== 200) client.fail(response, what);
     const body = response.body as KvRead | null;
     const metadata = body?.data?.metadata;
     const data = body?.data?.data;
-    if (metadata?.destroyed === true || (typeof metadata?.deleted_time === 'string' && metadata.deleted_time !== '') || data === null || data === undefined) {
+    if (
+      metadata?.destroyed === true ||
+      (typeof metadata?.deleted_time === 'string' && metadata.deleted_time !== '') ||
+      data === null ||
+      data === undefined
+    ) {
       throw new SecretNotFoundError(`${what}: the version is deleted or destroyed`);
     }
     if (typeof data !== 'object' || Array.isArray(data) || typeof metadata?.version !== 'number') {
-      throw new StoreError(`${what}: the answer is not a KV v2 secret (is "${mount}" a KV v2 mount?)`, { retryable: false });
+      throw new StoreError(`${what}: the answer is not a KV v2 secret (is "${mount}" a KV v2 mount?)`, {
+        retryable: false,
+      });
     }
     const created = typeof metadata.created_time === 'string' ? new Date(metadata.created_time) : undefined;
     return {
@@ -74,7 +95,8 @@ export function createVaultSource(options: VaultSourceOptions): VaultSource {
     const response = await client.request('GET', `/v1/${mount}/metadata/${encodePath(key)}`, what);
     if (response.status !== 200) client.fail(response, what);
     const version = (response.body as KvMetadata | null)?.data?.current_version;
-    if (typeof version !== 'number') throw new StoreError(`${what}: the answer has no current_version`, { retryable: false });
+    if (typeof version !== 'number')
+      throw new StoreError(`${what}: the answer has no current_version`, { retryable: false });
     if (version === 0) throw new SecretNotFoundError(`${what}: the secret has no versions`);
     return String(version);
   }
@@ -88,12 +110,16 @@ export function createVaultSource(options: VaultSourceOptions): VaultSource {
       data = undefined;
     }
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw new StoreError(`${what}: KV v2 stores JSON objects; the generated value is not one (use rotation.generator.property)`, { retryable: false });
+      throw new StoreError(
+        `${what}: KV v2 stores JSON objects; the generated value is not one (use rotation.generator.property)`,
+        { retryable: false },
+      );
     }
     const response = await client.request('POST', `/v1/${mount}/data/${encodePath(key)}`, what, { data });
     if (response.status !== 200 && response.status !== 204) client.fail(response, what);
     const version = (response.body as { data?: { version?: unknown } } | null)?.data?.version;
-    if (typeof version !== 'number') throw new StoreError(`${what}: the answer named no version`, { retryable: false });
+    if (typeof version !== 'number')
+      throw new StoreError(`${what}: the answer named no version`, { retryable: false });
     return { versionId: String(version) };
   }
 
@@ -112,10 +138,16 @@ export function createVaultSource(options: VaultSourceOptions): VaultSource {
  * Kubernetes auth from the service account token file, AppRole with the secret id
  * from the env var `secretIdEnv`.
  */
-export function createVaultClient(spec: SourceSpecOf<'vault'>, env: NodeJS.ProcessEnv = process.env): VaultClient {
+export function createVaultClient(
+  spec: SourceSpecOf<'vault'>,
+  env: NodeJS.ProcessEnv = process.env,
+): VaultClient {
   const fromEnv = (variable: string) => () => {
     const value = env[variable];
-    if (value === undefined || value === '') return Promise.reject(new ConfigError(`vault source "${spec.name}": environment variable ${variable} is not set`));
+    if (value === undefined || value === '')
+      return Promise.reject(
+        new ConfigError(`vault source "${spec.name}": environment variable ${variable} is not set`),
+      );
     return Promise.resolve(value);
   };
   let auth: VaultAuth;
@@ -133,14 +165,21 @@ export function createVaultClient(spec: SourceSpecOf<'vault'>, env: NodeJS.Proce
           try {
             return (await readFile(tokenPath, 'utf8')).trim();
           } catch {
-            throw new ConfigError(`vault source "${spec.name}": cannot read the service account token at ${tokenPath}`);
+            throw new ConfigError(
+              `vault source "${spec.name}": cannot read the service account token at ${tokenPath}`,
+            );
           }
         },
       };
       break;
     }
     case 'approle':
-      auth = { type: 'approle', roleId: spec.auth.roleId, secretId: fromEnv(spec.auth.secretIdEnv), mountPath: spec.auth.mountPath };
+      auth = {
+        type: 'approle',
+        roleId: spec.auth.roleId,
+        secretId: fromEnv(spec.auth.secretIdEnv),
+        mountPath: spec.auth.mountPath,
+      };
       break;
   }
   return new VaultClient({
@@ -151,6 +190,9 @@ export function createVaultClient(spec: SourceSpecOf<'vault'>, env: NodeJS.Proce
   });
 }
 
-export function vaultSourceFactory(spec: SourceSpecOf<'vault'>, _ctx: { baseDir: string; logger: Logger }): VaultSource {
+export function vaultSourceFactory(
+  spec: SourceSpecOf<'vault'>,
+  _ctx: { baseDir: string; logger: Logger },
+): VaultSource {
   return createVaultSource({ name: spec.name, client: createVaultClient(spec), mount: spec.mount });
 }

@@ -21,7 +21,9 @@ export interface PollState {
   set(key: string, version: string): Promise<void>;
 }
 
-export function createMemoryPollState(initial: Record<string, string> = {}): PollState & { snapshot(): Record<string, string> } {
+export function createMemoryPollState(
+  initial: Record<string, string> = {},
+): PollState & { snapshot(): Record<string, string> } {
   const versions = new Map(Object.entries(initial));
   return {
     get: (key) => Promise.resolve(versions.get(key)),
@@ -34,13 +36,20 @@ export function createMemoryPollState(initial: Record<string, string> = {}): Pol
 }
 
 /** A JSON file of `{ "<source>/<mount>/<key>": "<version>" }`, written atomically (temp file + rename). */
-export function createFilePollState(path = process.env['VAULT_POLL_STATE_FILE'] ?? '/tmp/secret-propagator/vault-poll-state.json'): PollState {
+export function createFilePollState(
+  path = process.env['VAULT_POLL_STATE_FILE'] ?? '/tmp/secret-propagator/vault-poll-state.json',
+): PollState {
   let cache: Record<string, string> | undefined;
   const load = async (): Promise<Record<string, string>> => {
     if (cache !== undefined) return cache;
     try {
       const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-      cache = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+      cache =
+        parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+          ? Object.fromEntries(
+              Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'),
+            )
+          : {};
     } catch {
       cache = {};
     }
@@ -85,7 +94,12 @@ export async function pollVault(options: PollVaultOptions): Promise<SecretChange
     try {
       version = await source.currentVersion(key);
     } catch (error) {
-      logger?.warn('vault poll could not read metadata', { source: source.name, secretRef, errorCode: errorCodeOf(error), outcome: 'failed' });
+      logger?.warn('vault poll could not read metadata', {
+        source: source.name,
+        secretRef,
+        errorCode: errorCodeOf(error),
+        outcome: 'failed',
+      });
       continue;
     }
     const last = await state.get(stateKey);
@@ -136,7 +150,13 @@ export async function pollRegistryVaults(options: {
   const changes: SecretChange[] = [];
   for (const [name, keys] of vaultKeysBySource(options.registry)) {
     const source = options.sources.get(name);
-    if (source === undefined || source.provider !== 'vault' || !('mount' in source) || source.currentVersion === undefined) continue;
+    if (
+      source === undefined ||
+      source.provider !== 'vault' ||
+      !('mount' in source) ||
+      source.currentVersion === undefined
+    )
+      continue;
     changes.push(
       ...(await pollVault({
         source: source as VaultSource,

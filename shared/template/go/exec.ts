@@ -35,7 +35,8 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
   };
 
   const field = (receiver: GoValue, name: string): GoValue => {
-    if (receiver === null || receiver === undefined) throw new TemplateExecError(`nil pointer evaluating interface {}.${name}`);
+    if (receiver === null || receiver === undefined)
+      throw new TemplateExecError(`nil pointer evaluating interface {}.${name}`);
     if (isMap(receiver)) {
       if (!hasKey(receiver, name)) throw new TemplateExecError(`map has no entry for key "${name}"`);
       return receiver[name];
@@ -69,12 +70,18 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
     }
   };
 
-  const call = (name: string, argOps: readonly Operand[], dot: GoValue, piped: { value: GoValue } | undefined): GoValue => {
+  const call = (
+    name: string,
+    argOps: readonly Operand[],
+    dot: GoValue,
+    piped: { value: GoValue } | undefined,
+  ): GoValue => {
     if (specialForms.has(name)) {
       // and / or evaluate lazily and return the deciding operand, as Go 1.18+ does.
       const thunks: (() => GoValue)[] = argOps.map((op) => () => evalOperand(op, dot));
       if (piped !== undefined) thunks.push(() => piped.value);
-      if (thunks.length === 0) throw new TemplateExecError(`wrong number of args for ${name}: want at least 1 got 0`);
+      if (thunks.length === 0)
+        throw new TemplateExecError(`wrong number of args for ${name}: want at least 1 got 0`);
       let value: GoValue = null;
       for (const thunk of thunks) {
         value = thunk();
@@ -173,7 +180,8 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
               step();
               const inner = vars.length;
               if (decl.length === 1 && decl[0] !== undefined) vars.push({ name: decl[0], value: element });
-              if (decl.length === 2 && decl[0] !== undefined && decl[1] !== undefined) vars.push({ name: decl[0], value: key }, { name: decl[1], value: element });
+              if (decl.length === 2 && decl[0] !== undefined && decl[1] !== undefined)
+                vars.push({ name: decl[0], value: key }, { name: decl[1], value: element });
               walk(node.list, element);
               vars.length = inner;
             }

@@ -36,7 +36,9 @@ export function sprintf(format: string, args: readonly GoValue[]): string {
   }
   out += format.slice(last);
   if (argIndex < args.length) {
-    const extra = args.slice(argIndex).map((a) => (a === null || a === undefined ? '<nil>' : `${typeName(a)}=${sprint(a)}`));
+    const extra = args
+      .slice(argIndex)
+      .map((a) => (a === null || a === undefined ? '<nil>' : `${typeName(a)}=${sprint(a)}`));
     out += `%!(EXTRA ${extra.join(', ')})`;
   }
   return out;
@@ -75,12 +77,19 @@ function formatOne(verb: string, arg: GoValue, spec: Spec): string {
     case 'v':
       return pad(arg === undefined ? '<nil>' : sprint(arg), spec, false);
     case 's': {
-      if (typeof arg === 'string') return pad(spec.precision === undefined ? arg : [...arg].slice(0, spec.precision).join(''), spec, false);
-      if (Array.isArray(arg) || (arg !== null && arg !== undefined && isMap(arg))) return pad(sprint(arg), spec, false);
+      if (typeof arg === 'string')
+        return pad(
+          spec.precision === undefined ? arg : [...arg].slice(0, spec.precision).join(''),
+          spec,
+          false,
+        );
+      if (Array.isArray(arg) || (arg !== null && arg !== undefined && isMap(arg)))
+        return pad(sprint(arg), spec, false);
       return bad(verb, arg);
     }
     case 'q':
-      if (typeof arg === 'string') return pad(spec.sharp && !arg.includes('`') ? `\`${arg}\`` : goQuote(arg), spec, false);
+      if (typeof arg === 'string')
+        return pad(spec.sharp && !arg.includes('`') ? `\`${arg}\`` : goQuote(arg), spec, false);
       if (typeof arg === 'number') return pad(`'${String.fromCodePoint(arg)}'`, spec, false);
       return bad(verb, arg);
     case 'd':
@@ -97,7 +106,8 @@ function formatOne(verb: string, arg: GoValue, spec: Spec): string {
     }
     case 'f':
     case 'F':
-      if (arg instanceof GoFloat) return pad(signed(arg.value.toFixed(spec.precision ?? 6), arg.value, spec), spec, true);
+      if (arg instanceof GoFloat)
+        return pad(signed(arg.value.toFixed(spec.precision ?? 6), arg.value, spec), spec, true);
       return bad(verb, arg);
     case 'g':
       if (arg instanceof GoFloat) return pad(signed(formatFloatG(arg.value), arg.value, spec), spec, true);
@@ -117,7 +127,17 @@ function signed(text: string, value: number, spec: Spec): string {
 }
 
 const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-const quoteEscapes: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
+const quoteEscapes: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\',
+};
 
 /** strconv.Quote: a double-quoted Go string literal. */
 export function goQuote(text: string): string {

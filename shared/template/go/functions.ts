@@ -27,13 +27,18 @@ export type TemplateFunction = (args: GoValue[]) => GoValue;
 
 function arity(name: string, args: GoValue[], min: number, max = min): void {
   if (args.length < min || args.length > max) {
-    throw new TemplateExecError(`wrong number of args for ${name}: want ${min === max ? min : `${min}-${max}`} got ${args.length}`);
+    throw new TemplateExecError(
+      `wrong number of args for ${name}: want ${min === max ? min : `${min}-${max}`} got ${args.length}`,
+    );
   }
 }
 
 function str(name: string, args: GoValue[], i: number): string {
   const v = args[i];
-  if (typeof v !== 'string') throw new TemplateExecError(`wrong type for value; expected string; got ${typeName(v)} (argument ${i + 1} of ${name})`);
+  if (typeof v !== 'string')
+    throw new TemplateExecError(
+      `wrong type for value; expected string; got ${typeName(v)} (argument ${i + 1} of ${name})`,
+    );
   return v;
 }
 
@@ -41,7 +46,9 @@ function int(name: string, args: GoValue[], i: number): number {
   const v = args[i];
   if (typeof v === 'number') return v;
   if (v instanceof GoFloat) return Math.trunc(v.value);
-  throw new TemplateExecError(`wrong type for value; expected int; got ${typeName(v)} (argument ${i + 1} of ${name})`);
+  throw new TemplateExecError(
+    `wrong type for value; expected int; got ${typeName(v)} (argument ${i + 1} of ${name})`,
+  );
 }
 
 /** Sprig's `empty`. */
@@ -60,7 +67,8 @@ export function decodeStdBase64(text: string): Buffer | undefined {
 
 function compare(name: string, a: GoValue, b: GoValue): number {
   const kind = (v: GoValue) => (typeof v === 'number' ? 'int' : v instanceof GoFloat ? 'float' : typeof v);
-  if (kind(a) !== kind(b)) throw new TemplateExecError(`error calling ${name}: incompatible types for comparison`);
+  if (kind(a) !== kind(b))
+    throw new TemplateExecError(`error calling ${name}: incompatible types for comparison`);
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   const x = a instanceof GoFloat ? a.value : a;
   const y = b instanceof GoFloat ? b.value : b;
@@ -71,10 +79,12 @@ function compare(name: string, a: GoValue, b: GoValue): number {
 function equal(a: GoValue, b: GoValue): boolean {
   if ((a === null || a === undefined) && (b === null || b === undefined)) return true;
   if (typeof a === 'boolean' || typeof b === 'boolean') {
-    if (typeof a !== typeof b) throw new TemplateExecError('error calling eq: incompatible types for comparison');
+    if (typeof a !== typeof b)
+      throw new TemplateExecError('error calling eq: incompatible types for comparison');
     return a === b;
   }
-  if (a === null || a === undefined || b === null || b === undefined) throw new TemplateExecError('error calling eq: incompatible types for comparison');
+  if (a === null || a === undefined || b === null || b === undefined)
+    throw new TemplateExecError('error calling eq: incompatible types for comparison');
   return compare('eq', a, b) === 0;
 }
 
@@ -101,7 +111,8 @@ function fromYaml(text: string): GoValue {
     if (parsed === null || parsed === undefined) return map;
     const value = fromPlain(JSON.parse(JSON.stringify(parsed)));
     if (value !== null && isMap(value)) return value;
-    map['Error'] = 'error unmarshaling JSON: json: cannot unmarshal non-object into Go value of type map[string]interface {}';
+    map['Error'] =
+      'error unmarshaling JSON: json: cannot unmarshal non-object into Go value of type map[string]interface {}';
   } catch {
     map['Error'] = 'error converting YAML to JSON';
   }
@@ -116,24 +127,34 @@ function filterPem(pemType: string, input: string): string {
     const body = (block[2] ?? '').replace(/\s+/g, '');
     out += `-----BEGIN ${pemType}-----\n${(body.match(/.{1,64}/g) ?? []).join('\n')}\n-----END ${pemType}-----\n`;
   }
-  if (out === '') throw new TemplateExecError(`error calling filterPEM: no PEM block of type ${JSON.stringify(pemType)} found`);
+  if (out === '')
+    throw new TemplateExecError(
+      `error calling filterPEM: no PEM block of type ${JSON.stringify(pemType)} found`,
+    );
   return out;
 }
 
 function htmlEscape(text: string): string {
-  return text.replace(/[\0"'&<>]/g, (c) => ({ '\0': '\uFFFD', '"': '&#34;', "'": '&#39;', '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
+  return text.replace(
+    /[\0"'&<>]/g,
+    (c) => ({ '\0': '\uFFFD', '"': '&#34;', "'": '&#39;', '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c,
+  );
 }
 
 function index(args: GoValue[]): GoValue {
   let item = args[0];
   for (const key of args.slice(1)) {
-    if (item === null || item === undefined) throw new TemplateExecError('error calling index: index of untyped nil');
+    if (item === null || item === undefined)
+      throw new TemplateExecError('error calling index: index of untyped nil');
     if (Array.isArray(item) || typeof item === 'string') {
-      if (typeof key !== 'number') throw new TemplateExecError('error calling index: cannot index slice/array with non-int');
-      if (key < 0 || key >= item.length) throw new TemplateExecError(`error calling index: index out of range: ${key}`);
-      item = typeof item === 'string' ? Buffer.from(item, 'utf8')[key] ?? 0 : item[key];
+      if (typeof key !== 'number')
+        throw new TemplateExecError('error calling index: cannot index slice/array with non-int');
+      if (key < 0 || key >= item.length)
+        throw new TemplateExecError(`error calling index: index out of range: ${key}`);
+      item = typeof item === 'string' ? (Buffer.from(item, 'utf8')[key] ?? 0) : item[key];
     } else if (isMap(item)) {
-      if (typeof key !== 'string') throw new TemplateExecError(`error calling index: value has type ${typeName(key)}; should be string`);
+      if (typeof key !== 'string')
+        throw new TemplateExecError(`error calling index: value has type ${typeName(key)}; should be string`);
       item = hasKey(item, key) ? item[key] : isStringMap(item) ? '' : null;
     } else {
       throw new TemplateExecError(`error calling index: can't index item of type ${typeName(item)}`);
@@ -171,7 +192,13 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
   ['le', (a) => (arity('le', a, 2), compare('le', a[0], a[1]) <= 0)],
   ['gt', (a) => (arity('gt', a, 2), compare('gt', a[0], a[1]) > 0)],
   ['ge', (a) => (arity('ge', a, 2), compare('ge', a[0], a[1]) >= 0)],
-  ['urlquery', (a) => encodeURIComponent(goSprint(a)).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)],
+  [
+    'urlquery',
+    (a) =>
+      encodeURIComponent(goSprint(a))
+        .replace(/%20/g, '+')
+        .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+  ],
   ['html', (a) => htmlEscape(goSprint(a))],
 
   // Sprig: encoding
@@ -182,7 +209,8 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
       arity('b64dec', a, 1);
       const decoded = decodeStdBase64(str('b64dec', a, 0));
       // Sprig would put Go's error text into the output; we refuse instead of writing it.
-      if (decoded === undefined) throw new TemplateExecError('error calling b64dec: input is not valid base64');
+      if (decoded === undefined)
+        throw new TemplateExecError('error calling b64dec: input is not valid base64');
       return decoded.toString('utf8');
     },
   ],
@@ -216,8 +244,24 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
   ],
   ['toYaml', (a) => (arity('toYaml', a, 1), toYaml(a[0]))],
   ['fromYaml', (a) => (arity('fromYaml', a, 1), fromYaml(str('fromYaml', a, 0)))],
-  ['sha256sum', (a) => (arity('sha256sum', a, 1), createHash('sha256').update(str('sha256sum', a, 0), 'utf8').digest('hex'))],
-  ['sha1sum', (a) => (arity('sha1sum', a, 1), createHash('sha1').update(str('sha1sum', a, 0), 'utf8').digest('hex'))],
+  [
+    'sha256sum',
+    (a) => (
+      arity('sha256sum', a, 1),
+      createHash('sha256')
+        .update(str('sha256sum', a, 0), 'utf8')
+        .digest('hex')
+    ),
+  ],
+  [
+    'sha1sum',
+    (a) => (
+      arity('sha1sum', a, 1),
+      createHash('sha1')
+        .update(str('sha1sum', a, 0), 'utf8')
+        .digest('hex')
+    ),
+  ],
   ['filterPEM', (a) => (arity('filterPEM', a, 2), filterPem(str('filterPEM', a, 0), str('filterPEM', a, 1)))],
 
   // Sprig: strings
@@ -225,18 +269,53 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
   ['lower', (a) => (arity('lower', a, 1), str('lower', a, 0).toLowerCase())],
   ['trim', (a) => (arity('trim', a, 1), str('trim', a, 0).trim())],
   ['trimAll', (a) => (arity('trimAll', a, 2), trimCutset(str('trimAll', a, 1), str('trimAll', a, 0)))],
-  ['trimPrefix', (a) => (arity('trimPrefix', a, 2), trimPrefix(str('trimPrefix', a, 1), str('trimPrefix', a, 0)))],
-  ['trimSuffix', (a) => (arity('trimSuffix', a, 2), trimSuffix(str('trimSuffix', a, 1), str('trimSuffix', a, 0)))],
+  [
+    'trimPrefix',
+    (a) => (arity('trimPrefix', a, 2), trimPrefix(str('trimPrefix', a, 1), str('trimPrefix', a, 0))),
+  ],
+  [
+    'trimSuffix',
+    (a) => (arity('trimSuffix', a, 2), trimSuffix(str('trimSuffix', a, 1), str('trimSuffix', a, 0))),
+  ],
   ['nospace', (a) => (arity('nospace', a, 1), str('nospace', a, 0).replace(/\s/gu, ''))],
   ['trunc', (a) => (arity('trunc', a, 2), truncate(str('trunc', a, 1), int('trunc', a, 0)))],
   ['repeat', (a) => (arity('repeat', a, 2), str('repeat', a, 1).repeat(Math.max(0, int('repeat', a, 0))))],
-  ['replace', (a) => (arity('replace', a, 3), str('replace', a, 2).split(str('replace', a, 0)).join(str('replace', a, 1)))],
+  [
+    'replace',
+    (a) => (
+      arity('replace', a, 3),
+      str('replace', a, 2)
+        .split(str('replace', a, 0))
+        .join(str('replace', a, 1))
+    ),
+  ],
   ['contains', (a) => (arity('contains', a, 2), str('contains', a, 1).includes(str('contains', a, 0)))],
   ['hasPrefix', (a) => (arity('hasPrefix', a, 2), str('hasPrefix', a, 1).startsWith(str('hasPrefix', a, 0)))],
   ['hasSuffix', (a) => (arity('hasSuffix', a, 2), str('hasSuffix', a, 1).endsWith(str('hasSuffix', a, 0)))],
-  ['quote', (a) => a.filter((v) => v !== null && v !== undefined).map((v) => goQuote(strval(v))).join(' ')],
-  ['squote', (a) => a.filter((v) => v !== null && v !== undefined).map((v) => `'${strval(v)}'`).join(' ')],
-  ['cat', (a) => a.filter((v) => v !== null && v !== undefined).map(sprint).join(' ')],
+  [
+    'quote',
+    (a) =>
+      a
+        .filter((v) => v !== null && v !== undefined)
+        .map((v) => goQuote(strval(v)))
+        .join(' '),
+  ],
+  [
+    'squote',
+    (a) =>
+      a
+        .filter((v) => v !== null && v !== undefined)
+        .map((v) => `'${strval(v)}'`)
+        .join(' '),
+  ],
+  [
+    'cat',
+    (a) =>
+      a
+        .filter((v) => v !== null && v !== undefined)
+        .map(sprint)
+        .join(' '),
+  ],
   ['indent', (a) => (arity('indent', a, 2), indent(int('indent', a, 0), str('indent', a, 1)))],
   ['nindent', (a) => (arity('nindent', a, 2), `\n${indent(int('nindent', a, 0), str('nindent', a, 1))}`)],
   ['toString', (a) => (arity('toString', a, 1), strval(a[0]))],
@@ -246,7 +325,9 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
     (a) => {
       arity('join', a, 2);
       const list = a[1];
-      const items = Array.isArray(list) ? list.filter((v) => v !== null && v !== undefined).map(strval) : [strval(list)];
+      const items = Array.isArray(list)
+        ? list.filter((v) => v !== null && v !== undefined).map(strval)
+        : [strval(list)];
       return items.join(str('join', a, 0));
     },
   ],
@@ -262,7 +343,8 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
       arity('required', a, 2);
       const v = a[1];
       // The message is template text but could be a value: keep it out of errors.
-      if (v === null || v === undefined || v === '') throw new TemplateExecError('error calling required: a required value is empty');
+      if (v === null || v === undefined || v === '')
+        throw new TemplateExecError('error calling required: a required value is empty');
       return v;
     },
   ],
@@ -290,7 +372,8 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
       arity('get', a, 2);
       const map = a[0];
       const key = str('get', a, 1);
-      if (map === null || map === undefined || !isMap(map)) throw new TemplateExecError(`wrong type for value; expected map; got ${typeName(map)}`);
+      if (map === null || map === undefined || !isMap(map))
+        throw new TemplateExecError(`wrong type for value; expected map; got ${typeName(map)}`);
       return hasKey(map, key) ? map[key] : '';
     },
   ],
@@ -299,7 +382,8 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
     (a) => {
       arity('hasKey', a, 2);
       const map = a[0];
-      if (map === null || map === undefined || !isMap(map)) throw new TemplateExecError(`wrong type for value; expected map; got ${typeName(map)}`);
+      if (map === null || map === undefined || !isMap(map))
+        throw new TemplateExecError(`wrong type for value; expected map; got ${typeName(map)}`);
       return hasKey(map, str('hasKey', a, 1));
     },
   ],

@@ -7,7 +7,11 @@
 
 export class TemplateSyntaxError extends Error {}
 
-export type Literal = { k: 'string'; value: string } | { k: 'number'; value: number; float: boolean } | { k: 'bool'; value: boolean } | { k: 'nil' };
+export type Literal =
+  | { k: 'string'; value: string }
+  | { k: 'number'; value: number; float: boolean }
+  | { k: 'bool'; value: boolean }
+  | { k: 'nil' };
 
 export type Operand =
   | Literal
@@ -42,7 +46,18 @@ type Token =
   | { t: 'number'; value: number; float: boolean; space: boolean }
   | { t: '|' | '(' | ')' | ':=' | '=' | ','; space: boolean };
 
-const keywords = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue']);
+const keywords = new Set([
+  'if',
+  'else',
+  'end',
+  'range',
+  'with',
+  'define',
+  'template',
+  'block',
+  'break',
+  'continue',
+]);
 
 type Piece = { k: 'text'; text: string } | { k: 'action'; tokens: Token[] };
 
@@ -152,9 +167,12 @@ function lexAction(s: string, start: number): { tokens: Token[]; end: number; tr
       tokens.push({ t: 'var', name, space });
       i += name.length;
     } else if (/[-+0-9.]/.test(c)) {
-      const m = /^[-+]?(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]+|0[bB][01_]+|(\d[\d_]*)?\.?\d*([eE][-+]?\d+)?)/.exec(s.slice(i));
+      const m = /^[-+]?(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]+|0[bB][01_]+|(\d[\d_]*)?\.?\d*([eE][-+]?\d+)?)/.exec(
+        s.slice(i),
+      );
       const text = m?.[0] ?? '';
-      if (text === '' || text === '-' || text === '+') throw new TemplateSyntaxError(`bad character ${JSON.stringify(c)}`);
+      if (text === '' || text === '-' || text === '+')
+        throw new TemplateSyntaxError(`bad character ${JSON.stringify(c)}`);
       const clean = text.replace(/_/g, '');
       const float = /[.eE]/.test(clean) && !/^[-+]?0[xX]/.test(clean);
       const value = float ? Number(clean) : parseGoInt(clean);
@@ -190,7 +208,18 @@ function parseGoInt(text: string): number {
   return negative ? -value : value;
 }
 
-const simpleEscapes: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'" };
+const simpleEscapes: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
+};
 
 function unquoteGo(raw: string): string {
   return raw.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)/g, (_m, e: string) => {
@@ -250,9 +279,14 @@ export function parseTemplate(source: string): Node[] {
     if (body.stop.word === 'end') return { k: word, pipe, list: body.nodes, elseList: undefined };
     const rest = body.stop.rest;
     const chained = rest[0];
-    if (chained !== undefined && chained.t === 'ident' && (chained.name === 'if' || chained.name === 'with')) {
+    if (
+      chained !== undefined &&
+      chained.t === 'ident' &&
+      (chained.name === 'if' || chained.name === 'with')
+    ) {
       // `else if` / `else with`: a nested control that shares this one's `end`.
-      if (word === 'range' || chained.name !== word) throw new TemplateSyntaxError(`else ${chained.name} is not allowed in ${word}`);
+      if (word === 'range' || chained.name !== word)
+        throw new TemplateSyntaxError(`else ${chained.name} is not allowed in ${word}`);
       const nested = parseControl(chained.name, rest.slice(1));
       return { k: word, pipe, list: body.nodes, elseList: [nested] };
     }
@@ -281,7 +315,8 @@ function parsePipeline(tokens: Token[], allowTwoVars = false): Pipeline {
   } else if (allowTwoVars && t0?.t === 'var' && t1?.t === ',') {
     const t2 = tokens[2];
     const t3 = tokens[3];
-    if (t2?.t !== 'var' || (t3?.t !== ':=' && t3?.t !== '=')) throw new TemplateSyntaxError('too many declarations');
+    if (t2?.t !== 'var' || (t3?.t !== ':=' && t3?.t !== '='))
+      throw new TemplateSyntaxError('too many declarations');
     decl.push(t0.name, t2.name);
     assign = t3.t === '=';
     pos = 4;
@@ -306,7 +341,8 @@ function parsePipeline(tokens: Token[], allowTwoVars = false): Pipeline {
         pos++;
         continue;
       }
-      if (args.length > 0 && !tok.space && tok.t !== '(') throw new TemplateSyntaxError('missing space between arguments');
+      if (args.length > 0 && !tok.space && tok.t !== '(')
+        throw new TemplateSyntaxError('missing space between arguments');
       args.push(parseOperand());
     }
   }
@@ -339,7 +375,8 @@ function parsePipeline(tokens: Token[], allowTwoVars = false): Pipeline {
       case 'ident':
         if (tok.name === 'true' || tok.name === 'false') return { k: 'bool', value: tok.name === 'true' };
         if (tok.name === 'nil') return { k: 'nil' };
-        if (keywords.has(tok.name)) throw new TemplateSyntaxError(`unexpected keyword "${tok.name}" in operand`);
+        if (keywords.has(tok.name))
+          throw new TemplateSyntaxError(`unexpected keyword "${tok.name}" in operand`);
         return { k: 'ident', name: tok.name };
       case '(': {
         const cmds = parseCommands(true);

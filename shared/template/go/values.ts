@@ -126,7 +126,13 @@ export function toPlain(value: GoValue): unknown {
   return value;
 }
 
-const htmlEscapes: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+const htmlEscapes: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
 
 /**
  * encoding/json Marshal: map keys sorted, `<`, `>`, `&`, U+2028 and U+2029 escaped
@@ -134,7 +140,9 @@ const htmlEscapes: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&
  */
 export function goJson(value: unknown, escapeHtml = true): string {
   const text = JSON.stringify(sortKeys(value)) ?? 'null';
-  return escapeHtml ? text.replace(/[<>&\u2028\u2029]/g, (c) => htmlEscapes[c] ?? c) : text.replace(/[\u2028\u2029]/g, (c) => htmlEscapes[c] ?? c);
+  return escapeHtml
+    ? text.replace(/[<>&\u2028\u2029]/g, (c) => htmlEscapes[c] ?? c)
+    : text.replace(/[\u2028\u2029]/g, (c) => htmlEscapes[c] ?? c);
 }
 
 /** json.MarshalIndent(v, "", "  ") as sprig's toPrettyJson uses. */

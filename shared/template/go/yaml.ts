@@ -7,10 +7,33 @@
  */
 
 const BOOL_OR_NULL = new Set([
-  'y', 'Y', 'yes', 'Yes', 'YES', 'n', 'N', 'no', 'No', 'NO',
-  'true', 'True', 'TRUE', 'false', 'False', 'FALSE',
-  'on', 'On', 'ON', 'off', 'Off', 'OFF',
-  '~', 'null', 'Null', 'NULL', '<<',
+  'y',
+  'Y',
+  'yes',
+  'Yes',
+  'YES',
+  'n',
+  'N',
+  'no',
+  'No',
+  'NO',
+  'true',
+  'True',
+  'TRUE',
+  'false',
+  'False',
+  'FALSE',
+  'on',
+  'On',
+  'ON',
+  'off',
+  'Off',
+  'OFF',
+  '~',
+  'null',
+  'Null',
+  'NULL',
+  '<<',
 ]);
 
 /** Whether go-yaml v2 would resolve this plain scalar to something other than a string. */
@@ -21,7 +44,8 @@ function resolvesToNonString(s: string): boolean {
   if (/^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$/.test(s)) return true;
   if (/^[-+]?\.(inf|Inf|INF)$/.test(s) || /^\.(nan|NaN|NAN)$/.test(s)) return true;
   // Timestamps (YAML 1.1 date / date-time forms).
-  if (/^\d{4}-\d{1,2}-\d{1,2}([Tt ]\d{1,2}:\d{2}:\d{2}(\.\d*)?(Z|[-+]\d{1,2}(:\d{2})?)?)?$/.test(s)) return true;
+  if (/^\d{4}-\d{1,2}-\d{1,2}([Tt ]\d{1,2}:\d{2}:\d{2}(\.\d*)?(Z|[-+]\d{1,2}(:\d{2})?)?)?$/.test(s))
+    return true;
   return false;
 }
 
@@ -41,7 +65,10 @@ function needsDoubleQuotes(s: string): boolean {
 }
 
 function doubleQuoted(s: string): string {
-  return JSON.stringify(s).replace(/[\x7f\u0080-\u009f\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(s).replace(
+    /[\x7f\u0080-\u009f\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function scalarString(s: string, indent: string): string {
@@ -66,7 +93,9 @@ function scalar(value: unknown, indent: string): string | undefined {
     if (!Number.isFinite(value)) return value > 0 ? '+.inf' : '-.inf';
     const [mantissa = '', exp = '0'] = value.toExponential().split('e');
     const e = Number(exp);
-    return e < -4 || e >= 21 ? `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}` : String(value);
+    return e < -4 || e >= 21
+      ? `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`
+      : String(value);
   }
   if (typeof value === 'string') return scalarString(value, indent);
   return undefined;
@@ -83,7 +112,8 @@ function emit(value: unknown, indent: string): string[] {
         continue;
       }
       const inner = emit(item, `${indent}  `);
-      if (inner.length === 1 && (inner[0] === '[]' || inner[0] === '{}')) lines.push(`${indent}- ${inner[0]}`);
+      if (inner.length === 1 && (inner[0] === '[]' || inner[0] === '{}'))
+        lines.push(`${indent}- ${inner[0]}`);
       else lines.push(`${indent}- ${(inner[0] ?? '').slice(indent.length + 2)}`, ...inner.slice(1));
     }
     return lines;
@@ -102,7 +132,8 @@ function emit(value: unknown, indent: string): string[] {
       }
       // Sequences sit at the key's indentation (go-yaml v2), maps one level deeper.
       const inner = emit(child, Array.isArray(child) ? indent : `${indent}  `);
-      if (inner.length === 1 && (inner[0] === '[]' || inner[0] === '{}')) lines.push(`${indent}${name}: ${inner[0]}`);
+      if (inner.length === 1 && (inner[0] === '[]' || inner[0] === '{}'))
+        lines.push(`${indent}${name}: ${inner[0]}`);
       else lines.push(`${indent}${name}:`, ...inner);
     }
     return lines;

@@ -1,4 +1,9 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  ChangeMessageVisibilityBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
 /** A Lambda context good enough for Powertools (request id, function name, remaining time). */
@@ -66,13 +71,22 @@ export async function pollQueueOnce(
   const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
   const retry = messages.filter((m) => failed.has(m.MessageId ?? ''));
   if (done.length > 0) {
-    await client.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
+    await client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
   }
   if (retry.length > 0) {
     await client.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
-        Entries: retry.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '', VisibilityTimeout: 0 })),
+        Entries: retry.map((m, i) => ({
+          Id: String(i),
+          ReceiptHandle: m.ReceiptHandle ?? '',
+          VisibilityTimeout: 0,
+        })),
       }),
     );
   }
@@ -85,10 +99,14 @@ export async function captureOutput<T>(run: () => Promise<T>): Promise<{ result:
   const streams = [process.stdout, process.stderr];
   const originals = streams.map((s) => s.write.bind(s));
   for (const stream of streams) {
-    stream.write = ((chunk: string | Uint8Array) => {
-      lines.push(...(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')).split('\n').filter((l) => l !== ''));
+    stream.write = (chunk: string | Uint8Array) => {
+      lines.push(
+        ...(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       return true;
-    });
+    };
   }
   try {
     const result = await run();

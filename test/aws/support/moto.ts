@@ -34,7 +34,12 @@ async function waitUntilUp(url: string, child: ChildProcess, deadlineMs: number)
   }
 }
 
-function operationOf(method: string, headers: Record<string, string | string[] | undefined>, url: string, body: string): string {
+function operationOf(
+  method: string,
+  headers: Record<string, string | string[] | undefined>,
+  url: string,
+  body: string,
+): string {
   const target = headers['x-amz-target'];
   if (typeof target === 'string') return target;
   const params = new URLSearchParams(body.includes('Action=') ? body : (url.split('?')[1] ?? ''));
@@ -74,11 +79,13 @@ export async function startMoto(options: { region?: string } = {}): Promise<Moto
       let body: Record<string, unknown> | undefined;
       try {
         const parsed: unknown = JSON.parse(text);
-        body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+        body =
+          typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
       } catch {
         body = undefined;
       }
-      if (!(req.url ?? '').startsWith('/moto-api')) calls.push({ operation: operationOf(req.method ?? 'GET', req.headers, req.url ?? '/', text), body });
+      if (!(req.url ?? '').startsWith('/moto-api'))
+        calls.push({ operation: operationOf(req.method ?? 'GET', req.headers, req.url ?? '/', text), body });
       const forward = httpRequest(
         { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
         (upstreamRes) => {
@@ -101,7 +108,8 @@ export async function startMoto(options: { region?: string } = {}): Promise<Moto
   return {
     endpoint,
     region,
-    calls: (operation) => (operation === undefined ? [...calls] : calls.filter((c) => c.operation.endsWith(operation))),
+    calls: (operation) =>
+      operation === undefined ? [...calls] : calls.filter((c) => c.operation.endsWith(operation)),
     resetCalls: () => {
       calls.length = 0;
     },

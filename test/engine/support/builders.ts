@@ -2,7 +2,11 @@ import { registrySchema, type Registry, type RegistryInput } from '../../../shar
 
 type BindingInput = NonNullable<RegistryInput['bindings']>[number];
 type ClusterInput = NonNullable<RegistryInput['clusters']>[number];
-type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
 
 function isPlain(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -21,7 +25,12 @@ export function merge<T>(base: T, tweak: unknown): T {
 
 export function aCluster(name: string, tweak: DeepPartial<ClusterInput> = {}): ClusterInput {
   return merge<ClusterInput>(
-    { name, labels: { env: 'prod' }, server: `https://${name}.invalid`, auth: { type: 'token', tokenFrom: { source: 'mem', key: `token-${name}` } } },
+    {
+      name,
+      labels: { env: 'prod' },
+      server: `https://${name}.invalid`,
+      auth: { type: 'token', tokenFrom: { source: 'mem', key: `token-${name}` } },
+    },
     tweak,
   );
 }
@@ -42,7 +51,9 @@ export function aBinding(tweak: DeepPartial<BindingInput> = {}): BindingInput {
   );
 }
 
-export function aRegistry(input: { clusters?: ClusterInput[]; bindings?: BindingInput[]; settings?: RegistryInput['settings'] } = {}): Registry {
+export function aRegistry(
+  input: { clusters?: ClusterInput[]; bindings?: BindingInput[]; settings?: RegistryInput['settings'] } = {},
+): Registry {
   return registrySchema.parse({
     apiVersion: 'secret-propagator/v1',
     settings: input.settings ?? {},

@@ -12,7 +12,13 @@ export interface MemoryCluster extends ClusterGateway {
   workloads: Map<string, Workload>;
   calls: string[];
   seedSecret(secret: Omit<KubeSecret, 'resourceVersion'>): void;
-  seedWorkload(kind: WorkloadKind, namespace: string, name: string, podSpec: unknown, labels?: Record<string, string>): void;
+  seedWorkload(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    podSpec: unknown,
+    labels?: Record<string, string>,
+  ): void;
   /** The next `times` calls of `op` fail with `error`. */
   fail(op: string, error: Error, times?: number): void;
   /** Every call waits `ms` first. */
@@ -53,10 +59,20 @@ export function createMemoryCluster(name: string): MemoryCluster {
     workloads,
     calls,
     seedSecret(secret) {
-      secrets.set(`${secret.namespace}/${secret.name}`, { ...copy(secret), resourceVersion: String(++version) });
+      secrets.set(`${secret.namespace}/${secret.name}`, {
+        ...copy(secret),
+        resourceVersion: String(++version),
+      });
     },
     seedWorkload(kind, namespace, workload, podSpec, labels = {}) {
-      workloads.set(`${kind}/${namespace}/${workload}`, { kind, namespace, name: workload, labels, templateAnnotations: {}, podSpec });
+      workloads.set(`${kind}/${namespace}/${workload}`, {
+        kind,
+        namespace,
+        name: workload,
+        labels,
+        templateAnnotations: {},
+        podSpec,
+      });
     },
     fail(op, error, times = 1) {
       faults.set(op, { error, times });
@@ -71,12 +87,15 @@ export function createMemoryCluster(name: string): MemoryCluster {
     },
     async listSecrets(selector, namespace) {
       await enter('listSecrets');
-      return [...secrets.values()].filter((s) => (namespace === undefined || s.namespace === namespace) && matches(s.labels, selector)).map(copy);
+      return [...secrets.values()]
+        .filter((s) => (namespace === undefined || s.namespace === namespace) && matches(s.labels, selector))
+        .map(copy);
     },
     async createSecret(secret) {
       await enter('createSecret');
       const key = `${secret.namespace}/${secret.name}`;
-      if (secrets.has(key)) throw new ConflictError(`secrets "${secret.name}" already exists`, { status: 409 });
+      if (secrets.has(key))
+        throw new ConflictError(`secrets "${secret.name}" already exists`, { status: 409 });
       secrets.set(key, { ...copy(secret), resourceVersion: String(++version) });
     },
     async replaceSecret(secret) {
@@ -84,7 +103,8 @@ export function createMemoryCluster(name: string): MemoryCluster {
       const key = `${secret.namespace}/${secret.name}`;
       const current = secrets.get(key);
       if (current === undefined) throw new ClusterUnavailableError('not found', { status: 404 });
-      if (current.resourceVersion !== secret.resourceVersion) throw new ConflictError('stale resourceVersion', { status: 409 });
+      if (current.resourceVersion !== secret.resourceVersion)
+        throw new ConflictError('stale resourceVersion', { status: 409 });
       secrets.set(key, { ...copy(secret), resourceVersion: String(++version) });
     },
     async deleteSecret(namespace, secret) {
@@ -98,7 +118,9 @@ export function createMemoryCluster(name: string): MemoryCluster {
     },
     async listWorkloads(kind, namespace, selector) {
       await enter('listWorkloads');
-      return [...workloads.values()].filter((w) => w.kind === kind && w.namespace === namespace && matches(w.labels, selector)).map(copy);
+      return [...workloads.values()]
+        .filter((w) => w.kind === kind && w.namespace === namespace && matches(w.labels, selector))
+        .map(copy);
     },
     async patchTemplateAnnotations(kind, namespace, workload, annotations) {
       await enter('patchTemplateAnnotations');

@@ -14,7 +14,13 @@ import type { RegistryInput } from '../../../shared/registry/schema.js';
 import { createRuntime, type Runtime } from '../../../shared/runtime/index.js';
 import { localSourceFactory } from '../../../shared/sources/local/index.js';
 import { createJsonLogger, createMemoryMetrics } from '../../../shared/telemetry/index.js';
-import { CLUSTER_TOKENS_SOURCE, registryClusters, startLocalFleet, tokenSecrets, type LocalFleet } from '../../support/clusters.js';
+import {
+  CLUSTER_TOKENS_SOURCE,
+  registryClusters,
+  startLocalFleet,
+  tokenSecrets,
+  type LocalFleet,
+} from '../../support/clusters.js';
 import { createMemorySource, type MemorySource } from '../../support/memory-source.js';
 
 const CANARY = 'CANARY-b1e5-never-log-me';
@@ -59,9 +65,21 @@ interface Scenario {
   ns: string;
   metrics: ReturnType<typeof createMemoryMetrics>;
   change(tweak?: Partial<SecretChange>): SecretChange;
-  secret(cluster: string, name?: string): { data?: Record<string, string>; metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } } | undefined;
+  secret(
+    cluster: string,
+    name?: string,
+  ):
+    | {
+        data?: Record<string, string>;
+        metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      }
+    | undefined;
   value(cluster: string, key: string, name?: string): string | undefined;
-  templateAnnotations(cluster: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string): Record<string, string>;
+  templateAnnotations(
+    cluster: string,
+    kind: 'Deployment' | 'StatefulSet' | 'DaemonSet',
+    name: string,
+  ): Record<string, string>;
   writes(cluster?: string): string[];
 }
 
@@ -94,7 +112,12 @@ function scenario(
           { secretKey: 'password', property: 'password' },
         ],
         ...binding,
-        target: { name: 'db-credentials', namespace: ns, clusters: { matchLabels: { env: 'prod' } }, ...binding.target },
+        target: {
+          name: 'db-credentials',
+          namespace: ns,
+          clusters: { matchLabels: { env: 'prod' } },
+          ...binding.target,
+        },
       },
     ],
   };
@@ -109,31 +132,51 @@ function scenario(
     ...(workQueue === undefined ? {} : { workQueue }),
   });
   runtimes.push(runtime);
-  const secret = (cluster: string, name = 'db-credentials') => fleet.state.getSecret(cluster, ns, name) as ReturnType<Scenario['secret']>;
+  const secret = (cluster: string, name = 'db-credentials') =>
+    fleet.state.getSecret(cluster, ns, name) as ReturnType<Scenario['secret']>;
   return {
     runtime,
     store,
     ns,
     metrics,
-    change: (tweak = {}) => ({ provider: 'local', secretRef, kind: 'version-current', eventId: `evt-${counter}`, time: new Date().toISOString(), ...tweak }),
+    change: (tweak = {}) => ({
+      provider: 'local',
+      secretRef,
+      kind: 'version-current',
+      eventId: `evt-${counter}`,
+      time: new Date().toISOString(),
+      ...tweak,
+    }),
     secret,
     value: (cluster, key, name) => {
       const encoded = secret(cluster, name)?.data?.[key];
       return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString();
     },
     templateAnnotations: (cluster, kind, name) => {
-      const workload = fleet.state.getWorkload(cluster, kind, ns, name) as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
+      const workload = fleet.state.getWorkload(cluster, kind, ns, name) as
+        { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
       return workload?.spec?.template?.metadata?.annotations ?? {};
     },
     writes: (cluster) =>
       fleet
         .requests(cluster)
-        .filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb) && r.path.includes(`/namespaces/${ns}/`))
+        .filter(
+          (r) =>
+            ['create', 'update', 'patch', 'delete'].includes(r.verb) && r.path.includes(`/namespaces/${ns}/`),
+        )
         .map((r) => `${r.cluster} ${r.verb} ${r.path.replace(/^.*\/namespaces\/[^/]+\//, '')}`),
   };
 }
 
-const podUsing = (secret: string) => ({ containers: [{ name: 'app', image: 'app:1', env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: secret, key: 'password' } } }] }] });
+const podUsing = (secret: string) => ({
+  containers: [
+    {
+      name: 'app',
+      image: 'app:1',
+      env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: secret, key: 'password' } } }],
+    },
+  ],
+});
 
 describe('propagation over HTTPS to local clusters', () => {
   it('creates the target Secret in every cluster with the managed-by label and annotations', async () => {
@@ -147,7 +190,11 @@ describe('propagation over HTTPS to local clusters', () => {
     for (const cluster of NAMES) {
       expect(s.value(cluster, 'password')).toBe(CANARY);
       expect(s.secret(cluster)?.metadata.labels?.[MANAGED_BY_LABEL]).toBe('secret-propagator');
-      expect(s.secret(cluster)?.metadata.annotations).toMatchObject({ [Annotation.Version]: version, [Annotation.Source]: 'mem', [Annotation.Binding]: 'payments-db' });
+      expect(s.secret(cluster)?.metadata.annotations).toMatchObject({
+        [Annotation.Version]: version,
+        [Annotation.Source]: 'mem',
+        [Annotation.Binding]: 'payments-db',
+      });
     }
     expect(s.store.reads).toHaveLength(1);
   });
@@ -176,21 +223,48 @@ describe('propagation over HTTPS to local clusters', () => {
 
   it('restarts explicit, selected and auto-discovered workloads, and leaves others alone', async () => {
     // given
-    const s = scenario({ restart: { auto: true, workloads: [{ kind: 'StatefulSet', name: 'migrator' }], selector: { matchLabels: { tier: 'web' } } } });
+    const s = scenario({
+      restart: {
+        auto: true,
+        workloads: [{ kind: 'StatefulSet', name: 'migrator' }],
+        selector: { matchLabels: { tier: 'web' } },
+      },
+    });
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'one' });
     await s.runtime.handle(s.change());
-    fleet.state.seedWorkload('eu-2', 'Deployment', s.ns, 'api', { podSpec: { containers: [{ name: 'a', image: 'a', envFrom: [{ secretRef: { name: 'db-credentials' } }] }] } });
+    fleet.state.seedWorkload('eu-2', 'Deployment', s.ns, 'api', {
+      podSpec: {
+        containers: [{ name: 'a', image: 'a', envFrom: [{ secretRef: { name: 'db-credentials' } }] }],
+      },
+    });
     fleet.state.seedWorkload('eu-2', 'StatefulSet', s.ns, 'migrator');
     fleet.state.seedWorkload('eu-2', 'DaemonSet', s.ns, 'edge', { labels: { tier: 'web' } });
-    fleet.state.seedWorkload('eu-2', 'Deployment', s.ns, 'projected', { podSpec: { containers: [{ name: 'a', image: 'a' }], volumes: [{ name: 'v', projected: { sources: [{ secret: { name: 'db-credentials' } }] } }] } });
-    fleet.state.seedWorkload('eu-2', 'Deployment', s.ns, 'unrelated', { podSpec: podUsing('something-else') });
+    fleet.state.seedWorkload('eu-2', 'Deployment', s.ns, 'projected', {
+      podSpec: {
+        containers: [{ name: 'a', image: 'a' }],
+        volumes: [{ name: 'v', projected: { sources: [{ secret: { name: 'db-credentials' } }] } }],
+      },
+    });
+    fleet.state.seedWorkload('eu-2', 'Deployment', s.ns, 'unrelated', {
+      podSpec: podUsing('something-else'),
+    });
     // when
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'two' });
     const reports = await s.runtime.handle(s.change());
     // then
     const target = reports[0]?.targets.find((t) => t.cluster === 'eu-2');
-    expect(target?.restarts.map((r) => `${r.kind}/${r.name}`).sort()).toEqual(['DaemonSet/edge', 'Deployment/api', 'Deployment/projected', 'StatefulSet/migrator']);
-    for (const [kind, name] of [['Deployment', 'api'], ['StatefulSet', 'migrator'], ['DaemonSet', 'edge'], ['Deployment', 'projected']] as const) {
+    expect(target?.restarts.map((r) => `${r.kind}/${r.name}`).sort()).toEqual([
+      'DaemonSet/edge',
+      'Deployment/api',
+      'Deployment/projected',
+      'StatefulSet/migrator',
+    ]);
+    for (const [kind, name] of [
+      ['Deployment', 'api'],
+      ['StatefulSet', 'migrator'],
+      ['DaemonSet', 'edge'],
+      ['Deployment', 'projected'],
+    ] as const) {
       const annotations = s.templateAnnotations('eu-2', kind, name);
       expect(annotations[RestartAnnotation.RestartedForHash]).toBe(target?.hash);
       expect(Date.parse(annotations[RestartAnnotation.RestartedAt] ?? '')).not.toBeNaN();
@@ -210,12 +284,14 @@ describe('propagation over HTTPS to local clusters', () => {
     const reports = await s.runtime.handle(s.change());
     // then one read and one write of the Secret, and one PATCH for the restart: no read of the workload
     expect(s.runtime.summarize(reports)).toMatchObject({ ok: true, counts: { updated: 3, restarts: 1 } });
-    expect(fleet.requests('eu-1').map((r) => `${r.verb} ${r.path.split('?')[0]?.split('/').slice(-2, -1)[0] ?? ''}`)).toEqual([
-      'get secrets',
-      'update secrets',
-      'patch deployments',
-    ]);
-    expect(s.templateAnnotations('eu-1', 'Deployment', 'api')[RestartAnnotation.RestartedForHash]).toBe(reports[0]?.targets[0]?.hash);
+    expect(
+      fleet
+        .requests('eu-1')
+        .map((r) => `${r.verb} ${r.path.split('?')[0]?.split('/').slice(-2, -1)[0] ?? ''}`),
+    ).toEqual(['get secrets', 'update secrets', 'patch deployments']);
+    expect(s.templateAnnotations('eu-1', 'Deployment', 'api')[RestartAnnotation.RestartedForHash]).toBe(
+      reports[0]?.targets[0]?.hash,
+    );
   });
 
   it('retries a 409 on write and converges', async () => {
@@ -228,19 +304,29 @@ describe('propagation over HTTPS to local clusters', () => {
     // when
     const reports = await s.runtime.handle(s.change());
     // then
-    expect(reports[0]?.targets.find((t) => t.cluster === 'eu-1')).toMatchObject({ outcome: 'updated', attempts: 3 });
+    expect(reports[0]?.targets.find((t) => t.cluster === 'eu-1')).toMatchObject({
+      outcome: 'updated',
+      attempts: 3,
+    });
     expect(s.value('eu-1', 'password')).toBe('two');
   });
 
   it('leaves a foreign Secret untouched under Owner', async () => {
     // given a Secret of the same name that someone else created
     const s = scenario();
-    fleet.state.seedSecret('eu-1', { metadata: { name: 'db-credentials', namespace: s.ns }, type: 'Opaque', data: { password: Buffer.from('theirs').toString('base64') } });
+    fleet.state.seedSecret('eu-1', {
+      metadata: { name: 'db-credentials', namespace: s.ns },
+      type: 'Opaque',
+      data: { password: Buffer.from('theirs').toString('base64') },
+    });
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'ours' });
     // when
     const reports = await s.runtime.handle(s.change());
     // then
-    expect(reports[0]?.targets.find((t) => t.cluster === 'eu-1')).toMatchObject({ outcome: 'skipped', reason: 'foreign-secret' });
+    expect(reports[0]?.targets.find((t) => t.cluster === 'eu-1')).toMatchObject({
+      outcome: 'skipped',
+      reason: 'foreign-secret',
+    });
     expect(s.value('eu-1', 'password')).toBe('theirs');
     expect(s.secret('eu-1')?.metadata.annotations?.[Annotation.ContentHash]).toBeUndefined();
     expect(s.value('eu-2', 'password')).toBe('ours');
@@ -249,7 +335,11 @@ describe('propagation over HTTPS to local clusters', () => {
   it('keeps foreign keys under Merge and never creates', async () => {
     // given an existing Secret in eu-1 only
     const s = scenario({ target: { creationPolicy: 'Merge' } as BindingInput['target'] });
-    fleet.state.seedSecret('eu-1', { metadata: { name: 'db-credentials', namespace: s.ns, labels: { team: 'db' } }, type: 'Opaque', data: { extra: Buffer.from('keep').toString('base64') } });
+    fleet.state.seedSecret('eu-1', {
+      metadata: { name: 'db-credentials', namespace: s.ns, labels: { team: 'db' } },
+      type: 'Opaque',
+      data: { extra: Buffer.from('keep').toString('base64') },
+    });
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'merged' });
     // when
     const reports = await s.runtime.handle(s.change());
@@ -257,7 +347,10 @@ describe('propagation over HTTPS to local clusters', () => {
     expect(s.value('eu-1', 'extra')).toBe('keep');
     expect(s.value('eu-1', 'password')).toBe('merged');
     expect(s.secret('eu-1')?.metadata.labels).toEqual({ team: 'db' });
-    expect(reports[0]?.targets.find((t) => t.cluster === 'eu-2')).toMatchObject({ outcome: 'skipped', reason: 'merge-target-missing' });
+    expect(reports[0]?.targets.find((t) => t.cluster === 'eu-2')).toMatchObject({
+      outcome: 'skipped',
+      reason: 'merge-target-missing',
+    });
     expect(s.secret('eu-2')).toBeUndefined();
   });
 
@@ -280,7 +373,9 @@ describe('propagation over HTTPS to local clusters', () => {
       ['us-1', 'Timeout', true],
     ]);
     expect(s.value('eu-1', 'password')).toBe('one');
-    const warned = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['outcome'] === 'failed' && l['namespace'] === s.ns);
+    const warned = logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l['outcome'] === 'failed' && l['namespace'] === s.ns);
     expect(warned.map((l) => l['cluster']).sort()).toEqual(['eu-2', 'us-1']);
   });
 
@@ -288,17 +383,23 @@ describe('propagation over HTTPS to local clusters', () => {
     // given a dependent in every cluster and version one applied
     const s = scenario({ restart: { auto: true } });
     const key = `app/db-${counter}`;
-    for (const c of NAMES) fleet.state.seedWorkload(c, 'Deployment', s.ns, 'api', { podSpec: podUsing('db-credentials') });
+    for (const c of NAMES)
+      fleet.state.seedWorkload(c, 'Deployment', s.ns, 'api', { podSpec: podUsing('db-credentials') });
     const v1 = s.store.put(key, { username: 'app', password: 'v1' });
     await s.runtime.handle(s.change({ versionId: v1 }));
     fleet.resetRequests();
     // when two real changes happen and their events arrive duplicated, out of order and concurrently
     const v2 = s.store.put(key, { username: 'app', password: 'v2' });
-    await Promise.all([v2, v1, v2, v1].map((versionId, i) => s.runtime.handle(s.change({ versionId, eventId: `a${i}` }))));
+    await Promise.all(
+      [v2, v1, v2, v1].map((versionId, i) => s.runtime.handle(s.change({ versionId, eventId: `a${i}` }))),
+    );
     const v3 = s.store.put(key, { username: 'app', password: CANARY });
     const deliveries = [v3, v2, v3, v1, v3];
-    for (const versionId of deliveries) await s.runtime.handle(s.change({ versionId, eventId: `b-${versionId}` }));
-    await Promise.all(deliveries.map((versionId, i) => s.runtime.handle(s.change({ versionId, eventId: `c${i}` }))));
+    for (const versionId of deliveries)
+      await s.runtime.handle(s.change({ versionId, eventId: `b-${versionId}` }));
+    await Promise.all(
+      deliveries.map((versionId, i) => s.runtime.handle(s.change({ versionId, eventId: `c${i}` }))),
+    );
     // then every cluster holds the latest value and restarted exactly twice (v2, v3)
     for (const c of NAMES) {
       expect(s.value(c, 'password')).toBe(CANARY);
@@ -344,7 +445,9 @@ describe('deletion, plan, waves and fan-out over HTTPS', () => {
     // when
     const plan = await s.runtime.propagator.plan();
     // then
-    expect(plan.map((p) => [p.cluster, p.action, p.changedKeys])).toEqual(NAMES.map((c) => [c, 'update', ['password']]));
+    expect(plan.map((p) => [p.cluster, p.action, p.changedKeys])).toEqual(
+      NAMES.map((c) => [c, 'update', ['password']]),
+    );
     expect(plan[0]?.dependents).toEqual([{ kind: 'Deployment', name: 'api' }]);
     expect(s.writes()).toEqual([]);
     expect(s.value('eu-1', 'password')).toBe('one');
@@ -352,7 +455,9 @@ describe('deletion, plan, waves and fan-out over HTTPS', () => {
 
   it('applies rollout waves in order and halts after a failed wave', async () => {
     // given us-1 is the first wave and refuses writes
-    const s = scenario({ rollout: { waves: [{ names: ['us-1'] }, { names: ['eu-1'] }], haltOnFailure: true } });
+    const s = scenario({
+      rollout: { waves: [{ names: ['us-1'] }, { names: ['eu-1'] }], haltOnFailure: true },
+    });
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'one' });
     fleet.setFault('us-1', { status: 403, verb: 'create' });
     // when
@@ -369,7 +474,11 @@ describe('deletion, plan, waves and fan-out over HTTPS', () => {
   it('fans out to work items that a worker applies, reading the value itself', async () => {
     // given a batch size below the number of clusters and an in-process queue
     const queued: WorkItem[] = [];
-    const s = scenario({}, { fanOut: { batchSize: 2 } }, { enqueue: (items) => Promise.resolve(void queued.push(...items)) });
+    const s = scenario(
+      {},
+      { fanOut: { batchSize: 2 } },
+      { enqueue: (items) => Promise.resolve(void queued.push(...items)) },
+    );
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'fan' });
     // when the coordinator handles the change
     const [coordinated] = await s.runtime.handle(s.change());
@@ -379,7 +488,9 @@ describe('deletion, plan, waves and fan-out over HTTPS', () => {
     expect(JSON.stringify(queued)).not.toContain('fan');
     expect(s.secret('eu-1')).toBeUndefined();
     // when a worker applies every item
-    const applied = (await Promise.all(queued.map((item) => s.runtime.propagator.applyWorkItem(item)))).flat();
+    const applied = (
+      await Promise.all(queued.map((item) => s.runtime.propagator.applyWorkItem(item)))
+    ).flat();
     // then
     expect(s.runtime.summarize(applied).counts.created).toBe(3);
     for (const c of NAMES) expect(s.value(c, 'password')).toBe('fan');

@@ -5,11 +5,24 @@ import { parse } from 'yaml';
 import type { SecretChange } from '../../../shared/core/change.js';
 import { SecretNotFoundError, StoreError } from '../../../shared/core/errors.js';
 import type { LocalEvent } from '../../../shared/events/local.js';
-import { createLocalSource, localSourceFactory, watchLocalSource, type LocalSourceWatcher } from '../../../shared/sources/local/index.js';
+import {
+  createLocalSource,
+  localSourceFactory,
+  watchLocalSource,
+  type LocalSourceWatcher,
+} from '../../../shared/sources/local/index.js';
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const fixedClock = { now: () => new Date('2026-03-01T12:00:00Z'), sleep: () => Promise.resolve() };
-const silentLogger = { debug() {}, info() {}, warn() {}, error() {}, child() { return silentLogger; } };
+const silentLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
 
 /** A store with one secret in history form and one in the simple form, as a person would write it. */
 const aStoreYaml = (overrides = '') => `# hand-written local store
@@ -43,7 +56,6 @@ async function aStoreFile(content = aStoreYaml(), file = 'secrets.yaml'): Promis
 }
 
 describe('local source reads', () => {
-
   it('sees an in-place edit of the same size at once, though parsed files are reused', async () => {
     // given a store read once (so its parse is cached)
     const path = await aStoreFile('app/api-key: aaaaaaaa\n', 'same-size.yaml');
@@ -57,11 +69,15 @@ describe('local source reads', () => {
 
   it('answers many concurrent reads of one shared file, each with its own value', async () => {
     // given one file holding many cluster tokens, read concurrently as a fleet's cold start does
-    const tokens = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`kube-token-c${i}`, `token-${i}`]));
+    const tokens = Object.fromEntries(
+      Array.from({ length: 200 }, (_, i) => [`kube-token-c${i}`, `token-${i}`]),
+    );
     const path = await aStoreFile(JSON.stringify(tokens), 'tokens.json');
     const source = createLocalSource({ name: 'tokens', path });
     // when
-    const values = await Promise.all(Object.keys(tokens).map(async (k) => text((await source.read(k)).bytes)));
+    const values = await Promise.all(
+      Object.keys(tokens).map(async (k) => text((await source.read(k)).bytes)),
+    );
     // then every read got its own value
     expect(values).toEqual(Object.values(tokens));
   });
@@ -97,7 +113,10 @@ describe('local source reads', () => {
 
   it('falls back to the last enabled version when there is no current pointer', async () => {
     // given
-    const path = await aStoreFile(JSON.stringify({ k: { versions: [{ value: 'a' }, { value: 'b' }, { value: 'c', enabled: false }] } }), 'store.json');
+    const path = await aStoreFile(
+      JSON.stringify({ k: { versions: [{ value: 'a' }, { value: 'b' }, { value: 'c', enabled: false }] } }),
+      'store.json',
+    );
     const source = createLocalSource({ name: 'l', path });
     // when
     const value = await source.read('k');
@@ -110,20 +129,30 @@ describe('local source reads', () => {
     // given
     const source = createLocalSource({ name: 'local-main', path: await aStoreFile() });
     // when / then
-    await expect(source.read('nope')).rejects.toThrow(new SecretNotFoundError('secret "nope" not found in local source "local-main" (' + join(dir, 'secrets.yaml') + ')'));
+    await expect(source.read('nope')).rejects.toThrow(
+      new SecretNotFoundError(
+        'secret "nope" not found in local source "local-main" (' + join(dir, 'secrets.yaml') + ')',
+      ),
+    );
     await expect(source.read('prod/database', { version: '9' })).rejects.toBeInstanceOf(SecretNotFoundError);
-    await expect(source.read('prod/database', { version: '3' })).rejects.toThrow('version "3" of secret "prod/database" in local source "local-main" is disabled');
+    await expect(source.read('prod/database', { version: '3' })).rejects.toThrow(
+      'version "3" of secret "prod/database" in local source "local-main" is disabled',
+    );
   });
 
   it('reports a malformed store by position without quoting any value', async () => {
     // given
-    const path = await aStoreFile('db:\n  versions:\n    - id: "1"\n      value: canary-value-123\n      colour: blue\n');
+    const path = await aStoreFile(
+      'db:\n  versions:\n    - id: "1"\n      value: canary-value-123\n      colour: blue\n',
+    );
     const source = createLocalSource({ name: 'l', path });
     // when
     const failure = await source.read('db').catch((error: unknown) => error);
     // then
     expect(failure).toBeInstanceOf(StoreError);
-    expect((failure as Error).message).toBe(`${path}: secret "db".versions[0]: unknown key(s) "colour" (allowed: id, created, value, valueBase64, enabled)`);
+    expect((failure as Error).message).toBe(
+      `${path}: secret "db".versions[0]: unknown key(s) "colour" (allowed: id, created, value, valueBase64, enabled)`,
+    );
     expect((failure as Error).message).not.toContain('canary-value-123');
   });
 
@@ -141,10 +170,18 @@ describe('local source reads', () => {
   it('reads a .json store whose strings hold brackets, colons and escaped quotes, with keys repeated across objects', async () => {
     // given JSON text (read with JSON.parse) where the same keys appear in different objects
     const store = {
-      'a/one': { versions: [{ id: '1', value: 'x{"y": [1]}:' }, { id: '2', value: { id: 'not-a-version-id', '{': '"]' } }] },
+      'a/one': {
+        versions: [
+          { id: '1', value: 'x{"y": [1]}:' },
+          { id: '2', value: { id: 'not-a-version-id', '{': '"]' } },
+        ],
+      },
       'b/two': { versions: [{ id: '1', value: '\\"id\\": "1"' }] },
     };
-    const source = createLocalSource({ name: 'l', path: await aStoreFile(JSON.stringify(store, null, 2), 'store.json') });
+    const source = createLocalSource({
+      name: 'l',
+      path: await aStoreFile(JSON.stringify(store, null, 2), 'store.json'),
+    });
     // when
     const [a, b] = await Promise.all([source.read('a/one'), source.read('b/two')]);
     // then
@@ -155,31 +192,47 @@ describe('local source reads', () => {
 
   it('refuses a .json store that repeats a secret name, by position and without quoting a value', async () => {
     // given valid JSON text (JSON.parse alone would keep the second) naming one secret twice
-    const path = await aStoreFile('{\n  "db": "canary-value-789",\n  "db": "canary-value-790"\n}\n', 'store.json');
+    const path = await aStoreFile(
+      '{\n  "db": "canary-value-789",\n  "db": "canary-value-790"\n}\n',
+      'store.json',
+    );
     const source = createLocalSource({ name: 'l', path });
     // when
     const failure = await source.read('db').catch((error: unknown) => error);
     // then
     expect(failure).toBeInstanceOf(StoreError);
-    expect((failure as Error).message).toBe(`local store file ${path} is not valid JSON/YAML at line 3, column 3 (DUPLICATE_KEY)`);
+    expect((failure as Error).message).toBe(
+      `local store file ${path} is not valid JSON/YAML at line 3, column 3 (DUPLICATE_KEY)`,
+    );
     expect((failure as Error).message).not.toContain('canary-value');
   });
 
   it('refuses a repeated key inside one value of a .json store, even when written with an escape', async () => {
     // given "user" and "\u0075ser", the same key
-    const path = await aStoreFile('{"db": {"user": "canary-value-791", "\\u0075ser": "canary-value-792"}}', 'store.json');
+    const path = await aStoreFile(
+      '{"db": {"user": "canary-value-791", "\\u0075ser": "canary-value-792"}}',
+      'store.json',
+    );
     const source = createLocalSource({ name: 'l', path });
     // when
     const failure = await source.read('db').catch((error: unknown) => error);
     // then
-    expect((failure as Error).message).toMatch(/is not valid JSON\/YAML at line 1, column \d+ \(DUPLICATE_KEY\)$/);
+    expect((failure as Error).message).toMatch(
+      /is not valid JSON\/YAML at line 1, column \d+ \(DUPLICATE_KEY\)$/,
+    );
     expect((failure as Error).message).not.toContain('canary-value');
   });
 
   it('still reads a .json store that only the YAML parser accepts (a trailing comma), and reports broken JSON by position', async () => {
     // given
-    const lenient = createLocalSource({ name: 'l', path: await aStoreFile('{"db": "v1",}\n', 'lenient.json') });
-    const broken = createLocalSource({ name: 'l', path: await aStoreFile('{"db": "canary-value-793", "x": [}\n', 'broken.json') });
+    const lenient = createLocalSource({
+      name: 'l',
+      path: await aStoreFile('{"db": "v1",}\n', 'lenient.json'),
+    });
+    const broken = createLocalSource({
+      name: 'l',
+      path: await aStoreFile('{"db": "canary-value-793", "x": [}\n', 'broken.json'),
+    });
     // when
     const read = await lenient.read('db');
     const failure = await broken.read('db').catch((error: unknown) => error);
@@ -193,9 +246,15 @@ describe('local source reads', () => {
   it('reads secrets from every store file of a folder', async () => {
     // given
     await aStoreFile('team-a/token: token-a\n', 'a.yaml');
-    await aStoreFile(JSON.stringify({ 'team-b/token': { versions: [{ id: 'v1', value: 'token-b' }] } }), 'b.json');
+    await aStoreFile(
+      JSON.stringify({ 'team-b/token': { versions: [{ id: 'v1', value: 'token-b' }] } }),
+      'b.json',
+    );
     await aStoreFile('ignored: not-a-store-file', 'notes.txt');
-    const source = localSourceFactory({ name: 'folder', provider: 'local', path: '.' }, { baseDir: dir, logger: silentLogger });
+    const source = localSourceFactory(
+      { name: 'folder', provider: 'local', path: '.' },
+      { baseDir: dir, logger: silentLogger },
+    );
     // when
     const [a, b] = await Promise.all([source.read('team-a/token'), source.read('team-b/token')]);
     // then
@@ -228,7 +287,10 @@ describe('local source writes', () => {
     const path = await aStoreFile();
     const source = createLocalSource({ name: 'l', path, clock: fixedClock });
     // when
-    const written = await source.writeVersion?.('prod/database', new TextEncoder().encode('{"username":"app","password":"new"}'));
+    const written = await source.writeVersion?.(
+      'prod/database',
+      new TextEncoder().encode('{"username":"app","password":"new"}'),
+    );
     // then
     expect(written).toEqual({ versionId: '4' });
     const value = await source.read('prod/database');
@@ -236,7 +298,11 @@ describe('local source writes', () => {
     expect(value.createdAt?.toISOString()).toBe('2026-03-01T12:00:00.000Z');
     const file = await readFile(path, 'utf8');
     expect(file).toContain('# hand-written local store');
-    expect(parse(file)['prod/database'].versions[3]).toEqual({ id: '4', created: '2026-03-01T12:00:00.000Z', value: { username: 'app', password: 'new' } });
+    expect(parse(file)['prod/database'].versions[3]).toEqual({
+      id: '4',
+      created: '2026-03-01T12:00:00.000Z',
+      value: { username: 'app', password: 'new' },
+    });
   });
 
   it('turns a simple entry into history form on write, keeping the old value as version 1', async () => {
@@ -247,7 +313,13 @@ describe('local source writes', () => {
     await source.writeVersion?.('token', new TextEncoder().encode('new'));
     // then
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({
-      token: { versions: [{ id: '1', value: 'old' }, { id: '2', created: '2026-03-01T12:00:00.000Z', value: 'new' }], current: '2' },
+      token: {
+        versions: [
+          { id: '1', value: 'old' },
+          { id: '2', created: '2026-03-01T12:00:00.000Z', value: 'new' },
+        ],
+        current: '2',
+      },
     });
     expect(text((await source.read('token', { version: '1' })).bytes)).toBe('old');
   });
@@ -292,7 +364,9 @@ describe('local source writes', () => {
     // when
     const writeVersion = source.writeVersion;
     if (writeVersion === undefined) throw new Error('the local source must support writeVersion');
-    const ids = await Promise.all(['a', 'b', 'c'].map((v) => writeVersion('app/api-key', new TextEncoder().encode(v))));
+    const ids = await Promise.all(
+      ['a', 'b', 'c'].map((v) => writeVersion('app/api-key', new TextEncoder().encode(v))),
+    );
     // then
     expect(ids.map((r) => r.versionId)).toEqual(['2', '3', '4']);
     expect(text((await source.read('app/api-key')).bytes)).toBe('c');
@@ -322,7 +396,10 @@ describe('watchLocalSource', () => {
     };
     const waitFor = (count: number) =>
       new Promise<void>((resolve, reject) => {
-        const timeout = setTimeout(() => reject(new Error(`saw ${seen.length} changes, wanted ${count}`)), 5000);
+        const timeout = setTimeout(
+          () => reject(new Error(`saw ${seen.length} changes, wanted ${count}`)),
+          5000,
+        );
         notify = () => {
           if (seen.length >= count) {
             clearTimeout(timeout);
@@ -340,12 +417,25 @@ describe('watchLocalSource', () => {
     const { seen, onChange, waitFor } = collect();
     watcher = await watchLocalSource(path, onChange, { debounceMs: 50, source: 'local-main' });
     // when
-    await createLocalSource({ name: 'local-main', path }).writeVersion?.('prod/database', new TextEncoder().encode('{"password":"x"}'));
+    await createLocalSource({ name: 'local-main', path }).writeVersion?.(
+      'prod/database',
+      new TextEncoder().encode('{"password":"x"}'),
+    );
     await waitFor(1);
     // then
     expect(seen).toHaveLength(1);
-    expect(seen[0]?.change).toMatchObject({ provider: 'local', secretRef: 'prod/database', kind: 'version-current', versionId: '4' });
-    expect(seen[0]?.event).toMatchObject({ type: 'secret-version-created', secret: 'prod/database', version: '4', source: 'local-main' });
+    expect(seen[0]?.change).toMatchObject({
+      provider: 'local',
+      secretRef: 'prod/database',
+      kind: 'version-current',
+      versionId: '4',
+    });
+    expect(seen[0]?.event).toMatchObject({
+      type: 'secret-version-created',
+      secret: 'prod/database',
+      version: '4',
+      source: 'local-main',
+    });
   });
 
   it('debounces a burst of saves into one change per secret', async () => {
@@ -370,7 +460,10 @@ describe('watchLocalSource', () => {
     // when
     const edited = aStoreYaml()
       .replace('app/api-key: plain-api-key\n', 'new/secret: hello\n')
-      .replace('      value: { username: app, password: second-password }', '      value: { username: app, password: second-password }\n      enabled: false');
+      .replace(
+        '      value: { username: app, password: second-password }',
+        '      value: { username: app, password: second-password }\n      enabled: false',
+      );
     await writeFile(path, edited);
     await waitFor(3);
     // then
