@@ -76,23 +76,41 @@ export interface Workload {
 }
 
 /**
+ * What a caller may pass with any cluster request: `signal` cancels it (the engine aborts a
+ * target's requests when its attempt runs out of time, and the request's socket is closed).
+ */
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+/**
  * Everything the engine needs from one cluster. Implementations map HTTP failures to
  * `ClusterUnavailableError` (network, timeout, 5xx), `ThrottledError` (429),
  * `ConflictError` (409) and `ClusterRejectedError` (other 4xx), with the status code
- * and never the response body.
+ * and never the response body. Every method takes `RequestOptions` last.
  */
 export interface ClusterGateway {
   readonly cluster: string;
-  getSecret(namespace: string, name: string): Promise<KubeSecret | undefined>;
+  getSecret(namespace: string, name: string, options?: RequestOptions): Promise<KubeSecret | undefined>;
   /** Lists Secrets carrying `labelSelector` in one namespace, or in all namespaces when omitted. */
-  listSecrets(labelSelector: string, namespace?: string): Promise<KubeSecret[]>;
+  listSecrets(labelSelector: string, namespace?: string, options?: RequestOptions): Promise<KubeSecret[]>;
   /** Creates the Secret (`ConflictError` when it exists). Nothing comes back: no caller needs the created object, and a fleet would parse thousands. */
-  createSecret(secret: KubeSecret): Promise<void>;
+  createSecret(secret: KubeSecret, options?: RequestOptions): Promise<void>;
   /** Replaces the Secret; `secret.resourceVersion` is required and a stale one yields `ConflictError`. Nothing comes back, as for a create. */
-  replaceSecret(secret: KubeSecret): Promise<void>;
-  deleteSecret(namespace: string, name: string): Promise<void>;
-  getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<Workload | undefined>;
-  listWorkloads(kind: WorkloadKind, namespace: string, labelSelector?: string): Promise<Workload[]>;
+  replaceSecret(secret: KubeSecret, options?: RequestOptions): Promise<void>;
+  deleteSecret(namespace: string, name: string, options?: RequestOptions): Promise<void>;
+  getWorkload(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    options?: RequestOptions,
+  ): Promise<Workload | undefined>;
+  listWorkloads(
+    kind: WorkloadKind,
+    namespace: string,
+    labelSelector?: string,
+    options?: RequestOptions,
+  ): Promise<Workload[]>;
   /**
    * Merge-patches annotations onto the workload's pod template, which is how
    * `kubectl rollout restart` triggers a rollout.
@@ -102,6 +120,7 @@ export interface ClusterGateway {
     namespace: string,
     name: string,
     annotations: Record<string, string>,
+    options?: RequestOptions,
   ): Promise<void>;
 }
 
@@ -109,7 +128,7 @@ export interface ClusterGateway {
 // Telemetry and time
 // ---------------------------------------------------------------------------
 
-/** Fixed log keys (STYLE.md). Values are identifiers, counts and codes: never secret values. */
+/** Fixed log keys (docs/architecture.md, "Logs"). Values are identifiers, counts and codes: never secret values. */
 export interface LogFields {
   changeId?: string;
   source?: string;

@@ -11,5 +11,5 @@ export { decide, SkipReason, type CreationPolicy, type Decision, type Desired } 
 export { contentHash, type HashInput } from './hash.js';
 export { referencedSecrets, referencesSecret } from './discovery.js';
 export { toWaves } from './waves.js';
-export { backoffMs, isTransient, parseDuration, withRetry, withTimeout, type RetryPolicy } from './retry.js';
+export { backoffMs, isTransient, withRetry, withTimeout, type RetryPolicy } from './retry.js';
 export { toWorkItem } from './work-item.js';

@@ -47,20 +47,29 @@ export async function withRetry<T>(
 }
 
 /**
- * Rejects with `TimeoutError` when `promise` has not settled within `ms`. The underlying
- * request is abandoned (the gateway port has no cancellation); its late result is ignored.
- * `what` names the operation in that error; as a function it is only called then (a fleet
- * run would otherwise build a label string per target and step that is almost never read).
+ * Runs `operation` with a signal that aborts after `ms`, and rejects with `TimeoutError` then.
+ * The abort reaches the requests `operation` has in flight (the gateway passes the signal to
+ * the transport, which destroys the request's socket), so a hung cluster holds no request
+ * beyond the deadline. `what` names the operation in that error; as a function it is only
+ * called then (a fleet run would otherwise build a label string per target and step that is
+ * almost never read).
  */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
+export function withTimeout<T>(
+  operation: (signal: AbortSignal) => Promise<T>,
+  ms: number,
+  what: string | (() => string),
+): Promise<T> {
+  const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(new TimeoutError(`${typeof what === 'string' ? what : what()} did not finish within ${ms}ms`)),
-      ms,
-    );
+    const timer = setTimeout(() => {
+      const error = new TimeoutError(
+        `${typeof what === 'string' ? what : what()} did not finish within ${ms}ms`,
+      );
+      reject(error);
+      controller.abort(error);
+    }, ms);
     timer.unref();
-    promise.then(
+    operation(controller.signal).then(
       (value) => {
         clearTimeout(timer);
         resolve(value);
@@ -71,14 +80,4 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string | (
       },
     );
   });
-}
-
-/** Parses the registry's Go-style durations (`20s`, `1m30s`, `500ms`, `7d`) to ms. */
-export function parseDuration(text: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-  let total = 0;
-  for (const match of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) {
-    total += Number(match[1]) * (units[match[2] ?? 's'] ?? 0);
-  }
-  return total;
 }

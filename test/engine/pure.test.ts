@@ -3,7 +3,8 @@ import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../shared/eng
 import { decide, type Desired } from '../../shared/engine/decide.js';
 import { referencedSecrets, referencesSecret } from '../../shared/engine/discovery.js';
 import { contentHash } from '../../shared/engine/hash.js';
-import { backoffMs, parseDuration, withRetry } from '../../shared/engine/retry.js';
+import { parseDuration } from '../../shared/core/duration.js';
+import { backoffMs, withRetry } from '../../shared/engine/retry.js';
 import { toWaves } from '../../shared/engine/waves.js';
 import { ClusterRejectedError, ConflictError, ThrottledError } from '../../shared/core/errors.js';
 import { systemClock } from '../../shared/core/ports.js';

@@ -1,0 +1,223 @@
+import type { ClusterGateway, KubeSecret } from '../core/ports.js';
+import { errorCodeOf } from '../core/errors.js';
+import { namespaceRefusal } from '../registry/cross-check.js';
+import type { ClusterSpec } from '../registry/schema.js';
+import {
+  Annotation,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  MANAGED_SELECTOR,
+  RESTART_PENDING,
+  RestartAnnotation,
+} from './annotations.js';
+import type { BindingInfo } from './bindings.js';
+import type { EngineContext, Invocation, Listing, Listings } from './context.js';
+import { SkipReason, decide, type Decision, type Desired } from './decide.js';
+import { decidedOutcome, type TargetOutcome } from './report.js';
+import { findDependents, restartAfterUpdate } from './restart.js';
+import { Outcome, type PlannedTarget } from './types.js';
+
+/** Counts the attempts a target took, for its result. */
+export interface Attempts {
+  count: number;
+}
+
+function toListing(secrets: readonly KubeSecret[]): Listing {
+  const listing: Listing = new Map();
+  for (const secret of secrets) {
+    let names = listing.get(secret.namespace);
+    if (names === undefined) listing.set(secret.namespace, (names = new Map<string, KubeSecret>()));
+    names.set(secret.name, secret);
+  }
+  return listing;
+}
+
+/** A cluster's managed Secrets, listed once per invocation and shared; undefined if the listing failed. */
+function listingOf(gateway: ClusterGateway, cluster: string, listed: Listings): Promise<Listing | undefined> {
+  let listing = listed.pending.get(cluster);
+  if (listing === undefined) {
+    listing = gateway.listSecrets(MANAGED_SELECTOR).then(
+      (items) => {
+        const ready = toListing(items);
+        listed.ready.set(cluster, ready);
+        return ready;
+      },
+      () => undefined, // fall back to one GET per target
+    );
+    listed.pending.set(cluster, listing);
+  }
+  return listing;
+}
+
+/** What the cluster's listing decides for the binding's target, when the listing holds it. */
+export function listedDecision(listing: Listing, info: BindingInfo, desired: Desired): Decision | undefined {
+  const { namespace, name, creationPolicy } = info.spec.target;
+  const found = listing.get(namespace)?.get(name);
+  return found === undefined ? undefined : decide(found, desired, { namespace, name, creationPolicy });
+}
+
+/**
+ * Whether a decision taken from the listing settles the target: unchanged there, or not ours.
+ * Then it needs no request at all (no retry or timer either); that is most of a reconcile.
+ */
+export function settles(decision: Decision): boolean {
+  return decision.action === 'unchanged' || decision.action === 'skip';
+}
+
+/**
+ * The target Secret as it is now: from the run's listing of the cluster where that can be
+ * trusted, else read. The listing holds every Secret we manage there. Under Owner, a target
+ * missing from it is either absent, so it is created in one request, or someone else's: the
+ * create then answers 409, and the retry reads it and the ownership rules decide. Merge and
+ * Orphan targets carry no managed-by label, so they are read.
+ */
+function existingSecret(
+  gateway: ClusterGateway,
+  info: BindingInfo,
+  listing: Listing | undefined,
+  signal: AbortSignal,
+): KubeSecret | undefined | Promise<KubeSecret | undefined> {
+  const { namespace, name, creationPolicy } = info.spec.target;
+  const found = listing?.get(namespace)?.get(name);
+  if (found !== undefined || (listing !== undefined && creationPolicy === 'Owner')) return found;
+  return gateway.getSecret(namespace, name, { signal });
+}
+
+/**
+ * Converges one target to `desired`: read (or take from the listing), decide, write, and
+ * restart dependents after an update. `decided` is what the listing decided already, when the
+ * caller knows it. A retry follows a conflict or a failure: it reads the Secret rather than
+ * trust the listing.
+ */
+export async function applyTarget(
+  ctx: EngineContext,
+  inv: Invocation,
+  info: BindingInfo,
+  cluster: ClusterSpec,
+  desired: Desired,
+  attempts: Attempts,
+  decided?: Decision,
+): Promise<TargetOutcome> {
+  const gateway = ctx.gatewayOf(cluster);
+  const { namespace, name, creationPolicy } = info.spec.target;
+  const listing = inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
+  const fromListing = decided ?? (listing === undefined ? undefined : listedDecision(listing, info, desired));
+  if (fromListing !== undefined && settles(fromListing)) {
+    attempts.count = 1;
+    return decidedOutcome(fromListing, desired);
+  }
+  // Whether the Secret carried the restart-pending marker: all the restart needs of it.
+  let recovering = false;
+  const decision = await ctx.attempt(
+    () => `cluster "${cluster.name}" Secret ${namespace}/${name}`,
+    async (signal) => {
+      const first = attempts.count === 1;
+      const existing = await existingSecret(gateway, info, first ? listing : undefined, signal);
+      recovering = existing?.annotations[Annotation.ContentHash] === RESTART_PENDING;
+      const decision =
+        first && fromListing !== undefined
+          ? fromListing
+          : decide(existing, desired, { namespace, name, creationPolicy });
+      if (decision.action === 'create') await gateway.createSecret(decision.secret, { signal });
+      else if (decision.action === 'update') await gateway.replaceSecret(decision.secret, { signal });
+      return decision;
+    },
+    attempts,
+  );
+  const outcome = decidedOutcome(decision, desired);
+  if (decision.action !== 'update') return outcome;
+  const { restarts, failure } = await restartAfterUpdate(ctx, gateway, info.spec, desired.hash, recovering);
+  if (failure === undefined && restarts.length === 0) return outcome;
+  return { ...outcome, ...failure, restarts };
+}
+
+/**
+ * The source secret is gone and the binding says `deletionPolicy: Delete`: deletes the target
+ * if it is ours (outcome updated, reason deleted), leaves anyone else's alone.
+ */
+export async function deleteTarget(
+  ctx: EngineContext,
+  info: BindingInfo,
+  cluster: ClusterSpec,
+  attempts: Attempts,
+): Promise<TargetOutcome> {
+  const gateway = ctx.gatewayOf(cluster);
+  const { namespace, name, creationPolicy } = info.spec.target;
+  const existing = await ctx.attempt(
+    () => `cluster "${cluster.name}" Secret ${namespace}/${name}`,
+    (signal) => gateway.getSecret(namespace, name, { signal }),
+    attempts,
+  );
+  if (existing === undefined) return { outcome: Outcome.Unchanged };
+  if (
+    creationPolicy !== 'Owner' ||
+    existing.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE ||
+    (existing.annotations[Annotation.Binding] ?? info.spec.name) !== info.spec.name
+  )
+    return { outcome: Outcome.Skipped, reason: SkipReason.ForeignSecret };
+  await ctx.attempt(
+    () => `cluster "${cluster.name}" delete of Secret ${namespace}/${name}`,
+    (signal) => gateway.deleteSecret(namespace, name, { signal }),
+    attempts,
+  );
+  return { outcome: Outcome.Updated, reason: 'deleted' };
+}
+
+/** A planned target that will not be touched, and why. */
+export function plannedSkip(info: BindingInfo, cluster: string, reason: string): PlannedTarget {
+  const { namespace, name } = info.spec.target;
+  return {
+    binding: info.spec.name,
+    cluster,
+    namespace,
+    secret: name,
+    action: 'skip',
+    reason,
+    changedKeys: [],
+    dependents: [],
+  };
+}
+
+/** What a sync would do to one target, and which dependents it would restart: reads only. */
+export async function planTarget(
+  ctx: EngineContext,
+  info: BindingInfo,
+  cluster: ClusterSpec,
+  desired: Desired,
+): Promise<PlannedTarget> {
+  const { namespace, name, creationPolicy } = info.spec.target;
+  if (namespaceRefusal(cluster, namespace) !== undefined)
+    return plannedSkip(info, cluster.name, SkipReason.NamespaceNotAllowed);
+  try {
+    const gateway = ctx.gatewayOf(cluster);
+    const existing = await ctx.attempt(
+      () => `cluster "${cluster.name}" Secret ${namespace}/${name}`,
+      (signal) => gateway.getSecret(namespace, name, { signal }),
+    );
+    const decision = decide(existing, desired, { namespace, name, creationPolicy });
+    const restart = info.spec.restart;
+    const dependents =
+      decision.action === 'update' && restart !== undefined && restart !== false
+        ? (
+            await ctx.attempt(
+              () => `cluster "${cluster.name}" dependents`,
+              (signal) => findDependents(gateway, restart, namespace, name, true, signal),
+            )
+          )
+            .filter((w) => w.templateAnnotations[RestartAnnotation.RestartedForHash] !== desired.hash)
+            .map((w) => ({ kind: w.kind, name: w.name }))
+        : [];
+    return {
+      binding: info.spec.name,
+      cluster: cluster.name,
+      namespace,
+      secret: name,
+      action: decision.action,
+      ...(decision.action === 'skip' ? { reason: decision.reason } : {}),
+      changedKeys: decision.changedKeys,
+      dependents,
+    };
+  } catch (error) {
+    return plannedSkip(info, cluster.name, `error: ${errorCodeOf(error)}`);
+  }
+}
