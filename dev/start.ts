@@ -19,12 +19,9 @@ import type { ChangeReport } from '../shared/engine/types.js';
 import { normalizeEvent } from '../shared/events/index.js';
 import type { LocalEvent } from '../shared/events/local.js';
 import { parseRegistry } from '../shared/registry/index.js';
+import { generatePassword } from '../shared/core/password.js';
 import { createRuntime } from '../shared/runtime/index.js';
-import {
-  generateLocalPassword,
-  localSourceFactory,
-  watchLocalSource,
-} from '../shared/sources/local/index.js';
+import { localSourceFactory, watchLocalSource } from '../shared/sources/local/index.js';
 import { createJsonLogger } from '../shared/telemetry/index.js';
 import { targetsTable, totalsLine, totalsOf, hasFailures } from '../shared/cli/report.js';
 import { formatMs, renderTable } from '../shared/cli/table.js';
@@ -229,7 +226,7 @@ async function main(): Promise<number> {
       string,
       string
     >;
-    const newPassword = generateLocalPassword();
+    const newPassword = generatePassword(32, false);
     const changedAt = Date.now();
     const { versionId } = await source.writeVersion(
       SECRET_KEY,

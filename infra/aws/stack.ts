@@ -190,7 +190,7 @@ export class SecretPropagatorStack extends Stack {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-L1',
         reason:
-          'Pinned to nodejs22.x on purpose: the project is built and tested on Node 22 (DESIGN.md), and the runtime moves only with a tested upgrade.',
+          'Pinned to nodejs22.x on purpose: the project is built and tested on Node 22 (README.md, "Node 22, pinned"), and the runtime moves only with a tested upgrade.',
       });
       return fn;
     };

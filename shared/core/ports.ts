@@ -190,16 +190,25 @@ export interface ClusterCredentials {
   expiresAt?: Date;
 }
 
+/** The cluster an authenticator is asked about: its registry name, endpoint and `auth` entry. */
+export interface AuthenticatedCluster<Spec = unknown> {
+  name: string;
+  server?: string;
+  caData?: string;
+  auth: Spec;
+}
+
 /**
- * Produces credentials for clusters whose `auth.type` equals `type`. One instance per
- * cold start; implementations cache tokens until shortly before they expire.
+ * Produces credentials for clusters whose `auth.type` equals `type`. One instance per cold
+ * start. The authenticator is the only owner of credentials: it caches them (until shortly
+ * before they expire) and answers with the same object while they are cached.
  */
 export interface ClusterAuthenticator<Spec = unknown> {
   readonly type: string;
-  credentials(cluster: {
-    name: string;
-    server?: string;
-    caData?: string;
-    auth: Spec;
-  }): Promise<ClusterCredentials>;
+  credentials(cluster: AuthenticatedCluster<Spec>): Promise<ClusterCredentials>;
+  /**
+   * Forgets what is cached for `cluster` (the API server answered 401: the token was revoked,
+   * rotated or expired early), so the next `credentials` call issues fresh ones.
+   */
+  invalidate(cluster: AuthenticatedCluster<Spec>): void;
 }

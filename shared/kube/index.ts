@@ -1,7 +1,6 @@
 import type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import { ClusterRejectedError, ClusterUnavailableError } from '../core/errors.js';
 import type {
-  Clock,
   ClusterCredentials,
   ClusterGateway,
   KubeSecret,
@@ -9,7 +8,6 @@ import type {
   WorkloadKind,
 } from '../core/ports.js';
 import type { ConnectionBudget } from './connections.js';
-import { createCredentialsCache } from './credentials.js';
 import type { KubeRequest, KubeResponse } from './transport.js';
 import { createKubeTransport, toClusterError } from './transport.js';
 import { atPath, readPath, WORKLOAD_RESOURCES } from './workloads.js';
@@ -21,6 +19,7 @@ export {
   type KubeconfigAuth,
 } from './auth/kubeconfig.js';
 export {
+  cachingAuthenticator,
   createCredentialsCache,
   CREDENTIALS_REFRESH_MARGIN_MS,
   type CredentialsCache,
@@ -34,8 +33,11 @@ export {
 } from './connections.js';
 export { WORKLOAD_RESOURCES, type WorkloadResource } from './workloads.js';
 
-/** Default per-request deadline. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Per-request deadline when the caller gives none. The runtime gives the registry's
+ * `settings.targetTimeout`, so one request never outlives the attempt it belongs to.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
 
 export interface KubeGatewayOptions {
   /** Registry name of the cluster (for errors and logs). */
@@ -44,15 +46,19 @@ export interface KubeGatewayOptions {
   server?: string;
   /** Base64 PEM CA; the credentials may override it. */
   caData?: string;
-  /** Called when credentials are needed; results are cached until shortly before `expiresAt`. */
+  /**
+   * Called for every request. The authenticator behind it owns the cache (and answers with the
+   * same object while its credentials are cached); the gateway keeps none.
+   */
   credentials: () => Promise<ClusterCredentials>;
-  /** Deadline of one HTTP request. @default 10000 */
+  /** Called after a 401, before the one retry with fresh credentials. @default nothing to forget */
+  invalidateCredentials?: () => void;
+  /** Deadline of one HTTP request (the runtime passes `settings.targetTimeout`). @default 20000 */
   timeoutMs?: number;
   /** Concurrent connections to this cluster. @default 8 */
   maxSockets?: number;
   /** Shared by a runtime's gateways: which clusters keep their connections between requests. @default all keep them */
   budget?: ConnectionBudget;
-  clock?: Clock;
 }
 
 function enc(segment: string): string {
@@ -178,31 +184,39 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
     ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
     ...(options.budget === undefined ? {} : { budget: options.budget }),
   });
-  const credentials = createCredentialsCache(
-    async () => {
-      const c = await options.credentials();
-      return {
+  // The server and CA of the registry fill in what the credentials leave out. The merged object
+  // is made again only when the authenticator answers with new credentials, so the transport
+  // sees the same object for every request in between.
+  let merged: { from: ClusterCredentials; to: ClusterCredentials } | undefined;
+  const credentials = async (): Promise<ClusterCredentials> => {
+    const c = await options.credentials();
+    if (merged?.from !== c) {
+      const to = {
         ...c,
         ...(c.server === undefined && options.server !== undefined ? { server: options.server } : {}),
         ...(c.caData === undefined && options.caData !== undefined ? { caData: options.caData } : {}),
       };
-    },
-    options.clock === undefined ? {} : { clock: options.clock },
-  );
+      merged = { from: c, to };
+    }
+    return merged.to;
+  };
 
-  /** Sends one request; a 401 drops cached credentials and tries once more with fresh ones. */
-  async function send(request: KubeRequest, what: string): Promise<KubeResponse> {
+  /**
+   * Sends one request. A 401 means the credentials went stale (revoked, rotated, expired
+   * early): the authenticator forgets them and the request is sent once more with fresh ones.
+   */
+  async function send(request: KubeRequest, what: string, signal?: AbortSignal): Promise<KubeResponse> {
     const label = `cluster "${cluster}": ${what}`;
-    let response = await transport.send(request, credentials.current() ?? (await credentials.get()), label);
+    let response = await transport.send(request, await credentials(), label, signal);
     if (response.status === 401) {
-      credentials.invalidate();
-      response = await transport.send(request, await credentials.get(), label);
+      options.invalidateCredentials?.();
+      response = await transport.send(request, await credentials(), label, signal);
     }
     return response;
   }
 
-  async function expectOk(request: KubeRequest, what: string): Promise<KubeResponse> {
-    const response = await send(request, what);
+  async function expectOk(request: KubeRequest, what: string, signal?: AbortSignal): Promise<KubeResponse> {
+    const response = await send(request, what, signal);
     if (response.status < 200 || response.status >= 300)
       throw toClusterError(`cluster "${cluster}": ${what}`, response);
     return response;
@@ -218,30 +232,31 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
   return {
     cluster,
 
-    async getSecret(namespace, name) {
+    async getSecret(namespace, name, opts) {
       const what = `get secret ${namespace}/${name}`;
-      const response = await send({ method: 'GET', path: secretPath(namespace, name) }, what);
+      const response = await send({ method: 'GET', path: secretPath(namespace, name) }, what, opts?.signal);
       if (response.status === 404) return undefined;
       if (response.status !== 200) throw toClusterError(`cluster "${cluster}": ${what}`, response);
       return fromV1Secret(parse(what, response) as V1Secret);
     },
 
-    async listSecrets(labelSelector, namespace) {
+    async listSecrets(labelSelector, namespace, opts) {
       const what = `list secrets ${namespace ?? '(all namespaces)'} ${labelSelector}`;
       const path = `${namespace === undefined ? '/api/v1/secrets' : secretPath(namespace)}${query({ labelSelector })}`;
-      const response = await expectOk({ method: 'GET', path }, what);
+      const response = await expectOk({ method: 'GET', path }, what, opts?.signal);
       return items(what, response).map((s) => fromV1Secret(s as V1Secret));
     },
 
-    async createSecret(secret) {
+    async createSecret(secret, opts) {
       const what = `create secret ${secret.namespace}/${secret.name}`;
       await expectOk(
         { method: 'POST', path: secretPath(secret.namespace), json: createBody(secret), readBody: false },
         what,
+        opts?.signal,
       );
     },
 
-    async replaceSecret(secret) {
+    async replaceSecret(secret, opts) {
       const what = `replace secret ${secret.namespace}/${secret.name}`;
       if (secret.resourceVersion === undefined) {
         // Without it the write would be unconditional and could overwrite a concurrent change.
@@ -258,38 +273,45 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
           readBody: false,
         },
         what,
+        opts?.signal,
       );
     },
 
-    async deleteSecret(namespace, name) {
+    async deleteSecret(namespace, name, opts) {
       const what = `delete secret ${namespace}/${name}`;
       const response = await send(
         { method: 'DELETE', path: secretPath(namespace, name), readBody: false },
         what,
+        opts?.signal,
       );
       if (response.status === 404) return;
       if (response.status < 200 || response.status >= 300)
         throw toClusterError(`cluster "${cluster}": ${what}`, response);
     },
 
-    async getWorkload(kind, namespace, name) {
+    async getWorkload(kind, namespace, name, opts) {
       const what = `get ${kind} ${namespace}/${name}`;
-      const response = await send({ method: 'GET', path: workloadPath(kind, namespace, name) }, what);
+      const response = await send(
+        { method: 'GET', path: workloadPath(kind, namespace, name) },
+        what,
+        opts?.signal,
+      );
       if (response.status === 404) return undefined;
       if (response.status !== 200) throw toClusterError(`cluster "${cluster}": ${what}`, response);
       return toWorkload(kind, parse(what, response));
     },
 
-    async listWorkloads(kind, namespace, labelSelector) {
+    async listWorkloads(kind, namespace, labelSelector, opts) {
       const what = `list ${kind} ${namespace}${labelSelector === undefined ? '' : ` ${labelSelector}`}`;
       const response = await expectOk(
         { method: 'GET', path: `${workloadPath(kind, namespace)}${query({ labelSelector })}` },
         what,
+        opts?.signal,
       );
       return items(what, response).map((w) => toWorkload(kind, w));
     },
 
-    async patchTemplateAnnotations(kind, namespace, name, annotations) {
+    async patchTemplateAnnotations(kind, namespace, name, annotations, opts) {
       const what = `restart ${kind} ${namespace}/${name}`;
       const body = atPath(WORKLOAD_RESOURCES[kind].templatePath, { metadata: { annotations } });
       await expectOk(
@@ -301,6 +323,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
           readBody: false,
         },
         what,
+        opts?.signal,
       );
     },
 

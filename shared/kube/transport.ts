@@ -46,6 +46,7 @@ const TLS_ERRORS = new Set([
 ]);
 
 class RequestTimeout extends Error {}
+class RequestAborted extends Error {}
 
 /** What one attempt on a connection came to: an answer, or an error (and whether the socket was a kept one). */
 type Outcome = { response: KubeResponse } | { error: Error; reused: boolean };
@@ -88,7 +89,16 @@ interface Endpoint {
 }
 
 export interface KubeTransport {
-  send(request: KubeRequest, credentials: ClusterCredentials, what: string): Promise<KubeResponse>;
+  /**
+   * Sends one request. `signal` cancels it: the request is destroyed (with its socket) and
+   * the call rejects with the signal's reason.
+   */
+  send(
+    request: KubeRequest,
+    credentials: ClusterCredentials,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<KubeResponse>;
   close(): void;
 }
 
@@ -192,6 +202,7 @@ export function createKubeTransport(options: {
     credentials: ClusterCredentials,
     server: Endpoint,
     key: string,
+    signal: AbortSignal | undefined,
   ): Promise<Outcome> =>
     new Promise((resolve) => {
       // The first request on a connection stays reachable for as long as the connection is
@@ -202,6 +213,7 @@ export function createKubeTransport(options: {
       let settle: ((outcome: Outcome) => void) | undefined = resolve;
       const finish = (outcome: Outcome) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
         const done = settle;
         settle = undefined;
         done?.(outcome);
@@ -247,27 +259,34 @@ export function createKubeTransport(options: {
         },
       );
       const timer = setTimeout(() => req.destroy(new RequestTimeout()), options.timeoutMs);
+      // Destroying the request closes its socket: a cancelled request holds nothing open.
+      const abort = () => req.destroy(new RequestAborted());
+      signal?.addEventListener('abort', abort, { once: true });
       req.on('error', (error) => finish({ error, reused: req.reusedSocket }));
       req.end(payload);
     });
 
   return {
-    async send(request, credentials, what) {
+    async send(request, credentials, what, signal) {
+      signal?.throwIfAborted();
       if (credentials.server === undefined)
         throw new ClusterRejectedError(`${what}: no API server URL (set clusters[].server)`);
       const { server, key } = prepared(credentials, credentials.server);
       inFlight += 1;
       let outcome;
       try {
-        outcome = await once(request, credentials, server, key);
-        // A keep-alive socket the server closed while idle fails at once; one retry on a fresh socket (not for POST).
+        outcome = await once(request, credentials, server, key, signal);
+        // A keep-alive socket the server closed while idle fails at once: the request never
+        // reached the server, so it goes once more on a fresh socket (not a POST). This is not
+        // a retry of an answer; those are the engine's (docs/architecture.md, "Retries").
         if (
+          signal?.aborted !== true &&
           'error' in outcome &&
           outcome.reused &&
           request.method !== 'POST' &&
           (outcome.error as NodeJS.ErrnoException).code === 'ECONNRESET'
         ) {
-          outcome = await once(request, credentials, server, key);
+          outcome = await once(request, credentials, server, key, signal);
         }
       } finally {
         inFlight -= 1;
@@ -278,6 +297,10 @@ export function createKubeTransport(options: {
       }
       if ('response' in outcome) return outcome.response;
       const error = outcome.error;
+      if (error instanceof RequestAborted) {
+        const reason: unknown = signal?.reason;
+        throw reason instanceof Error ? reason : new ClusterUnavailableError(`${what}: cancelled`);
+      }
       if (error instanceof RequestTimeout)
         throw new ClusterUnavailableError(`${what}: no answer within ${options.timeoutMs} ms`);
       const code = (error as NodeJS.ErrnoException).code ?? 'network error';

@@ -1,6 +1,6 @@
 import type { WorkloadKind } from '../core/ports.js';
 
-/** How to reach each workload kind: one row per kind, no per-kind code (STYLE.md). */
+/** How to reach each workload kind: one row per kind, no per-kind code (docs/architecture.md, "Cluster access"). */
 export interface WorkloadResource {
   kind: WorkloadKind;
   apiVersion: string;

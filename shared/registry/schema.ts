@@ -1,9 +1,10 @@
 // A namespace import lets esbuild drop what the schema does not use (zod's locales alone are ~300 KB).
 import * as z from 'zod';
 import { WORKLOAD_KINDS } from '../core/ports.js';
+import { DURATION_PATTERN } from '../core/duration.js';
 
 /**
- * The registry: the public contract (DESIGN.md). Extend it, never rename.
+ * The registry: the public contract (docs/architecture.md, "The registry"). Extend it, never rename.
  * Objects are strict so a typo (`namepsace`) is an error naming its path, not a silent default.
  */
 
@@ -14,9 +15,7 @@ const name = z
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")');
 const labels = z.record(z.string(), z.string());
 /** A Go-style duration as used by ESO and Kubernetes: `90s`, `15m`, `24h`, `1h30m`. */
-export const duration = z
-  .string()
-  .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 15m, 24h or 7d');
+export const duration = z.string().regex(DURATION_PATTERN, 'must be a duration such as 30s, 15m, 24h or 7d');
 
 /** A value kept in a source: a cluster token or kubeconfig held in a secret store. */
 const secretKeySelector = z.strictObject({

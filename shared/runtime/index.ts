@@ -1,13 +1,6 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { ChangeKind, type Provider, type SecretChange } from '../core/change.js';
-import {
-  ConfigError,
-  RenderError,
-  SecretNotFoundError,
-  errorCodeOf,
-  isPropagatorError,
-  isRetryable,
-} from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import type {
   ClusterAuthenticator,
   ClusterGateway,
@@ -28,8 +21,10 @@ import {
 } from '../kube/index.js';
 import type { LoadedRegistry } from '../registry/load.js';
 import type { BindingSpec, ClusterSpec, Registry, SourceSpec, SourceSpecOf } from '../registry/schema.js';
-import { requiredReads } from '../template/index.js';
-import { applyFunctionV8Flags } from './node-options.js';
+import { applyFunctionV8Flags, isFunctionRuntime } from './node-options.js';
+import { credentialReader } from './credentials.js';
+import { parseDuration } from '../core/duration.js';
+import { rotateBinding, wantsRotation } from '../engine/rotate.js';
 
 /** One factory per provider, so each cloud bundle includes only its own SDK. */
 export type SourceFactories = {
@@ -86,21 +81,7 @@ export type HandlerRuntime = Pick<Runtime, 'handle' | 'scheduled' | 'summarize'>
   propagator: Pick<EnginePropagator, 'applyWorkItem'>;
 };
 
-const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const SYMBOLS = '!#%+-.:=@^_~';
-
-/** A random password from a CSPRNG; with symbols it holds at least one symbol. */
-export function generatePassword(length: number, symbols: boolean): string {
-  const alphabet = symbols ? LETTERS + SYMBOLS : LETTERS;
-  const chars: string[] = [];
-  for (let i = 0; i < length; i++) chars.push(alphabet.charAt(randomInt(alphabet.length)));
-  if (symbols && !chars.some((c) => SYMBOLS.includes(c)))
-    chars[randomInt(length)] = SYMBOLS.charAt(randomInt(SYMBOLS.length));
-  return chars.join('');
-}
-
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
+export { generatePassword } from '../core/password.js';
 
 /** Builds every source adapter of the registry; a provider without a factory is a ConfigError naming the source. */
 export function buildSources(
@@ -130,37 +111,14 @@ export function buildSources(
  * per cluster and cached), the engine, and the scheduled paths.
  */
 export function createRuntime(options: RuntimeOptions): Runtime {
-  applyFunctionV8Flags();
+  // Process-wide V8 settings are for deployed functions only, never the CLI or tests.
+  if (isFunctionRuntime()) applyFunctionV8Flags();
   const { loaded, logger } = options;
   const registry = loaded.registry;
   const clock = options.clock ?? systemClock;
   const sources = buildSources(loaded, options.sources, logger);
 
-  /** Reads a cluster credential (token, kubeconfig) kept in one of the sources. */
-  const readValue = async (ref: { source: string; key: string; property?: string }): Promise<string> => {
-    const source = sources.get(ref.source);
-    if (source === undefined)
-      throw new ConfigError(`credential source "${ref.source}" is not defined under sources`);
-    const text = decoder.decode((await source.read(ref.key)).bytes);
-    if (ref.property === undefined) return text;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new ConfigError(
-        `credential "${ref.key}" in source "${ref.source}" is not JSON, so property "${ref.property}" cannot be read`,
-      );
-    }
-    const value =
-      parsed !== null && typeof parsed === 'object'
-        ? (parsed as Record<string, unknown>)[ref.property]
-        : undefined;
-    if (typeof value !== 'string')
-      throw new ConfigError(
-        `credential "${ref.key}" in source "${ref.source}" has no string property "${ref.property}"`,
-      );
-    return value;
-  };
+  const readValue = credentialReader(sources);
 
   const authenticators = new Map<string, ClusterAuthenticator>();
   for (const a of [
@@ -173,6 +131,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   const idle = registry.settings.idleConnections;
   const budget = createConnectionBudget(idle === 'auto' ? autoIdleConnections() : idle);
+  // A request never outlives the attempt it belongs to: both end at targetTimeout.
+  const timeoutMs = parseDuration(registry.settings.targetTimeout, 'settings.targetTimeout');
   const kubeGateway = (cluster: ClusterSpec): ClusterGateway => {
     const authenticator = authenticators.get(cluster.auth.type);
     const spec = {
@@ -184,6 +144,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return createKubeGateway({
       name: cluster.name,
       budget,
+      timeoutMs,
       ...(cluster.server === undefined ? {} : { server: cluster.server }),
       ...(cluster.caData === undefined ? {} : { caData: cluster.caData }),
       credentials: () =>
@@ -194,22 +155,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
               ),
             )
           : authenticator.credentials(spec),
+      invalidateCredentials: () => authenticator?.invalidate(spec),
     });
   };
-  const gatewayFor = options.gatewayFor ?? kubeGateway;
-  const gateways = new Map<string, ClusterGateway>();
 
+  // The engine builds each cluster's gateway on first use and keeps it (the only gateway cache).
   const propagator = createPropagator({
     registry,
     sources,
-    gateways: (cluster) => {
-      let gateway = gateways.get(cluster.name);
-      if (gateway === undefined) {
-        gateway = gatewayFor(cluster);
-        gateways.set(cluster.name, gateway);
-      }
-      return gateway;
-    },
+    gateways: options.gatewayFor ?? kubeGateway,
     logger,
     clock,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
@@ -219,83 +173,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   const bindingsByName = new Map(registry.bindings.map((b) => [b.name, b]));
 
-  /** Asks the store for a new version: its own rotation, or a generated password. */
-  const rotate = async (binding: BindingSpec, changeId: string): Promise<ChangeReport> => {
-    const started = performance.now();
-    const source = sources.get(binding.source);
-    const key = binding.remoteRef?.key ?? requiredReads(binding)[0]?.key ?? '';
-    const report: ChangeReport = {
-      changeId,
-      kind: ChangeKind.RotateRequested,
-      binding: binding.name,
-      source: binding.source,
-      secretRef: key,
-      targets: [],
-      counts: { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 },
-      restarts: 0,
-      enqueued: 0,
-      durationMs: 0,
-    };
-    const log = logger.child({ changeId, binding: binding.name, source: binding.source, secretRef: key });
-    try {
-      if (source === undefined)
-        throw new ConfigError(`binding "${binding.name}" uses unknown source "${binding.source}"`);
-      const generator = binding.rotation?.generator;
-      if (generator === undefined) {
-        if (source.rotate === undefined) {
-          throw new ConfigError(
-            `source "${source.name}" (${source.provider}) has no native rotation: add rotation.generator to binding "${binding.name}"`,
-          );
-        }
-        await source.rotate(key);
-        log.info('rotation requested from the store', { outcome: 'rotate-requested' });
-      } else {
-        if (source.writeVersion === undefined) {
-          throw new ConfigError(
-            `source "${source.name}" (${source.provider}) cannot write versions, so binding "${binding.name}" cannot use a generator`,
-          );
-        }
-        const password = generatePassword(generator.length, generator.symbols);
-        let bytes: Uint8Array;
-        if (generator.property === undefined) {
-          bytes = encoder.encode(password);
-        } else {
-          let current: Record<string, unknown> = {};
-          try {
-            const parsed: unknown = JSON.parse(decoder.decode((await source.read(key)).bytes));
-            if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-              throw new SyntaxError('not an object');
-            current = parsed as Record<string, unknown>;
-          } catch (error) {
-            if (!(error instanceof SecretNotFoundError)) {
-              if (isPropagatorError(error)) throw error;
-              throw new RenderError(
-                `secret "${key}" is not a JSON object, so property "${generator.property}" cannot be rotated`,
-              );
-            }
-          }
-          bytes = encoder.encode(JSON.stringify({ ...current, [generator.property]: password }));
-        }
-        const { versionId } = await source.writeVersion(key, bytes);
-        report.version = versionId;
-        log.info('rotation wrote a new version', { version: versionId, outcome: 'rotated' });
-      }
-    } catch (error) {
-      report.error = {
-        code: errorCodeOf(error),
-        message: isPropagatorError(error) ? error.message : 'unexpected error',
-        retryable: isRetryable(error),
-      };
-      log.warn(`rotation failed: ${report.error.message}`, {
-        errorCode: report.error.code,
-        outcome: 'failed',
-      });
-    }
-    report.durationMs = Math.round(performance.now() - started);
-    return report;
-  };
-
-  const wantsRotation = (b: BindingSpec) => b.rotation !== undefined || b.schedule?.rotate !== undefined;
+  const rotate = (binding: BindingSpec, changeId: string) =>
+    rotateBinding({ sources, logger }, binding, changeId);
 
   const lookup = (names: readonly string[]): BindingSpec[] =>
     names.map((name) => {
@@ -334,8 +213,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
     summarize: summarizeReports,
     close() {
-      for (const gateway of gateways.values()) (gateway as Partial<{ close(): void }>).close?.();
-      gateways.clear();
+      propagator.close();
     },
   };
 }

@@ -48,3 +48,17 @@ export const FUNCTION_V8_FLAGS: readonly string[] = ['--no-allocation-site-prete
 export function applyFunctionV8Flags(): void {
   for (const flag of FUNCTION_V8_FLAGS) setFlagsFromString(flag);
 }
+
+/**
+ * Whether this process is a deployed function (Lambda, Azure Functions or Cloud Functions), by
+ * the variables each platform sets. The V8 flags above are sized for a function instance; the
+ * CLI, the demo and the tests run with Node's defaults.
+ */
+export function isFunctionRuntime(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (
+    env['AWS_LAMBDA_FUNCTION_NAME'] !== undefined ||
+    env['FUNCTIONS_WORKER_RUNTIME'] !== undefined ||
+    env['FUNCTION_TARGET'] !== undefined ||
+    env['K_SERVICE'] !== undefined
+  );
+}

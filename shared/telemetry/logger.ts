@@ -7,7 +7,7 @@ export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /**
- * The fixed keys of STYLE.md, written in this order after `time`, `level` and `message`,
+ * The fixed keys (docs/architecture.md, "Logs"), written in this order after `time`, `level` and `message`,
  * so lines read the same in every console. Other fields follow in insertion order.
  */
 export const FIXED_KEYS = [

@@ -1,9 +1,9 @@
 import type { SecretValue } from '../core/ports.js';
 import type { BindingSpec } from '../registry/schema.js';
 import { checkTemplates, decodeValue, fetchData, renderSecret } from './render.js';
+import { parseDuration } from '../core/duration.js';
 import {
   certificatesExpiringWithin,
-  parseDuration,
   requiredKeysByType,
   validateSecret,
   type ExpiringCertificate,

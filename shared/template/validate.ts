@@ -1,4 +1,5 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { parseDuration } from '../core/duration.js';
 import { ValidationGateError } from '../core/errors.js';
 import type { BindingSpec } from '../registry/schema.js';
 import type { RenderedSecret } from './index.js';
@@ -20,16 +21,6 @@ export const requiredKeysByType: Readonly<Record<string, { all?: string[]; anyOf
   'kubernetes.io/basic-auth': { anyOf: ['username', 'password'] },
   'kubernetes.io/ssh-auth': { all: ['ssh-privatekey'] },
 };
-
-const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Parses a Go-style duration (`90s`, `1h30m`, `7d`) into milliseconds. */
-export function parseDuration(text: string): number {
-  const parts = [...text.matchAll(/(\d+)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text)
-    throw new Error(`invalid duration "${text}"`);
-  return parts.reduce((sum, p) => sum + Number(p[1]) * (unitMs[p[2] ?? ''] ?? 0), 0);
-}
 
 function refuse(binding: BindingSpec, reason: string): never {
   throw new ValidationGateError(`binding "${binding.name}": ${reason}`);
@@ -85,7 +76,11 @@ function checkTls(binding: BindingSpec, secret: RenderedSecret, now: Date): void
   if (now >= notAfter)
     refuse(binding, `tls gate: the certificate in "${certKey}" expired at ${notAfter.toISOString()}`);
   const minValidity = options?.minValidity;
-  if (minValidity !== undefined && notAfter.getTime() - now.getTime() < parseDuration(minValidity)) {
+  if (
+    minValidity !== undefined &&
+    notAfter.getTime() - now.getTime() <
+      parseDuration(minValidity, `binding "${binding.name}": validate minValidity`)
+  ) {
     refuse(
       binding,
       `tls gate: the certificate in "${certKey}" expires at ${notAfter.toISOString()}, within minValidity ${minValidity}`,

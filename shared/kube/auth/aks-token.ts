@@ -33,6 +33,7 @@ export interface AksTokenAuthenticatorOptions {
 interface CachedToken {
   token: string;
   expiresAt: Date;
+  credentials: ClusterCredentials;
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -97,16 +98,22 @@ export function createAksTokenAuthenticator(
         `aks auth for cluster "${cluster}": the credential returned no token for scope ${scope}`,
       );
     }
-    return { token: access.token, expiresAt: new Date(access.expiresOnTimestamp) };
+    const expiresAt = new Date(access.expiresOnTimestamp);
+    // The same credentials object while the token is cached; `expiresAt` says when to stop
+    // using it (ahead of the real expiry by the refresh margin).
+    const credentials = { token: access.token, expiresAt: new Date(expiresAt.getTime() - refreshBeforeMs) };
+    return { token: access.token, expiresAt, credentials };
   };
 
   return {
     type: 'aks',
     async credentials(cluster): Promise<ClusterCredentials> {
       const scope = cluster.auth.scope ?? AKS_SERVER_APP_SCOPE;
-      const entry = await tokens.get(scope, () => fetchToken(scope, cluster.name));
-      // Refresh ahead of expiry: the gateway asks again once `expiresAt` is near.
-      return { token: entry.token, expiresAt: new Date(entry.expiresAt.getTime() - refreshBeforeMs) };
+      return (await tokens.get(scope, () => fetchToken(scope, cluster.name))).credentials;
+    },
+    invalidate(cluster) {
+      // One token serves every cluster of the scope: a 401 from one drops it for all.
+      tokens.invalidate(cluster.auth.scope ?? AKS_SERVER_APP_SCOPE);
     },
   };
 }

@@ -9,7 +9,8 @@ import {
   ConfigError,
   ThrottledError,
 } from '../../core/errors.js';
-import type { ClusterAuthenticator, ClusterCredentials } from '../../core/ports.js';
+import { systemClock, type ClusterAuthenticator, type ClusterCredentials } from '../../core/ports.js';
+import { cachingAuthenticator } from '../credentials.js';
 import type { ClusterAuth } from '../../registry/schema.js';
 import { assumeRoleCredentials } from '../../sources/aws/assume-role.js';
 
@@ -76,11 +77,6 @@ export async function presignEksToken(input: {
   return TOKEN_PREFIX + Buffer.from(url, 'utf8').toString('base64url');
 }
 
-interface Cached {
-  credentials: ClusterCredentials;
-  refreshAt: number;
-}
-
 function sdkErrorName(error: unknown): string {
   return typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string'
     ? error.name
@@ -109,12 +105,11 @@ function toClusterError(error: unknown, what: string): Error {
 /**
  * `auth.type: eks`: presigned STS tokens, optionally as a per-cluster role, with the
  * endpoint and CA from eks:DescribeCluster when the registry omits them. Tokens are
- * cached per cluster until shortly before they expire; concurrent callers share one.
+ * cached per cluster until shortly before they expire (concurrent callers share one) or
+ * until `invalidate`.
  */
 export function createEksAuthenticator(options: EksAuthenticatorOptions = {}): ClusterAuthenticator<EksAuth> {
   const now = options.now ?? (() => new Date());
-  const cache = new Map<string, Cached>();
-  const pending = new Map<string, Promise<ClusterCredentials>>();
   const roleProviders = new Map<string, AwsCredentialIdentityProvider>();
   const endpoints = new Map<string, { server: string; caData: string }>();
   let baseProvider: AwsCredentialIdentityProvider | undefined = options.credentials;
@@ -214,21 +209,12 @@ export function createEksAuthenticator(options: EksAuthenticatorOptions = {}): C
     return result;
   }
 
-  return {
-    type: 'eks',
-    async credentials(cluster) {
-      const key = `${cluster.name}|${cluster.auth.clusterName}|${cluster.auth.region}|${cluster.auth.roleArn ?? ''}`;
-      const hit = cache.get(key);
-      if (hit !== undefined && hit.refreshAt > now().getTime()) return hit.credentials;
-      let inFlight = pending.get(key);
-      if (inFlight === undefined) {
-        inFlight = issue(cluster).finally(() => pending.delete(key));
-        pending.set(key, inFlight);
-      }
-      const credentials = await inFlight;
-      const expiresAt = credentials.expiresAt?.getTime() ?? now().getTime();
-      cache.set(key, { credentials, refreshAt: expiresAt - REFRESH_MARGIN_MS });
-      return credentials;
-    },
-  };
+  // Cached per cluster until REFRESH_MARGIN_MS before expiry; a 401 invalidates the entry and
+  // the next call signs a new token (signing is local, so it is always a different one).
+  return cachingAuthenticator<EksAuth>('eks', issue, {
+    keyOf: (cluster) =>
+      `${cluster.name}|${cluster.auth.clusterName}|${cluster.auth.region}|${cluster.auth.roleArn ?? ''}`,
+    clock: { now, sleep: (ms) => systemClock.sleep(ms) },
+    refreshMarginMs: REFRESH_MARGIN_MS,
+  });
 }

@@ -40,6 +40,7 @@ export interface GkeAuthenticatorOptions {
 interface CachedToken {
   token: string;
   expiresAt: Date;
+  credentials: ClusterCredentials;
 }
 
 function httpStatusOf(error: unknown): number | undefined {
@@ -100,14 +101,19 @@ export function createGkeAuthenticator(
         `gke auth for cluster "${cluster}": Application Default Credentials returned no access token`,
       );
     }
-    return { token, expiresAt: new Date(expiry ?? clock.now().getTime() + defaultLifetimeMs) };
+    const expiresAt = new Date(expiry ?? clock.now().getTime() + defaultLifetimeMs);
+    // The same credentials object for as long as the token is cached.
+    return { token, expiresAt, credentials: { token, expiresAt } };
   };
 
   return {
     type: 'gke',
     async credentials(cluster): Promise<ClusterCredentials> {
-      const entry = await tokens.get('gke', () => fetchToken(cluster.name));
-      return { token: entry.token, expiresAt: entry.expiresAt };
+      return (await tokens.get('gke', () => fetchToken(cluster.name))).credentials;
+    },
+    invalidate() {
+      // One token serves every GKE cluster: a 401 from one drops it for all.
+      tokens.invalidate('gke');
     },
   };
 }

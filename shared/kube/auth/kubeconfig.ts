@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { cachingAuthenticator } from '../credentials.js';
 import { ConfigError } from '../../core/errors.js';
 import type { ClusterAuthenticator, ClusterCredentials } from '../../core/ports.js';
 import type { ClusterAuth } from '../../registry/schema.js';
@@ -160,12 +161,10 @@ export function kubeconfigCredentials(text: string, where: string, context?: str
 export function createKubeconfigAuthenticator(options: {
   readValue: ReadValue;
 }): ClusterAuthenticator<KubeconfigAuth> {
-  return {
-    type: 'kubeconfig',
-    async credentials(cluster): Promise<ClusterCredentials> {
-      const text = await options.readValue(toValueRef(cluster.auth.kubeconfigFrom));
-      const where = `cluster "${cluster.name}": the kubeconfig in source "${cluster.auth.kubeconfigFrom.source}" key "${cluster.auth.kubeconfigFrom.key}"`;
-      return kubeconfigCredentials(text, where, cluster.auth.context);
-    },
-  };
+  // Read once per cluster and kept until a 401 invalidates it (then the store is read again).
+  return cachingAuthenticator<KubeconfigAuth>('kubeconfig', async (cluster): Promise<ClusterCredentials> => {
+    const text = await options.readValue(toValueRef(cluster.auth.kubeconfigFrom));
+    const where = `cluster "${cluster.name}": the kubeconfig in source "${cluster.auth.kubeconfigFrom.source}" key "${cluster.auth.kubeconfigFrom.key}"`;
+    return kubeconfigCredentials(text, where, cluster.auth.context);
+  });
 }

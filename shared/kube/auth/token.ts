@@ -1,4 +1,5 @@
 import { ConfigError } from '../../core/errors.js';
+import { cachingAuthenticator } from '../credentials.js';
 import type { ClusterAuthenticator, ClusterCredentials } from '../../core/ports.js';
 import type { ClusterAuth } from '../../registry/schema.js';
 
@@ -22,17 +23,16 @@ export function toValueRef(ref: { source: string; key: string; property?: string
 
 /** `auth: { type: token, tokenFrom: { source, key, property? } }`: a bearer token kept in a secret store. */
 export function createTokenAuthenticator(options: { readValue: ReadValue }): ClusterAuthenticator<TokenAuth> {
-  return {
-    type: 'token',
-    async credentials(cluster): Promise<ClusterCredentials> {
-      const token = (await options.readValue(toValueRef(cluster.auth.tokenFrom))).trim();
-      if (token === '' || /\s/.test(token)) {
-        // Never echo the value: name where it came from.
-        throw new ConfigError(
-          `cluster "${cluster.name}": the token in source "${cluster.auth.tokenFrom.source}" key "${cluster.auth.tokenFrom.key}" is empty or contains whitespace; store the bare bearer token`,
-        );
-      }
-      return { token };
-    },
-  };
+  // Read once per cluster and kept until a 401 invalidates it: a rotated token is then read
+  // again from the store.
+  return cachingAuthenticator<TokenAuth>('token', async (cluster): Promise<ClusterCredentials> => {
+    const token = (await options.readValue(toValueRef(cluster.auth.tokenFrom))).trim();
+    if (token === '' || /\s/.test(token)) {
+      // Never echo the value: name where it came from.
+      throw new ConfigError(
+        `cluster "${cluster.name}": the token in source "${cluster.auth.tokenFrom.source}" key "${cluster.auth.tokenFrom.key}" is empty or contains whitespace; store the bare bearer token`,
+      );
+    }
+    return { token };
+  });
 }

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { generatePassword } from '../../core/password.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Provider } from '../../core/change.js';
 import { SecretNotFoundError } from '../../core/errors.js';
@@ -30,17 +30,8 @@ export interface LocalSourceOptions {
   path: string;
   /** @default systemClock (stamps `created` on written versions) */
   clock?: Clock;
-  /** Makes a rotated value. @default a 32-character random password */
+  /** Makes a rotated value. @default a 32-character random password (letters and digits) */
   generatePassword?: () => string;
-}
-
-const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_';
-
-/** A random password from a URL- and shell-safe alphabet, drawn with a CSPRNG. */
-export function generateLocalPassword(length = 32): string {
-  let out = '';
-  for (let i = 0; i < length; i++) out += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
-  return out;
 }
 
 function nextVersionId(entry: LocalEntry): string {
@@ -58,7 +49,7 @@ function nextVersionId(entry: LocalEntry): string {
  */
 export function createLocalSource(options: LocalSourceOptions): SecretSource {
   const clock = options.clock ?? systemClock;
-  const generate = options.generatePassword ?? (() => generateLocalPassword());
+  const generate = options.generatePassword ?? (() => generatePassword(32, false));
   let writes: Promise<unknown> = Promise.resolve();
 
   async function entryOf(
