@@ -260,7 +260,14 @@ export function createKubeTransport(options: {
       );
       const timer = setTimeout(() => req.destroy(new RequestTimeout()), options.timeoutMs);
       // Destroying the request closes its socket: a cancelled request holds nothing open.
-      const abort = () => req.destroy(new RequestAborted());
+      // (An agent hands a request's socket back to its pool when the request is destroyed
+      // before using it; a cancelled request's socket is closed instead.)
+      const abort = () => {
+        const socket = req.socket;
+        req.destroy(new RequestAborted());
+        if (socket !== null) socket.destroy();
+        else req.once('socket', (late) => late.destroy());
+      };
       signal?.addEventListener('abort', abort, { once: true });
       req.on('error', (error) => finish({ error, reused: req.reusedSocket }));
       req.end(payload);

@@ -48,6 +48,21 @@ describe('gke authenticator over Application Default Credentials', () => {
 
   // Tokens here live 200 s, inside the library's own 5-minute eager-refresh window, so
   // every call that reaches the library asks the token endpoint: only our cache avoids it.
+  it('after invalidate (a 401) asks Google again instead of answering with the cached token', async () => {
+    // given: 200 s tokens, so the library itself asks the endpoint every time it is called
+    google.setExpiresIn(200);
+    const clock = aClock();
+    const authenticator = createGkeAuthenticator({ auth: adc(), clock, refreshBeforeMs: 60_000 });
+    const first = await authenticator.credentials(cluster('gke-a'));
+    // when
+    authenticator.invalidate(cluster('gke-a'));
+    const fresh = await authenticator.credentials(cluster('gke-a'));
+    // then
+    expect(first.token).toBe('ya29.fake-1');
+    expect(fresh.token).toBe('ya29.fake-2');
+    expect(google.tokenRequests()).toBe(2);
+  });
+
   it('serves from cache while the token is fresh, without asking Google', async () => {
     // given
     google.setExpiresIn(200);

@@ -179,6 +179,42 @@ describe('Kubernetes gateway against the local API server', () => {
     gateway.close();
   });
 
+  test('a token the cluster stops accepting is invalidated in the authenticator and the request succeeds with the rotated one', async () => {
+    // given: a token authenticator (which caches what it read) over a store whose token is rotated
+    const c = fleet.clusters[0];
+    if (c === undefined) throw new Error('no cluster');
+    fleet.addToken('gw-1', 'token-v1', { user: 'propagator' });
+    fleet.addToken('gw-1', 'token-v2', { user: 'propagator' });
+    const store = { token: 'token-v1', reads: 0 };
+    const auth = createTokenAuthenticator({
+      readValue: () => {
+        store.reads += 1;
+        return Promise.resolve(store.token);
+      },
+    });
+    const spec = { name: c.name, auth: { type: 'token' as const, tokenFrom: { source: 's', key: 'k' } } };
+    const gateway = createKubeGateway({
+      name: c.name,
+      server: c.server,
+      caData: c.caData,
+      credentials: () => auth.credentials(spec),
+      invalidateCredentials: () => auth.invalidate(spec),
+      timeoutMs: 2000,
+    });
+    await gateway.getSecret('payments', 'db-credentials');
+    await gateway.getSecret('payments', 'db-credentials');
+    // when: the token is rotated in the store and the old one revoked in the cluster
+    store.token = 'token-v2';
+    fleet.revokeToken('gw-1', 'token-v1');
+    fleet.resetRequests();
+    const after = await gateway.getSecret('payments', 'db-credentials');
+    // then: one 401, then the store is read again and the request goes through
+    expect(after).toBeUndefined();
+    expect(fleet.requests().map((r) => r.status)).toEqual([401, 404]);
+    expect(store.reads).toBe(2);
+    gateway.close();
+  });
+
   test('a token outside its namespace allowlist gets a 403 ClusterRejectedError', async () => {
     // given
     fleet.addToken('gw-1', 'payments-only', { namespaces: ['payments'] });

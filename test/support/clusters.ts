@@ -85,6 +85,8 @@ export interface LocalFleet {
   clearFaults(): void;
   /** Adds a bearer token limited to namespaces / verbs / resources (403 outside them). */
   addToken(cluster: string, token: string, grant: TokenGrant): void;
+  /** Stops accepting a bearer token (401 from then on), as a revoked or rotated one. */
+  revokeToken(cluster: string, token: string): void;
   /** Rollout timing and readiness of the workload controller (per cluster, or all). */
   setController(options: ControllerOptions, cluster?: string): void;
   /** Writes a kubeconfig with one context per cluster (current: the first, or `current`) and returns its path. */
@@ -208,6 +210,9 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
     },
     addToken(cluster, token, grant) {
       fleet.addToken(cluster, token, grant);
+    },
+    revokeToken(cluster, token) {
+      fleet.cluster(cluster).tokens.delete(token);
     },
     setController(controller, cluster) {
       for (const c of cluster === undefined ? all() : [fleet.cluster(cluster)])
