@@ -248,7 +248,7 @@ const LEVEL: Record<InvocationOutcome, 'info' | 'warn' | 'error'> = {
   retry: 'error',
   failed: 'error',
   rejected: 'error',
-  invalid: 'warn',
+  invalid: 'error',
   ignored: 'info',
   unbound: 'info',
   warned: 'warn',
