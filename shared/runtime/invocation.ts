@@ -133,7 +133,7 @@ export function failIfRetryable(what: string, results: readonly InvocationResult
   if (retry.length === 0) return;
   const failed = retry.reduce((n, r) => n + r.failed.length + r.counts.bindingErrors, 0);
   throw new RetryableInvocationError(
-    `${what}: ${retry.length} of ${results.length} event(s) failed retryably (${failed} target(s) or binding(s)); the platform will retry`,
+    `${what}: ${retry.length} of ${results.length} event(s) failed with retryable errors (${failed} target(s) or binding(s)); the platform will retry`,
   );
 }
 
