@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { startLocalFleet, type LocalFleet } from '../support/clusters.js';
 import { aTimer, createContextFactory } from './support/functions-host.js';
 import { startLocalKeyVault, type LocalKeyVault } from './support/key-vault-server.js';
+import { createAzureApp } from '../../functions/azure/app.js';
+import { createInvocationLogger } from '../../functions/azure/telemetry.js';
 import { aBinding, anAzureApp } from './support/scenario.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'azure');
@@ -226,6 +228,61 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
       expect.objectContaining({ metric: 'events.ignored', count: 1, reason: 'invalid-event' }),
     ]);
     expect(fleet.requests()).toEqual([]);
+  });
+
+  it('settles each event of an Event Grid batch on its own: a hostile one never fails the valid one', async () => {
+    // given: an id whose percent escape is malformed, then a valid event
+    const value = 'canary-batch-valid-6f3a';
+    kv.setSecret('newsecret', value);
+    const valid = docEvent('eventgrid-new-version-created.json');
+    const hostile = {
+      ...valid,
+      id: 'hostile-1',
+      subject: 'new%secret',
+      data: {
+        ...(valid['data'] as Record<string, unknown>),
+        Id: 'https://sample-kv.vault.azure.net/secrets/new%secret/1',
+        ObjectName: 'new%secret',
+        Version: '1',
+      },
+    };
+    const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
+    cleanups.push(cleanup);
+    const host = createContextFactory();
+    // when
+    await app.secretChanged([hostile, valid], host.context('secretChanged'));
+    // then: the valid event converged, the hostile one is acknowledged with one line of its own
+    for (const c of CLUSTERS) expect(passwordIn(c)).toBe(b64(value));
+    const outcomes = host.lines().filter((l) => String(l['message']).startsWith('secretChanged:'));
+    expect(outcomes).toEqual([
+      expect.objectContaining({ level: 'error', outcome: expect.stringMatching(/^(invalid|failed)$/) }),
+      expect.objectContaining({ outcome: 'ok', changeId: '00eccf70-95a7-4e7c-8299-2eb17ee9ad64' }),
+    ]);
+    expect(
+      host.lines().filter((l) => ['propagations', 'events.ignored'].includes(String(l['metric']))),
+    ).toHaveLength(2);
+    expect(host.logs.map((l) => l.text).join('\n')).not.toContain(value);
+  });
+
+  it('acknowledges a configuration error with one line and one metric (a retry cannot fix it)', async () => {
+    // given: no registry configured
+    const app = createAzureApp({
+      env: {},
+      sources: {},
+      authenticators: [],
+      workQueue: null,
+      logger: createInvocationLogger(),
+    });
+    const host = createContextFactory();
+    // when
+    await app.secretChanged(docEvent('eventgrid-new-version-created.json'), host.context('secretChanged'));
+    // then
+    expect(host.lines().filter((l) => !isMetric(l))).toEqual([
+      expect.objectContaining({ level: 'error', outcome: 'rejected', errorCode: 'ConfigError' }),
+    ]);
+    expect(host.lines().filter(isMetric)).toEqual([
+      expect.objectContaining({ metric: 'propagations', count: 1, outcome: 'rejected' }),
+    ]);
   });
 
   it('scheduled timer: reconcile repairs a target that drifted from Key Vault', async () => {
