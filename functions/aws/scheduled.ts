@@ -4,13 +4,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { InvalidEventError } from '../../shared/core/errors.js';
 import type { AwsAppOptions } from './app.js';
-import {
-  correlateWith,
-  createPowertools,
-  lazyApp,
-  reportOutcome,
-  type InvocationResult,
-} from './invocation.js';
+import { failIfRetryable, type InvocationResult } from '../../shared/runtime/invocation.js';
+import { awsInvocationPolicy, correlateWith, createPowertools } from './invocation.js';
 
 /** The input the schedule rules send (see infra/aws: one rule per kind and expression). */
 export interface ScheduledInput {
@@ -40,14 +35,14 @@ export function parseScheduledInput(raw: unknown): ScheduledInput {
   };
 }
 
-/** Schedule -> reconcile (every binding, or the listed ones) or rotation. Parse, runtime, report. */
+/** Schedule -> reconcile (every binding, or the listed ones) or rotation, through the shared policy. */
 export function createScheduledHandler(overrides: Partial<AwsAppOptions> = {}) {
   const powertools = createPowertools();
-  const app = lazyApp(powertools, overrides);
+  const policy = awsInvocationPolicy(powertools, overrides);
   const lambdaHandler = async (event: unknown): Promise<InvocationResult> => {
-    const input = parseScheduledInput(event);
-    const reports = await app().runtime.scheduled(input.kind, input.bindings);
-    return reportOutcome(app(), reports);
+    const result = await policy.scheduled('scheduled', () => parseScheduledInput(event));
+    failIfRetryable('scheduled', [result]);
+    return result;
   };
   return middy(lambdaHandler)
     .use(captureLambdaHandler(powertools.tracer))

@@ -4,28 +4,22 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { normalizeEvent } from '../../shared/events/index.js';
+import { failIfRetryable, type InvocationResult } from '../../shared/runtime/invocation.js';
 import type { AwsAppOptions } from './app.js';
-import {
-  correlateWith,
-  createPowertools,
-  handleNormalized,
-  lazyApp,
-  parseOrIgnore,
-  reportOutcome,
-  type InvocationResult,
-} from './invocation.js';
+import { awsInvocationPolicy, correlateWith, createPowertools } from './invocation.js';
 
 /**
- * EventBridge -> Secrets Manager change -> every target. Three steps: parse, runtime, report.
+ * EventBridge -> Secrets Manager change -> every target: the platform's parse, the shared
+ * invocation policy, and a thrown error only when the policy asks for a retry.
  * `overrides` exist for tests and the local demo (registry, env); Lambda uses the defaults.
  */
 export function createSecretChangedHandler(overrides: Partial<AwsAppOptions> = {}) {
   const powertools = createPowertools();
-  const app = lazyApp(powertools, overrides);
+  const policy = awsInvocationPolicy(powertools, overrides);
   const lambdaHandler = async (event: EventBridgeEvent<string, unknown>): Promise<InvocationResult> => {
-    const normalized = parseOrIgnore(() => normalizeEvent('aws', event));
-    const { reports, ignored } = await handleNormalized(app(), normalized);
-    return reportOutcome(app(), reports, ignored);
+    const result = await policy.event('secretChanged', () => normalizeEvent('aws', event));
+    failIfRetryable('secretChanged', [result]);
+    return result;
   };
   return middy(lambdaHandler)
     .use(captureLambdaHandler(powertools.tracer))

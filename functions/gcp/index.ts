@@ -18,12 +18,8 @@ import { createGcpHandlers } from './handlers.js';
 import { createCloudLogger } from './logging.js';
 import { createPubsubWorkQueue, lazyWorkTopic } from './work-queue.js';
 
-export {
-  createGcpHandlers,
-  parseScheduledRequest,
-  RetryableInvocationError,
-  type GcpRuntime,
-} from './handlers.js';
+export { createGcpHandlers, parseScheduledRequest, type GcpRuntime } from './handlers.js';
+export { RetryableInvocationError } from '../../shared/runtime/invocation.js';
 export { createCloudLogger, traceIdOf, withInvocation } from './logging.js';
 export { createPubsubWorkQueue, parseWorkItem } from './work-queue.js';
 

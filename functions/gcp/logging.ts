@@ -65,6 +65,8 @@ export function createCloudLogger(options: CloudLoggerOptions = {}): Logger {
           eventId: invocation.eventId,
           function: invocation.function,
           ...(typeof rest['changeId'] === 'string' ? { changeId: rest['changeId'] } : {}),
+          // The invocation policy's outcome line carries it: a log-based metric counts by it.
+          ...(typeof rest['outcome'] === 'string' ? { outcome: rest['outcome'] } : {}),
         };
         if (invocation.traceId !== undefined && project !== undefined) {
           out['logging.googleapis.com/trace'] = `projects/${project}/traces/${invocation.traceId}`;

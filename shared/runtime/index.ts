@@ -11,7 +11,7 @@ import type {
 } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { createPropagator, type EnginePropagator } from '../engine/propagator.js';
-import { Outcome, type ChangeReport, type TargetResult, type WorkQueue } from '../engine/types.js';
+import type { ChangeReport, WorkQueue } from '../engine/types.js';
 import {
   autoIdleConnections,
   createConnectionBudget,
@@ -25,6 +25,10 @@ import { applyFunctionV8Flags, isFunctionRuntime } from './node-options.js';
 import { credentialReader } from './credentials.js';
 import { parseDuration } from '../core/duration.js';
 import { rotateBinding, wantsRotation } from '../engine/rotate.js';
+import { summarizeReports, type RunSummary } from './invocation.js';
+
+// The summary lives with the invocation policy that decides from it; re-exported for callers.
+export { summarizeReports, type RunSummary } from './invocation.js';
 
 /** One factory per provider, so each cloud bundle includes only its own SDK. */
 export type SourceFactories = {
@@ -46,15 +50,6 @@ export interface RuntimeOptions {
   gatewayFor?: (cluster: ClusterSpec) => ClusterGateway;
   /** Backoff between retries, passed to the engine. */
   backoff?: { baseMs?: number; maxMs?: number; random?: () => number };
-}
-
-export interface RunSummary {
-  /** No failed target and no binding-level error. */
-  ok: boolean;
-  /** Something failed that a later attempt may fix: the handler should fail the invocation. */
-  retryable: boolean;
-  counts: Record<Outcome, number> & { restarts: number; enqueued: number; bindingErrors: number };
-  failed: TargetResult[];
 }
 
 export interface Runtime {
@@ -216,35 +211,4 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       propagator.close();
     },
   };
-}
-
-/** Totals over reports; `retryable` tells a handler whether to fail the invocation. */
-export function summarizeReports(reports: readonly ChangeReport[]): RunSummary {
-  const counts = {
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    skipped: 0,
-    failed: 0,
-    restarts: 0,
-    enqueued: 0,
-    bindingErrors: 0,
-  };
-  const failed: TargetResult[] = [];
-  let retryable = false;
-  for (const report of reports) {
-    for (const outcome of Object.values(Outcome)) counts[outcome] += report.counts[outcome];
-    counts.restarts += report.restarts;
-    counts.enqueued += report.enqueued;
-    if (report.error !== undefined) {
-      counts.bindingErrors++;
-      if (report.error.retryable) retryable = true;
-    }
-    for (const target of report.targets) {
-      if (target.outcome !== Outcome.Failed) continue;
-      failed.push(target);
-      if (target.retryable === true) retryable = true;
-    }
-  }
-  return { ok: failed.length === 0 && counts.bindingErrors === 0, retryable, counts, failed };
 }

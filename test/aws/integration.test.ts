@@ -20,6 +20,7 @@ import {
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
+  SendMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SQSClient,
@@ -542,6 +543,65 @@ describe('fan-out through SQS (moto) and the apply worker', () => {
     // then
     expect(retry.result).toEqual({ delivered: 1, failed: [] });
     expect(lateValue('c2')).toBe('fanned-out');
+  });
+});
+
+/** The invocation policy's lines (`<function>: <outcome words>`) and its EMF metrics, among everything printed. */
+const policyLines = (lines: readonly string[], what: string) =>
+  lines.filter((l) => l.includes(`"message":"${what}: `));
+const policyMetric = (lines: readonly string[], name: string) =>
+  lines.filter((l) => l.includes('"_aws"') && l.includes(`"Name":"${name}"`));
+
+describe('invocation policy on Lambda', () => {
+  it('acknowledges a configuration error (EventBridge must not retry it) with one line and one metric', async () => {
+    // given: no registry configured at all
+    const broken = createSecretChangedHandler({ env: {} });
+
+    // when
+    const { result, lines } = await captureOutput(() =>
+      broken(aLabelUpdated('app/db', randomUUID()) as EventBridgeEvent<string, unknown>, aLambdaContext()),
+    );
+
+    // then
+    expect(result).toMatchObject({ outcome: 'rejected', retryable: false, errorCode: 'ConfigError' });
+    expect(policyLines(lines, 'secretChanged')).toHaveLength(1);
+    expect(policyLines(lines, 'secretChanged')[0]).toContain('"outcome":"rejected"');
+    expect(policyMetric(lines, 'propagations')).toHaveLength(1);
+  });
+
+  it('settles each SQS record on its own: a malformed record is dropped, the valid one applied, none retried', async () => {
+    // given
+    const worker = createApplyWorkerHandler({ loaded: aRegistry(), env: {} });
+    const version = await putValue('app/late', 'batch-valid');
+    const valid = {
+      changeId: 'batch-1',
+      kind: 'version-current',
+      binding: 'late',
+      version,
+      clusters: ['c1'],
+    };
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: workQueueUrl,
+        Entries: [
+          { Id: 'malformed', MessageBody: '{"changeId": ' },
+          { Id: 'valid', MessageBody: JSON.stringify(valid) },
+        ],
+      }),
+    );
+
+    // when
+    const { result, lines } = await captureOutput(() =>
+      pollQueueOnce(sqs, workQueueUrl, (e, c) => worker(e, c)),
+    );
+
+    // then
+    expect(result).toEqual({ delivered: 2, failed: [] });
+    expect(lateValue('c1')).toBe('batch-valid');
+    const outcomes = policyLines(lines, 'applyWorkItem');
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes.filter((l) => l.includes('"outcome":"invalid"'))).toHaveLength(1);
+    expect(outcomes.filter((l) => l.includes('"outcome":"ok"'))).toHaveLength(1);
   });
 });
 

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { startLocalFleet, type LocalFleet } from '../support/clusters.js';
 import { aTimer, createContextFactory } from './support/functions-host.js';
 import { startLocalKeyVault, type LocalKeyVault } from './support/key-vault-server.js';
+import { createAzureApp } from '../../functions/azure/app.js';
+import { createInvocationLogger } from '../../functions/azure/telemetry.js';
 import { aBinding, anAzureApp } from './support/scenario.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'azure');
@@ -13,6 +15,8 @@ const docEvent = (file: string): Record<string, unknown> =>
 const CLUSTERS = ['aks-eu-1', 'aks-us-1'];
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const SCHEMAS = ['eventgrid', 'cloudevent'] as const;
+/** Metrics reach Application Insights as structured lines too: the two kinds, apart. */
+const isMetric = (l: Record<string, unknown>) => l['metric'] !== undefined;
 
 describe('secretChanged end to end: Event Grid payload -> local Key Vault -> local clusters', () => {
   let kv: LocalKeyVault;
@@ -80,11 +84,12 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
       await app.secretChanged(docEvent(`${schema}-near-expiry.json`), host.context('secretChanged'));
       // then
       const lines = host.lines();
-      expect(lines.find((l) => l['message'] === 'Key Vault secret is near expiry')).toMatchObject({
-        level: 'warning',
-        secretRef: 'sample-kv/newsecret',
-      });
-      expect(lines.some((l) => l['metric'] === 'KeyVaultSecretNearExpiry' && l['count'] === 1)).toBe(true);
+      expect(lines.filter((l) => l['outcome'] === 'near-expiry')).toEqual([
+        expect.objectContaining({ level: 'warning', secretRef: 'sample-kv/newsecret' }),
+      ]);
+      expect(lines.filter((l) => l['metric'] === 'expiry.warnings')).toEqual([
+        expect.objectContaining({ count: 1, kind: 'near-expiry' }),
+      ]);
       const versions = kv.versions('newsecret');
       expect(versions).toHaveLength(before + 1);
       const generated = versions.at(-1)?.value ?? '';
@@ -96,7 +101,33 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
   );
 
   it.each(SCHEMAS)(
-    '%s schema: SecretExpired logs an error and a metric and writes nothing',
+    '%s schema: SecretNearExpiry of a binding that does not rotate gives one line and one metric',
+    async (schema) => {
+      // given
+      kv.setSecret('newsecret', `canary-${schema}-near-expiry-only-5e1f`);
+      const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
+      cleanups.push(cleanup);
+      const host = createContextFactory();
+      // when
+      await app.secretChanged(docEvent(`${schema}-near-expiry.json`), host.context('secretChanged'));
+      // then
+      const lines = host.lines();
+      expect(lines.filter((l) => !isMetric(l))).toEqual([
+        expect.objectContaining({
+          level: 'warning',
+          outcome: 'near-expiry',
+          secretRef: 'sample-kv/newsecret',
+        }),
+      ]);
+      expect(lines.filter(isMetric)).toEqual([
+        expect.objectContaining({ metric: 'expiry.warnings', count: 1, kind: 'near-expiry' }),
+      ]);
+      expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
+    },
+  );
+
+  it.each(SCHEMAS)(
+    '%s schema: SecretExpired logs a warning and a metric and writes nothing',
     async (schema) => {
       // given
       const value = `canary-${schema}-expired-77aa`;
@@ -108,18 +139,19 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
       await app.secretChanged(docEvent(`${schema}-expired.json`), host.context('secretChanged'));
       // then
       const lines = host.lines();
-      expect(lines.find((l) => l['message'] === 'Key Vault secret has expired')).toMatchObject({
-        level: 'error',
-        outcome: 'expired',
-      });
-      expect(lines.some((l) => l['metric'] === 'KeyVaultSecretExpired')).toBe(true);
+      expect(lines.filter((l) => !isMetric(l))).toEqual([
+        expect.objectContaining({ level: 'warning', outcome: 'expired', secretRef: 'sample-kv/newsecret' }),
+      ]);
+      expect(lines.filter(isMetric)).toEqual([
+        expect.objectContaining({ metric: 'expiry.warnings', count: 1, kind: 'expired' }),
+      ]);
       expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
       expect(host.logs.map((l) => l.text).join('\n')).not.toContain(value);
     },
   );
 
   it.each(SCHEMAS)(
-    '%s schema: an event for an unbound secret writes nothing and is acknowledged with one log line',
+    '%s schema: an event for an unbound secret writes nothing and is acknowledged with one line and one metric',
     async (schema) => {
       // given
       const event = docEvent(`${schema}-new-version-created.json`);
@@ -141,8 +173,11 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
       // then
       expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
       expect(kv.requests()).toEqual([]);
-      expect(host.lines()).toEqual([
-        expect.objectContaining({ outcome: 'ignored', secretRef: 'sample-kv/othersecret' }),
+      expect(host.lines().filter((l) => !isMetric(l))).toEqual([
+        expect.objectContaining({ outcome: 'unbound', secretRef: 'sample-kv/othersecret' }),
+      ]);
+      expect(host.lines().filter(isMetric)).toEqual([
+        expect.objectContaining({ metric: 'events.ignored', count: 1, reason: 'unbound' }),
       ]);
     },
   );
@@ -162,10 +197,17 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
     // then
     await expect(run).rejects.toThrow(/retryable/);
     expect(passwordIn('aks-eu-1')).toBe(b64('canary-retry-31d0'));
-    expect(host.lines().find((l) => l['message'] === 'secretChanged: target failed')).toMatchObject({
-      cluster: 'aks-us-1',
-      outcome: 'failed',
-    });
+    // The engine logs each target; the invocation's outcome is one line of its own.
+    expect(host.lines().filter((l) => String(l['message']).startsWith('secretChanged:'))).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        outcome: 'retry',
+        failedTargets: [expect.objectContaining({ cluster: 'aks-us-1', errorCode: 'ClusterUnavailable' })],
+      }),
+    ]);
+    expect(host.lines().filter((l) => l['metric'] === 'propagations')).toEqual([
+      expect.objectContaining({ count: 1, outcome: 'retry' }),
+    ]);
   });
 
   it('acknowledges a malformed event with an error line instead of failing (a retry cannot fix it)', async () => {
@@ -179,8 +221,68 @@ describe('secretChanged end to end: Event Grid payload -> local Key Vault -> loc
       host.context('secretChanged'),
     );
     // then
-    expect(host.lines()).toEqual([expect.objectContaining({ level: 'error', errorCode: 'InvalidEvent' })]);
+    expect(host.lines().filter((l) => !isMetric(l))).toEqual([
+      expect.objectContaining({ level: 'error', errorCode: 'InvalidEvent', outcome: 'invalid' }),
+    ]);
+    expect(host.lines().filter(isMetric)).toEqual([
+      expect.objectContaining({ metric: 'events.ignored', count: 1, reason: 'invalid-event' }),
+    ]);
     expect(fleet.requests()).toEqual([]);
+  });
+
+  it('settles each event of an Event Grid batch on its own: a hostile one never fails the valid one', async () => {
+    // given: an id whose percent escape is malformed, then a valid event
+    const value = 'canary-batch-valid-6f3a';
+    kv.setSecret('newsecret', value);
+    const valid = docEvent('eventgrid-new-version-created.json');
+    const hostile = {
+      ...valid,
+      id: 'hostile-1',
+      subject: 'new%secret',
+      data: {
+        ...(valid['data'] as Record<string, unknown>),
+        Id: 'https://sample-kv.vault.azure.net/secrets/new%secret/1',
+        ObjectName: 'new%secret',
+        Version: '1',
+      },
+    };
+    const { app, cleanup } = anAzureApp({ kv, fleet, bindings: [aBinding()] });
+    cleanups.push(cleanup);
+    const host = createContextFactory();
+    // when
+    await app.secretChanged([hostile, valid], host.context('secretChanged'));
+    // then: the valid event converged, the hostile one is acknowledged with one line of its own
+    for (const c of CLUSTERS) expect(passwordIn(c)).toBe(b64(value));
+    const outcomes = host.lines().filter((l) => String(l['message']).startsWith('secretChanged:'));
+    expect(outcomes).toEqual([
+      expect.objectContaining({ level: 'error', outcome: expect.stringMatching(/^(invalid|failed)$/) }),
+      expect.objectContaining({ outcome: 'ok', changeId: '00eccf70-95a7-4e7c-8299-2eb17ee9ad64' }),
+    ]);
+    expect(
+      host.lines().filter((l) => ['propagations', 'events.ignored'].includes(String(l['metric']))),
+    ).toHaveLength(2);
+    expect(host.logs.map((l) => l.text).join('\n')).not.toContain(value);
+  });
+
+  it('acknowledges a configuration error with one line and one metric (a retry cannot fix it)', async () => {
+    // given: no registry configured
+    const app = createAzureApp({
+      env: {},
+      sources: {},
+      authenticators: [],
+      workQueue: null,
+      logger: createInvocationLogger(),
+    });
+    const host = createContextFactory();
+    // when
+    await app.secretChanged(docEvent('eventgrid-new-version-created.json'), host.context('secretChanged'));
+    // then
+    expect(host.lines().filter((l) => !isMetric(l))).toEqual([
+      expect.objectContaining({ level: 'error', outcome: 'rejected', errorCode: 'ConfigError' }),
+    ]);
+    expect(host.lines().filter(isMetric)).toEqual([
+      expect.objectContaining({ metric: 'propagations', count: 1, outcome: 'rejected' }),
+    ]);
   });
 
   it('scheduled timer: reconcile repairs a target that drifted from Key Vault', async () => {

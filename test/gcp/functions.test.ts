@@ -320,7 +320,7 @@ describe('functions/gcp on the Pub/Sub emulator, Functions Framework and local c
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(logged((l) => String(l['secretRef']).endsWith('/nobody-uses-this'))).toEqual([
-      expect.objectContaining({ severity: 'INFO', outcome: 'ignored' }),
+      expect.objectContaining({ severity: 'INFO', outcome: 'unbound' }),
     ]);
     expect(fleet.requests().filter((r) => r.verb !== 'get' && r.verb !== 'list')).toEqual([]);
   });
@@ -411,7 +411,12 @@ describe('functions/gcp on the Pub/Sub emulator, Functions Framework and local c
     await waitFor(
       'a failed, retryable invocation',
       () =>
-        logged((l) => l['message'] === 'secretChanged: target failed' && l['cluster'] === 'eu-2').length > 0,
+        logged(
+          (l) =>
+            l['outcome'] === 'retry' &&
+            (l['failedTargets'] as { cluster: string }[] | undefined)?.some((t) => t.cluster === 'eu-2') ===
+              true,
+        ).length > 0,
     );
     expect(secretValue('eu-2', 'db')).not.toBe('after-outage');
     fleet.clearFaults();

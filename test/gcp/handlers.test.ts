@@ -12,7 +12,6 @@ import type { SecretChange } from '../../shared/core/change.js';
 import { ClusterUnavailableError, ConfigError } from '../../shared/core/errors.js';
 import type { ChangeReport, TargetResult, WorkItem } from '../../shared/engine/types.js';
 import { createGcpHandlers, type GcpRuntime } from '../../functions/gcp/handlers.js';
-import { summarizeReports } from '../../shared/runtime/index.js';
 import { createCloudLogger } from '../../functions/gcp/logging.js';
 
 const CANARY = 'canary-gcp-handler-91c2';
@@ -48,8 +47,12 @@ function aFailedTarget(retryable: boolean): TargetResult {
   };
 }
 
-/** A runtime whose answers the test sets; summarize follows the shared contract. */
-function aRuntime(behaviour: { handle?: (c: SecretChange) => Promise<ChangeReport[]> }) {
+/** A runtime whose answers the test sets. */
+function aRuntime(behaviour: {
+  handle?: (c: SecretChange) => Promise<ChangeReport[]>;
+  /** The bindings that read the changed secret; `db` unless the test says otherwise. */
+  bindings?: string[];
+}) {
   const calls: { handled: SecretChange[]; scheduled: unknown[]; work: WorkItem[] } = {
     handled: [],
     scheduled: [],
@@ -57,6 +60,7 @@ function aRuntime(behaviour: { handle?: (c: SecretChange) => Promise<ChangeRepor
   };
   const runtime: GcpRuntime = {
     propagator: {
+      bindingsFor: () => behaviour.bindings ?? ['db'],
       applyWorkItem: (item) => {
         calls.work.push(item);
         return Promise.resolve([
@@ -75,7 +79,6 @@ function aRuntime(behaviour: { handle?: (c: SecretChange) => Promise<ChangeRepor
       calls.scheduled.push({ kind, bindings });
       return Promise.resolve([aReport({ kind: 'reconcile' })]);
     },
-    summarize: summarizeReports,
   };
   return { runtime, calls };
 }
@@ -218,11 +221,12 @@ describe('gcp handlers through the Functions Framework', () => {
 
   it('acknowledges an event no binding uses with one line', async () => {
     // given
-    current = aRuntime({ handle: () => Promise.resolve([]) });
+    current = aRuntime({ bindings: [] });
     // when
     const response = await post('test-secretChanged', versionAdd('nobody'));
     // then
     expect(response.status).toBeLessThan(300);
+    expect(current.calls.handled).toEqual([]);
     expect(lines).toEqual([
       expect.objectContaining({ outcome: 'unbound', secretRef: 'projects/123456789012/secrets/nobody' }),
     ]);
@@ -235,14 +239,14 @@ describe('gcp handlers through the Functions Framework', () => {
     const response = await post('test-secretChanged', versionAdd('db'));
     // then
     expect(response.status).toBeGreaterThanOrEqual(500);
-    expect(lines).toContainEqual(
+    expect(lines).toEqual([
       expect.objectContaining({
         severity: 'ERROR',
-        message: 'secretChanged: target failed',
-        cluster: 'gke-eu',
-        errorCode: 'ClusterUnavailable',
+        message: 'secretChanged: failed; the platform will retry',
+        outcome: 'retry',
+        failedTargets: [expect.objectContaining({ cluster: 'gke-eu', errorCode: 'ClusterUnavailable' })],
       }),
-    );
+    ]);
   });
 
   it('acknowledges a definitive target failure after logging it', async () => {
@@ -252,9 +256,12 @@ describe('gcp handlers through the Functions Framework', () => {
     const response = await post('test-secretChanged', versionAdd('db'));
     // then
     expect(response.status).toBeLessThan(300);
-    expect(lines).toContainEqual(
-      expect.objectContaining({ message: 'secretChanged: target failed', errorCode: 'ClusterRejected' }),
-    );
+    expect(lines).toEqual([
+      expect.objectContaining({
+        outcome: 'failed',
+        failedTargets: [expect.objectContaining({ cluster: 'gke-eu', errorCode: 'ClusterRejected' })],
+      }),
+    ]);
   });
 
   it('fails the invocation when the runtime throws a retryable error', async () => {
@@ -270,7 +277,8 @@ describe('gcp handlers through the Functions Framework', () => {
       expect.objectContaining({
         severity: 'ERROR',
         errorCode: 'ClusterUnavailable',
-        message: 'secretChanged: retryable failure',
+        outcome: 'retry',
+        message: 'secretChanged: failed; the platform will retry',
       }),
     ]);
   });
@@ -285,6 +293,7 @@ describe('gcp handlers through the Functions Framework', () => {
     expect(lines).toEqual([
       expect.objectContaining({
         errorCode: 'ConfigError',
+        outcome: 'rejected',
         reason: expect.stringContaining('bindings[0].source'),
       }),
     ]);
@@ -296,6 +305,9 @@ describe('gcp handlers through the Functions Framework', () => {
     // then
     expect(response.status).toBeLessThan(300);
     expect(current.calls.scheduled).toEqual([{ kind: 'reconcile', bindings: ['db'] }]);
+    expect(lines).toEqual([
+      expect.objectContaining({ message: 'scheduled reconcile: done', outcome: 'ok', requested: ['db'] }),
+    ]);
   });
 
   it('acknowledges a scheduled message with an unknown kind', async () => {
