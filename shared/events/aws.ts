@@ -43,8 +43,9 @@ const AWSCURRENT = 'AWSCURRENT';
 type Json = Record<string, unknown>;
 
 const isObject = isRecord;
+/** A string with something in it; blank is as good as absent for an id or a name. */
 function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
+  return typeof value === 'string' && value.trim().length > 0 ? value : undefined;
 }
 function strings(value: unknown): string[] | undefined {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : undefined;

@@ -129,9 +129,11 @@ function readYaml(text: string, origin: string): unknown {
   }
   const tooDeep = () =>
     new ConfigError(`registry ${origin} nests deeper than ${maxDepth} levels (REGISTRY_LIMITS.maxDepth)`);
+  // Checked on the text first: the parser takes a second to overflow on 50,000 brackets.
+  if (flowDepthOf(text) > maxDepth) throw tooDeep();
   let doc: Document;
   try {
-    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   } catch (error) {
     if (error instanceof RangeError) throw tooDeep();
     throw error;
@@ -158,6 +160,34 @@ function readYaml(text: string, origin: string): unknown {
       bomb ? [] : [error.message],
     );
   }
+}
+
+/**
+ * The deepest nesting of flow collections (`[`, `{`) in the text, outside quoted scalars
+ * and comments. An over-estimate for brackets inside plain scalars, which only matters
+ * past REGISTRY_LIMITS.maxDepth unclosed ones.
+ */
+function flowDepthOf(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quote !== undefined) {
+      if (char === '\\' && quote === '"') i++;
+      else if (char === quote) quote = undefined;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+    } else if (char === '#') {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (char === '[' || char === '{') {
+      deepest = Math.max(deepest, ++depth);
+    } else if ((char === ']' || char === '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return deepest;
 }
 
 /** Nesting depth of a parsed YAML node, walked with an explicit stack (no recursion to overflow). */
