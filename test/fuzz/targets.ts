@@ -7,7 +7,8 @@ import { isIsoTime } from '../../shared/events/fields.js';
 import { parseRegistry } from '../../shared/registry/load.js';
 import type { Registry } from '../../shared/registry/schema.js';
 import { aRegistry } from '../registry/a-registry.js';
-import { mutate, Rng } from './mutate.js';
+import type { Rng } from './mutate.js';
+import { mutate } from './mutate.js';
 import { mutateYaml } from './yaml-mutations.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
