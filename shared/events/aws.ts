@@ -1,5 +1,6 @@
 import type { NormalizedEvent, SecretChange } from '../core/change.js';
 import { InvalidEventError } from '../core/errors.js';
+import { describeValue, isIsoTime, isRecord, own, ownRecord } from './fields.js';
 
 /**
  * Secrets Manager events delivered by EventBridge, normalised into `SecretChange`s.
@@ -41,11 +42,10 @@ const AWSCURRENT = 'AWSCURRENT';
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const isObject = isRecord;
+/** A string with something in it; blank is as good as absent for an id or a name. */
 function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
+  return typeof value === 'string' && value.trim().length > 0 ? value : undefined;
 }
 function strings(value: unknown): string[] | undefined {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : undefined;
@@ -67,37 +67,42 @@ function envelopeOf(raw: unknown): Envelope {
     throw new InvalidEventError(
       `expected an EventBridge event object, got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
     );
-  const id = str(raw.id);
-  const time = str(raw.time);
-  const detailType = str(raw['detail-type']);
-  const source = str(raw.source);
+  const id = str(own(raw, 'id'));
+  const time = str(own(raw, 'time'));
+  const detailType = str(own(raw, 'detail-type'));
+  const source = str(own(raw, 'source'));
+  const detail = own(raw, 'detail');
   const missing = [
     ...(id === undefined ? ['id'] : []),
     ...(time === undefined ? ['time'] : []),
     ...(detailType === undefined ? ['detail-type'] : []),
     ...(source === undefined ? ['source'] : []),
-    ...(isObject(raw.detail) ? [] : ['detail']),
+    ...(isObject(detail) ? [] : ['detail']),
   ];
   if (
     id === undefined ||
     time === undefined ||
     detailType === undefined ||
     source === undefined ||
-    !isObject(raw.detail)
+    !isObject(detail)
   ) {
     throw new InvalidEventError(
       `EventBridge event is missing ${missing.join(', ')} (expected the EventBridge envelope: id, time, source, detail-type, detail)`,
     );
   }
+  if (!isIsoTime(time))
+    throw new InvalidEventError(
+      `time: "${time.slice(0, 64)}" is not an ISO-8601 time (EventBridge sends 2024-02-06T16:43:48Z)`,
+    );
   return {
     id,
     time,
     detailType,
     source,
-    region: str(raw.region),
-    account: str(raw.account),
-    resources: strings(raw.resources) ?? [],
-    detail: raw.detail,
+    region: str(own(raw, 'region')),
+    account: str(own(raw, 'account')),
+    resources: strings(own(raw, 'resources')) ?? [],
+    detail,
   };
 }
 
@@ -109,7 +114,7 @@ function change(
   versionId?: string,
 ): NormalizedEvent {
   const location: NonNullable<SecretChange['location']> = {};
-  const region = envelope.region ?? str(envelope.detail.awsRegion);
+  const region = envelope.region ?? str(own(envelope.detail, 'awsRegion'));
   if (region !== undefined) location.region = region;
   if (envelope.account !== undefined) location.account = envelope.account;
   const result: SecretChange = {
@@ -127,9 +132,9 @@ function change(
 
 function fromLabelUpdated(envelope: Envelope): NormalizedEvent {
   const { detail } = envelope;
-  const name = str(detail.name);
+  const name = str(own(detail, 'name'));
   if (name === undefined) throw new InvalidEventError('Secret Label Updated event has no detail.name');
-  const label = str(detail.labelUpdated);
+  const label = str(own(detail, 'labelUpdated'));
   const origin = `${SECRETS_MANAGER_SOURCE}/${AwsDetailType.LabelUpdated}`;
   if (label !== AWSCURRENT) {
     return {
@@ -137,22 +142,34 @@ function fromLabelUpdated(envelope: Envelope): NormalizedEvent {
     };
   }
   const arn = envelope.resources.find((r) => r.startsWith('arn:'));
-  return change(envelope, arn ?? name, 'version-current', origin, str(detail.versionId));
+  return change(envelope, arn ?? name, 'version-current', origin, str(own(detail, 'versionId')));
 }
 
 function fromApiCall(envelope: Envelope): NormalizedEvent {
   const { detail } = envelope;
-  const eventName = str(detail.eventName) ?? '(none)';
+  const eventName = str(own(detail, 'eventName')) ?? '(none)';
   const origin = `${SECRETS_MANAGER_SOURCE}/${AwsDetailType.ApiCall}/${eventName}`;
-  if (detail.eventSource !== SECRETS_MANAGER_EVENT_SOURCE) {
-    return { ignored: `not-secrets-manager: CloudTrail event from ${String(detail.eventSource)}` };
+  // The envelope's `source: aws.secretsmanager` already says which service called; an absent
+  // eventSource is not a reason to drop the change, a different one is.
+  const eventSource = own(detail, 'eventSource');
+  if (eventSource !== undefined && typeof eventSource !== 'string') {
+    throw new InvalidEventError(`detail.eventSource: expected a string, got ${describeValue(eventSource)}`);
   }
-  if (str(detail.errorCode) !== undefined) {
-    return { ignored: `failed-call: ${eventName} failed with ${String(detail.errorCode)}; nothing changed` };
+  if (eventSource !== undefined && eventSource !== SECRETS_MANAGER_EVENT_SOURCE) {
+    return { ignored: `not-secrets-manager: CloudTrail event from ${eventSource}` };
   }
-  const request = isObject(detail.requestParameters) ? detail.requestParameters : {};
-  const response = isObject(detail.responseElements) ? detail.responseElements : undefined;
-  const secretId = str(response?.arn) ?? str(response?.aRN) ?? str(request.secretId) ?? str(request.name);
+  if (str(own(detail, 'errorCode')) !== undefined) {
+    return {
+      ignored: `failed-call: ${eventName} failed with ${String(own(detail, 'errorCode'))}; nothing changed`,
+    };
+  }
+  const request = ownRecord(detail, 'requestParameters') ?? {};
+  const response = ownRecord(detail, 'responseElements');
+  const secretId =
+    str(own(response ?? {}, 'arn')) ??
+    str(own(response ?? {}, 'aRN')) ??
+    str(own(request, 'secretId')) ??
+    str(own(request, 'name'));
   const isHandled = (CLOUDTRAIL_API_EVENTS as readonly string[]).includes(eventName);
   if (!isHandled) return { ignored: `irrelevant-call: ${eventName} does not change a secret value` };
   if (secretId === undefined) {
@@ -160,11 +177,11 @@ function fromApiCall(envelope: Envelope): NormalizedEvent {
       `CloudTrail ${eventName} event names no secret (expected detail.responseElements.arn or detail.requestParameters.secretId)`,
     );
   }
-  const versionId = str(response?.versionId);
+  const versionId = str(own(response ?? {}, 'versionId'));
   switch (eventName) {
     case 'PutSecretValue': {
       // Without versionStages, PutSecretValue moves AWSCURRENT to the new version.
-      const stages = strings(response?.versionStages) ?? strings(request.versionStages);
+      const stages = strings(own(response ?? {}, 'versionStages')) ?? strings(own(request, 'versionStages'));
       if (stages !== undefined && !stages.includes(AWSCURRENT)) {
         return {
           ignored: `staged-not-current: PutSecretValue on "${secretId}" staged ${stages.join(', ') || '(no label)'}; waiting for AWSCURRENT to move`,
@@ -179,13 +196,13 @@ function fromApiCall(envelope: Envelope): NormalizedEvent {
       }
       return change(envelope, secretId, 'version-current', origin, versionId);
     case 'UpdateSecretVersionStage': {
-      const stage = str(request.versionStage);
-      if (stage !== AWSCURRENT || str(request.moveToVersionId) === undefined) {
+      const stage = str(own(request, 'versionStage'));
+      if (stage !== AWSCURRENT || str(own(request, 'moveToVersionId')) === undefined) {
         return {
           ignored: `label-not-current: UpdateSecretVersionStage moved ${stage ?? '(none)'} on "${secretId}"; only AWSCURRENT propagates`,
         };
       }
-      return change(envelope, secretId, 'version-current', origin, str(request.moveToVersionId));
+      return change(envelope, secretId, 'version-current', origin, str(own(request, 'moveToVersionId')));
     }
     case 'RotateSecret':
       // Rotation writes AWSPENDING first; RotationSucceeded or the AWSCURRENT move propagates it.
@@ -208,10 +225,10 @@ function fromApiCall(envelope: Envelope): NormalizedEvent {
 
 function fromServiceEvent(envelope: Envelope): NormalizedEvent {
   const { detail } = envelope;
-  const eventName = str(detail.eventName) ?? '(none)';
+  const eventName = str(own(detail, 'eventName')) ?? '(none)';
   const origin = `${SECRETS_MANAGER_SOURCE}/${AwsDetailType.ServiceEvent}/${eventName}`;
-  const extra = isObject(detail.additionalEventData) ? detail.additionalEventData : {};
-  const secretId = str(extra.SecretId) ?? envelope.resources.find((r) => r.startsWith('arn:'));
+  const extra = ownRecord(detail, 'additionalEventData') ?? {};
+  const secretId = str(own(extra, 'SecretId')) ?? envelope.resources.find((r) => r.startsWith('arn:'));
   if (eventName === 'RotationSucceeded') {
     if (secretId === undefined)
       throw new InvalidEventError(

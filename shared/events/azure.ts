@@ -1,5 +1,6 @@
 import { ChangeKind, Provider, type NormalizedEvent, type SecretChange } from '../core/change.js';
 import { InvalidEventError } from '../core/errors.js';
+import { isIsoTime, isRecord } from './fields.js';
 
 /**
  * Azure Key Vault events delivered by Event Grid, in the Event Grid schema
@@ -34,13 +35,9 @@ const KIND_OF: Record<KeyVaultSecretEventType, ChangeKind> = {
   [KeyVaultSecretEventType.Expired]: ChangeKind.Expired,
 };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Looks a key up ignoring case and surrounding spaces (`VaultName`, `vaultName`, `"objectName "`). */
 function field(record: Record<string, unknown>, name: string): unknown {
-  if (name in record) return record[name];
+  if (Object.hasOwn(record, name)) return record[name];
   const wanted = name.toLowerCase();
   for (const [key, value] of Object.entries(record)) {
     if (key.trim().toLowerCase() === wanted) return value;
@@ -103,8 +100,7 @@ function envelopeOf(event: unknown, index: number): Envelope {
   const id = text(event, 'id');
   if (id === undefined) throw new InvalidEventError(`${at} (${type}) has no "id"`);
   const rawTime = text(event, cloud ? 'time' : 'eventTime');
-  const parsed = rawTime === undefined ? Number.NaN : Date.parse(rawTime);
-  if (Number.isNaN(parsed)) {
+  if (rawTime === undefined || !isIsoTime(rawTime)) {
     throw new InvalidEventError(
       `${at} (${type}, id ${id}) has no valid ${cloud ? '"time"' : '"eventTime"'} (expected ISO-8601)`,
     );
@@ -113,7 +109,7 @@ function envelopeOf(event: unknown, index: number): Envelope {
     schema: cloud ? 'cloudevents' : 'eventgrid',
     id,
     type,
-    time: new Date(parsed).toISOString(),
+    time: new Date(rawTime).toISOString(),
     topic: text(event, cloud ? 'source' : 'topic'),
     subject: text(event, 'subject'),
     data: field(event, 'data'),
@@ -126,8 +122,14 @@ function vaultFromTopic(topic: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** `https://<vault>.vault.azure.net/secrets/<name>[/<version>]` -> its parts. */
-function parseSecretId(id: string | undefined): {
+/**
+ * `https://<vault>.vault.azure.net/secrets/<name>[/<version>]` -> its parts. A name that
+ * is not valid percent-encoding (`new%secret`) is a malformed event, not a crash.
+ */
+function parseSecretId(
+  id: string | undefined,
+  at: string,
+): {
   vault?: string;
   host?: string;
   name?: string;
@@ -147,7 +149,11 @@ function parseSecretId(id: string | undefined): {
   const vault = url.hostname.split('.')[0];
   if (vault !== undefined && vault !== '') out.vault = vault.toLowerCase();
   if (parts[0]?.toLowerCase() === 'secrets' && parts[1] !== undefined) {
-    out.name = decodeURIComponent(parts[1]);
+    try {
+      out.name = decodeURIComponent(parts[1]);
+    } catch {
+      throw new InvalidEventError(`${at}: data.Id holds a malformed percent-escape in the secret name`);
+    }
     if (parts[2] !== undefined) out.version = parts[2];
   }
   return out;
@@ -178,7 +184,7 @@ function toChange(envelope: Envelope, type: KeyVaultSecretEventType, index: numb
       `${at}: data.ObjectType is "${objectType}" but the event type is a Secret event`,
     );
   }
-  const fromId = parseSecretId(text(data, 'Id'));
+  const fromId = parseSecretId(text(data, 'Id'), at);
   const name = text(data, 'ObjectName') ?? fromId.name ?? envelope.subject;
   const vault = (text(data, 'VaultName') ?? fromId.vault ?? vaultFromTopic(envelope.topic))?.toLowerCase();
   if (name === undefined || vault === undefined) {

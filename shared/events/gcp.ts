@@ -1,6 +1,7 @@
 import type { NormalizedEvent, SecretChange } from '../core/change.js';
 import { ChangeKind, Provider } from '../core/change.js';
 import { InvalidEventError } from '../core/errors.js';
+import { isIsoTime, isRecord, lookup, own } from './fields.js';
 
 /**
  * Google Secret Manager event notifications, delivered through Pub/Sub.
@@ -48,31 +49,27 @@ const IGNORED_REASONS: Readonly<Record<string, string>> = {
   TOPIC_CONFIGURED: 'TOPIC_CONFIGURED: test message sent when a topic is set on a secret',
 };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function stringField(value: Record<string, unknown>, ...keys: string[]): string | undefined {
   for (const key of keys) {
-    const v = value[key];
+    const v = own(value, key);
     if (typeof v === 'string' && v !== '') return v;
   }
   return undefined;
 }
 
 function toMessage(raw: Record<string, unknown>, where: string): PubsubMessage {
-  const attributesRaw = raw['attributes'] ?? {};
+  const attributesRaw = own(raw, 'attributes') ?? {};
   if (!isRecord(attributesRaw)) throw new InvalidEventError(`${where}.attributes must be a map of strings`);
-  const attributes: Record<string, string> = {};
   for (const [key, value] of Object.entries(attributesRaw)) {
     if (typeof value !== 'string') throw new InvalidEventError(`${where}.attributes.${key} must be a string`);
-    attributes[key] = value;
   }
+  // fromEntries defines own properties (a `__proto__` attribute stays data, not a prototype).
+  const attributes = Object.fromEntries(Object.entries(attributesRaw)) as Record<string, string>;
   // Push bodies carry both spellings (messageId / message_id); Eventarc the camelCase one.
   const messageId = stringField(raw, 'messageId', 'message_id');
   if (messageId === undefined)
     throw new InvalidEventError(`${where}.messageId is missing: not a Pub/Sub message`);
-  const data = raw['data'];
+  const data = own(raw, 'data');
   if (data !== undefined && data !== null && typeof data !== 'string')
     throw new InvalidEventError(`${where}.data must be a base64 string`);
   const publishTime = stringField(raw, 'publishTime', 'publish_time');
@@ -93,17 +90,23 @@ export function extractPubsubMessage(raw: unknown): PubsubMessage {
     throw new InvalidEventError(
       `expected a Pub/Sub CloudEvent or push body (an object), got ${raw === null ? 'null' : typeof raw}`,
     );
-  if (typeof raw['specversion'] === 'string' || typeof raw['type'] === 'string') {
-    if (raw['type'] !== PUBLISHED) {
-      throw new InvalidEventError(`CloudEvent type "${String(raw['type'])}" is not ${PUBLISHED}`);
+  const type = own(raw, 'type');
+  if (typeof own(raw, 'specversion') === 'string' || typeof type === 'string') {
+    if (type !== PUBLISHED) {
+      throw new InvalidEventError(
+        `CloudEvent type ${typeof type === 'string' ? `"${type.slice(0, 64)}"` : '(missing)'} is not ${PUBLISHED}`,
+      );
     }
-    const data = raw['data'];
-    if (!isRecord(data) || !isRecord(data['message']))
+    const data = own(raw, 'data');
+    const message = isRecord(data) ? own(data, 'message') : undefined;
+    if (!isRecord(message))
       throw new InvalidEventError('CloudEvent data.message is missing: not a Pub/Sub message');
-    return toMessage(data['message'], 'data.message');
+    return toMessage(message, 'data.message');
   }
-  if (isRecord(raw['message'])) return toMessage(raw['message'], 'message');
-  if ('attributes' in raw || 'messageId' in raw || 'message_id' in raw) return toMessage(raw, 'message');
+  const message = own(raw, 'message');
+  if (isRecord(message)) return toMessage(message, 'message');
+  if (['attributes', 'messageId', 'message_id'].some((key) => Object.hasOwn(raw, key)))
+    return toMessage(raw, 'message');
   throw new InvalidEventError(
     'payload is neither a Pub/Sub CloudEvent, a push body ({ message, subscription }) nor a PubsubMessage',
   );
@@ -120,7 +123,7 @@ export function decodeMessageJson(message: PubsubMessage): unknown {
 }
 
 function versionOf(message: PubsubMessage, secretId: string): string | undefined {
-  const fromAttribute = message.attributes['versionId'];
+  const fromAttribute = lookup(message.attributes, 'versionId');
   if (fromAttribute !== undefined) {
     const match = VERSION_NAME.exec(fromAttribute);
     if (match === null || match[1] !== secretId) {
@@ -131,7 +134,7 @@ function versionOf(message: PubsubMessage, secretId: string): string | undefined
   // Without the attribute, a SecretVersion resource in `data` names the version; a Secret
   // resource (secret-level events) does not.
   const resource = decodeMessageJson(message);
-  const name = isRecord(resource) ? resource['name'] : undefined;
+  const name = isRecord(resource) ? own(resource, 'name') : undefined;
   const match = typeof name === 'string' ? VERSION_NAME.exec(name) : null;
   return match !== null && match[1] === secretId ? match[2] : undefined;
 }
@@ -140,22 +143,25 @@ function versionOf(message: PubsubMessage, secretId: string): string | undefined
 export function normalizeGcpEvent(raw: unknown): NormalizedEvent {
   const message = extractPubsubMessage(raw);
   const { attributes } = message;
-  const eventType = attributes['eventType'];
-  if (eventType === undefined)
-    throw new InvalidEventError('message attribute eventType is missing: not a Secret Manager notification');
-  const kind = EVENT_KINDS[eventType];
+  const eventType = lookup(attributes, 'eventType');
+  if (eventType === undefined || eventType.trim() === '')
+    throw new InvalidEventError(
+      'message attribute eventType is missing or empty: not a Secret Manager notification',
+    );
+  const kind = lookup(EVENT_KINDS, eventType);
   if (kind === undefined) {
     return {
-      ignored: IGNORED_REASONS[eventType] ?? `${eventType}: not an event that changes what targets hold`,
+      ignored:
+        lookup(IGNORED_REASONS, eventType) ?? `${eventType}: not an event that changes what targets hold`,
     };
   }
-  const dataFormat = attributes['dataFormat'];
+  const dataFormat = lookup(attributes, 'dataFormat');
   if (dataFormat !== undefined && dataFormat !== 'JSON_API_V1') {
     throw new InvalidEventError(
       `message attribute dataFormat "${dataFormat}" is not supported (expected JSON_API_V1)`,
     );
   }
-  const secretId = attributes['secretId'];
+  const secretId = lookup(attributes, 'secretId');
   if (secretId === undefined) throw new InvalidEventError(`${eventType} message has no secretId attribute`);
   if (!SECRET_NAME.test(secretId)) {
     throw new InvalidEventError(
@@ -168,9 +174,11 @@ export function normalizeGcpEvent(raw: unknown): NormalizedEvent {
       `${eventType} message for ${secretId} names no version (no versionId attribute, no SecretVersion in data)`,
     );
   }
-  const time = attributes['timestamp'] ?? message.publishTime;
-  if (time === undefined || Number.isNaN(Date.parse(time))) {
-    throw new InvalidEventError(`${eventType} message for ${secretId} has no valid timestamp`);
+  const time = lookup(attributes, 'timestamp') ?? message.publishTime;
+  if (time === undefined || !isIsoTime(time)) {
+    throw new InvalidEventError(
+      `${eventType} message for ${secretId} has no valid timestamp (attributes.timestamp or publishTime, ISO-8601)`,
+    );
   }
   const project = secretId.split('/')[1] ?? '';
   return {

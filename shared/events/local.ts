@@ -1,5 +1,6 @@
 import { ChangeKind, Provider, type NormalizedEvent, type SecretChange } from '../core/change.js';
 import { InvalidEventError } from '../core/errors.js';
+import { describeValue as kindOf, isIsoTime, isRecord, lookup, own } from './fields.js';
 
 /**
  * The local store's event (README "Local events"), emitted by `watchLocalSource` and
@@ -39,18 +40,8 @@ export type LocalEventType = keyof typeof LOCAL_EVENT_KINDS;
 /** Event types that are well-formed but never change a value; they are ignored with a reason. */
 export const IGNORED_LOCAL_EVENT_TYPES = ['secret-read', 'secret-metadata-updated', 'store-opened'] as const;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : typeof value;
-}
-
 function requiredString(raw: Record<string, unknown>, field: string, at: string, hint: string): string {
-  const value = raw[field];
+  const value = own(raw, field);
   if (value === undefined) throw new InvalidEventError(`${at}.${field}: required (${hint})`);
   if (typeof value !== 'string')
     throw new InvalidEventError(`${at}.${field}: expected a string, got ${kindOf(value)}`);
@@ -64,7 +55,7 @@ function toChange(raw: unknown, at: string): SecretChange | string {
       `${at}: expected an object with type, secret, id and time, got ${kindOf(raw)}`,
     );
   const type = requiredString(raw, 'type', at, `one of ${Object.keys(LOCAL_EVENT_KINDS).join(', ')}`);
-  const kind = (LOCAL_EVENT_KINDS as Record<string, ChangeKind>)[type];
+  const kind = lookup<ChangeKind>(LOCAL_EVENT_KINDS, type);
   if (kind === undefined) {
     return (IGNORED_LOCAL_EVENT_TYPES as readonly string[]).includes(type)
       ? `local event type "${type}" does not change secret values`
@@ -73,13 +64,13 @@ function toChange(raw: unknown, at: string): SecretChange | string {
   const secret = requiredString(raw, 'secret', at, 'the secret name in the local store');
   const id = requiredString(raw, 'id', at, 'a unique event id');
   const time = requiredString(raw, 'time', at, 'an ISO-8601 time such as 2026-01-31T12:00:00Z');
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(time) || Number.isNaN(Date.parse(time))) {
+  if (!isIsoTime(time)) {
     throw new InvalidEventError(
-      `${at}.time: "${time}" is not an ISO-8601 time (for example 2026-01-31T12:00:00Z)`,
+      `${at}.time: "${time.slice(0, 64)}" is not an ISO-8601 time (for example 2026-01-31T12:00:00Z)`,
     );
   }
   let version: string | undefined;
-  const rawVersion = raw['version'];
+  const rawVersion = own(raw, 'version');
   if (typeof rawVersion === 'number' && Number.isInteger(rawVersion)) version = String(rawVersion);
   else if (typeof rawVersion === 'string' && rawVersion !== '') version = rawVersion;
   else if (rawVersion !== undefined && rawVersion !== null) {
@@ -90,7 +81,7 @@ function toChange(raw: unknown, at: string): SecretChange | string {
       `${at}.version: required for type "${type}" (the version id the event is about)`,
     );
   }
-  const source = raw['source'];
+  const source = own(raw, 'source');
   if (source !== undefined && typeof source !== 'string') {
     throw new InvalidEventError(`${at}.source: expected a string, got ${kindOf(source)}`);
   }

@@ -2,6 +2,13 @@
 import * as z from 'zod';
 import { WORKLOAD_KINDS } from '../core/ports.js';
 import { DURATION_PATTERN } from '../core/duration.js';
+import {
+  caDataProblem,
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+  durationRangeProblem,
+  scheduleProblem,
+} from './grammar.js';
 
 /**
  * The registry: the public contract (docs/architecture.md, "The registry"). Extend it, never rename.
@@ -14,6 +21,18 @@ const name = z
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")');
 const labels = z.record(z.string(), z.string());
+
+/** A string that must also pass one of grammar.ts's checks (the message is the problem). */
+function grammar(check: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = check(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+const namespaceName = grammar(dns1123LabelProblem);
+const secretName = grammar(dns1123SubdomainProblem);
+const schedule = grammar(scheduleProblem);
+const caData = grammar(caDataProblem);
 /** A Go-style duration as used by ESO and Kubernetes: `90s`, `15m`, `24h`, `1h30m`. */
 export const duration = z.string().regex(DURATION_PATTERN, 'must be a duration such as 30s, 15m, 24h or 7d');
 
@@ -55,10 +74,10 @@ export const clusterSchema = z.strictObject({
     .url({ protocol: /^https$/, error: 'must be an https:// URL (TLS is always verified)' })
     .optional(),
   /** Base64 PEM of the cluster CA. */
-  caData: z.string().min(1).optional(),
+  caData: caData.optional(),
   auth: clusterAuthSchema,
   /** Namespaces bindings may write to; kube-system must be listed explicitly. */
-  namespaces: z.array(z.string().min(1)).optional(),
+  namespaces: z.array(namespaceName).optional(),
 });
 
 const awsSource = z.strictObject({
@@ -92,7 +111,7 @@ const vaultSource = z.strictObject({
   /** KV v2 mount. @default "secret" */
   mount: z.string().min(1).default('secret'),
   namespace: z.string().min(1).optional(),
-  caData: z.string().min(1).optional(),
+  caData: caData.optional(),
   auth: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('token'), tokenEnv: z.string().min(1).default('VAULT_TOKEN') }),
     z.strictObject({
@@ -109,7 +128,7 @@ const vaultSource = z.strictObject({
     }),
   ]),
   /** How often the scheduled poll reads version metadata. @default "rate(5 minutes)" */
-  poll: z.string().min(1).default('rate(5 minutes)'),
+  poll: schedule.default('rate(5 minutes)'),
 });
 const localSource = z.strictObject({
   name,
@@ -189,8 +208,8 @@ export const bindingSchema = z.strictObject({
   data: z.array(dataEntry).optional(),
   dataFrom: z.array(dataFromEntry).optional(),
   target: z.strictObject({
-    name,
-    namespace: z.string().min(1),
+    name: secretName,
+    namespace: namespaceName,
     clusters: clusterSelector,
     creationPolicy: z.enum(['Owner', 'Merge', 'Orphan']).default('Owner'),
     /** What to do with target Secrets when the source secret is deleted. @default "Retain" */
@@ -214,8 +233,8 @@ export const bindingSchema = z.strictObject({
     .optional(),
   schedule: z
     .strictObject({
-      reconcile: z.string().min(1).optional(),
-      rotate: z.string().min(1).optional(),
+      reconcile: schedule.optional(),
+      rotate: schedule.optional(),
     })
     .optional(),
   rotation: z.strictObject({ generator: generatorSchema }).optional(),
@@ -232,7 +251,13 @@ export const settingsSchema = z.strictObject({
   /** Targets applied at once per invocation. @default 64 */
   concurrency: z.number().int().min(1).max(4096).default(64),
   /** Per-target deadline. @default "20s" */
-  targetTimeout: duration.default('20s'),
+  targetTimeout: duration
+    .superRefine((value, ctx) => {
+      // Below 1s every target fails at once; far above, a timer overflows and a hung cluster holds the run.
+      const problem = durationRangeProblem(value, '1s', '15m');
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('20s'),
   /** Scheduled reconciles warn about certificates in rendered Secrets that expire within this window. @default "30d" */
   certificateExpiryWindow: duration.default('30d'),
   /**

@@ -58,6 +58,13 @@ const valid: Record<string, { kind: string; secretRef: string; versionId?: strin
     versionId: V1,
     origin: 'aws.secretsmanager/AWS API Call via CloudTrail/CreateSecret',
   },
+  // Lenient: the envelope's source already says Secrets Manager.
+  'put-secret-value-without-event-source.json': {
+    kind: 'version-current',
+    secretRef: ARN,
+    versionId: V2,
+    origin: 'aws.secretsmanager/AWS API Call via CloudTrail/PutSecretValue',
+  },
   'rotation-succeeded.json': {
     kind: 'version-current',
     secretRef: ARN,
@@ -77,6 +84,7 @@ const ignored: Record<string, string> = {
   'get-secret-value.json': 'irrelevant-call',
   'put-secret-value-failed-call.json': 'failed-call',
   'other-service.json': 'not-secrets-manager',
+  'detail-type-to-string.json': 'irrelevant-detail-type',
 };
 
 describe('aws event normalisation over the documented EventBridge shapes', () => {
@@ -128,6 +136,26 @@ describe('aws event normalisation over the documented EventBridge shapes', () =>
 
     // when / then
     expect(() => normalizeEvent('aws', raw)).toThrow(InvalidEventError);
+  });
+
+  it('names the field when the time is not ISO-8601', () => {
+    // given
+    const raw = load('invalid/time-not-iso.json');
+
+    // when / then
+    expect(() => normalizeEvent('aws', raw)).toThrow(/^time: "\*" is not an ISO-8601 time/);
+  });
+
+  it('ignores a CloudTrail call whose eventSource names another service', () => {
+    // given
+    const raw = load('valid/put-secret-value.json') as { detail: Record<string, unknown> };
+    raw.detail['eventSource'] = 'kms.amazonaws.com';
+
+    // when
+    const result = normalizeEvent('aws', raw);
+
+    // then
+    expect(result).toEqual({ ignored: 'not-secrets-manager: CloudTrail event from kms.amazonaws.com' });
   });
 
   it('falls back to the secret name when the native event carries no resources', () => {

@@ -65,6 +65,7 @@ const ignored: Record<string, RegExp> = {
   'secret-update.push.json': /^SECRET_UPDATE: /,
   'topic-configured.push.json': /^TOPIC_CONFIGURED: /,
   'unknown-event-type.cloudevent.json': /^SECRET_SOMETHING_NEW: not an event/,
+  'event-type-to-string.push.json': /^toString: not an event/,
 };
 
 const invalid: Record<string, RegExp> = {
@@ -76,6 +77,7 @@ const invalid: Record<string, RegExp> = {
   'version-event-without-version.push.json': /names no version/,
   'unsupported-data-format.push.json': /dataFormat "PROTOBUF"/,
   'missing-message-id.push.json': /messageId is missing/,
+  'timestamp-not-iso.push.json': /no valid timestamp \(attributes\.timestamp or publishTime, ISO-8601\)/,
 };
 
 describe('gcp event normalisation over the documented Secret Manager notification shapes', () => {

@@ -357,10 +357,11 @@ describe('propagation over HTTPS to local clusters', () => {
   it('does not let one failing cluster stop the others, and reports it', async () => {
     // given eu-2 answers 503 to everything and us-1 answers far too late
     // (latency rather than `hang`, so the server can still shut down when the file ends)
-    const s = scenario({}, { targetTimeout: '300ms', retries: 1 });
+    // 1s: the shortest timeout the registry accepts; us-1 answers after 3s, so both its attempts time out.
+    const s = scenario({}, { targetTimeout: '1s', retries: 1 });
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'one' });
     fleet.setFault('eu-2', { status: 503 });
-    fleet.setFault('us-1', { latencyMs: 1_500 });
+    fleet.setFault('us-1', { latencyMs: 3_000 });
     // when
     const started = Date.now();
     const reports = await s.runtime.handle(s.change());

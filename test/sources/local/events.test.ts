@@ -97,6 +97,11 @@ describe('normalizeEvent("local")', () => {
       'event.version: required for type "secret-version-created" (the version id the event is about)',
     ],
     ['invalid/type-not-string.json', 'event.type: expected a string, got number'],
+    // Without a zone the instant depends on the machine's time zone.
+    [
+      'invalid/time-without-zone.json',
+      'event.time: "2026-03-01T12:00:02" is not an ISO-8601 time (for example 2026-01-31T12:00:00Z)',
+    ],
     [
       'invalid/bad-item-in-batch.json',
       'event[1].secret: must not be empty (the secret name in the local store)',
@@ -114,6 +119,9 @@ describe('normalizeEvent("local")', () => {
   it.each([
     ['ignored/secret-read.json', 'local event type "secret-read" does not change secret values'],
     ['ignored/unknown-type.json', 'unknown local event type "store-compacted"'],
+    // Names of Object.prototype members are unknown types, not table hits.
+    ['ignored/type-constructor.json', 'unknown local event type "constructor"'],
+    ['ignored/type-proto.json', 'unknown local event type "__proto__"'],
   ])('ignores %s with the reason', (file, reason) => {
     // given
     const raw = fixture(file);
