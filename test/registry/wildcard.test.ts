@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
+import { runCliInProcess } from '../cli/run-cli.js';
 import { ConfigError } from '../../shared/core/errors.js';
 import { parseRegistry } from '../../shared/registry/load.js';
 import { wildcardKeyReason } from '../../shared/registry/wildcard.js';
@@ -112,5 +116,20 @@ describe('registry keys that would widen IAM', () => {
     expect(
       wildcardKeyReason('arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbC123'),
     ).toBeUndefined();
+  });
+
+  it('makes `validate` exit 2 with the path of the key and the opt-in', async () => {
+    // given
+    const path = join(mkdtempSync(join(tmpdir(), 'wildcard-')), 'registry.yaml');
+    writeFileSync(path, registryWith(['prod/a', 'prod/b', '*']));
+
+    // when
+    const run = await runCliInProcess(['validate', '--registry', path]);
+
+    // then
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`registry ${path} is inconsistent`);
+    expect(run.stderr).toContain('bindings[2].remoteRef.key: "*" holds an IAM wildcard');
+    expect(run.stderr).toContain('bindings[2].allowWildcard: true');
   });
 });
