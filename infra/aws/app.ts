@@ -8,7 +8,7 @@ import { PROJECT_ROOT, SecretPropagatorStack } from './stack.js';
 /**
  * `npx cdk synth` / `npx cdk deploy` from the repository root (cdk.json points here).
  * Registry: `-c registry=path`, else env REGISTRY_FILE, else the example registry.
- * Flags: `-c cloudTrailEvents=true`, `-c createTrail=true`, `-c eksAccessEntries=cluster-a,cluster-b`.
+ * Flags: `-c cloudTrailEvents=true`, `-c createTrail=true`, `-c eksAccessEntries=cluster-a,cluster-b` (or `all`).
  */
 const app = new App();
 const flag = (name: string): boolean => {
@@ -36,9 +36,11 @@ new SecretPropagatorStack(app, typeof stackName === 'string' ? stackName : 'Secr
   cloudTrailEvents: flag('cloudTrailEvents'),
   createTrail: flag('createTrail'),
   eksAccessEntries:
-    typeof accessEntries === 'string' && accessEntries !== ''
-      ? accessEntries.split(',').map((clusterName) => ({ clusterName: clusterName.trim() }))
-      : [],
+    accessEntries === 'all'
+      ? 'all'
+      : typeof accessEntries === 'string' && accessEntries !== ''
+        ? accessEntries.split(',').map((name) => name.trim())
+        : [],
   ...(process.env.CDK_DEFAULT_ACCOUNT === undefined || process.env.CDK_DEFAULT_REGION === undefined
     ? {}
     : { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } }),

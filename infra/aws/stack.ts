@@ -9,10 +9,9 @@ import {
   type StackProps,
   Validations,
   aws_cloudtrail as cloudtrail,
-  aws_eks as eks,
   aws_events as events,
   aws_events_targets as targets,
-  aws_iam as iam,
+  type aws_iam as iam,
   aws_lambda as lambda,
   aws_lambda_event_sources as sources,
   aws_lambda_nodejs as nodejs,
@@ -29,6 +28,8 @@ import {
   SECRETS_MANAGER_SOURCE,
 } from '../../shared/events/aws.js';
 import type { LoadedRegistry } from '../../shared/registry/load.js';
+import { accessEntrySpecs, createAccessEntryStacks } from './access-entries.js';
+import { createFunctionRoles, type FunctionRoles } from './function-roles.js';
 import { accessPlan, scheduleGroups } from './permissions.js';
 import { createMonitoring } from './monitoring.js';
 import { DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/runtime/node-options.js';
@@ -55,8 +56,12 @@ export interface SecretPropagatorStackProps extends StackProps {
   cloudTrailEvents?: boolean;
   /** Create a trail for management write events (only with `cloudTrailEvents`). @default false */
   createTrail?: boolean;
-  /** EKS access entries for the function role (cluster names from the registry): opt-in. @default [] */
-  eksAccessEntries?: { clusterName: string; namespaces?: string[] }[];
+  /**
+   * EKS access entries for the function roles: registry cluster names, or `all` for every EKS
+   * cluster of the registry. Each entry is scoped to the namespaces the registry's bindings
+   * write in that cluster; they go into one stack per region (`accessEntryStacks`). @default []
+   */
+  eksAccessEntries?: readonly string[] | 'all';
   /** How long CloudWatch keeps function logs. @default logs.RetentionDays.ONE_MONTH */
   logRetention?: logs.RetentionDays;
   /** Receives before a work item goes to the dead-letter queue. @default 5 */
@@ -80,6 +85,10 @@ export class SecretPropagatorStack extends Stack {
   readonly workDlq: sqs.Queue;
   readonly eventDlq: sqs.Queue;
   readonly secretEventsRule: events.Rule;
+  /** One role per function, each with only what that function calls. */
+  readonly roles: FunctionRoles;
+  /** The per-region stacks holding the EKS access entries (none unless `eksAccessEntries`). */
+  readonly accessEntryStacks: Stack[];
 
   constructor(scope: Construct, id: string, props: SecretPropagatorStackProps) {
     super(scope, id, props);
@@ -111,37 +120,17 @@ export class SecretPropagatorStack extends Stack {
       });
     }
 
-    // --- functions --------------------------------------------------------------------
-    const role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description:
-        'secret-propagator functions: reads the registry secrets, writes cluster Secrets, publishes outcomes',
-    });
+    // --- functions, each with its own role ------------------------------------------------
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // Written by hand instead of AWSLambdaBasicExecutionRole so the role can only write its own log group.
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-        resources: ['*'],
-      }),
-    );
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
+    const plan = accessPlan(registry, {
+      partition: Aws.PARTITION,
+      region: Aws.REGION,
+      account: Aws.ACCOUNT_ID,
     });
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(logGroup.node.defaultChild as logs.CfnLogGroup)}.Arn>:*]`,
-      reason: "Log streams are created at run time; the wildcard is limited to this stack's own log group.",
-    });
+    this.roles = createFunctionRoles(this, plan, logGroup);
 
     const environment: Record<string, string> = {
       REGISTRY_FILE: '/var/task/registry.yaml',
@@ -152,7 +141,13 @@ export class SecretPropagatorStack extends Stack {
       NODE_OPTIONS: functionNodeOptions(memorySize),
     };
 
-    const makeFunction = (id: string, entry: string, description: string, asyncInvoked: boolean) => {
+    const makeFunction = (
+      id: string,
+      entry: string,
+      description: string,
+      options: { asyncInvoked: boolean; role: iam.IRole; environment: Record<string, string> },
+    ) => {
+      const { asyncInvoked, role } = options;
       const fn = new nodejs.NodejsFunction(this, id, {
         // Async invocations (EventBridge) that still fail after Lambda's retries land in the event DLQ.
         ...(asyncInvoked ? { deadLetterQueue: this.eventDlq, retryAttempts: 2 } : {}),
@@ -168,7 +163,7 @@ export class SecretPropagatorStack extends Stack {
         role,
         logGroup,
         tracing: lambda.Tracing.ACTIVE,
-        environment,
+        environment: options.environment,
         bundling: {
           format: nodejs.OutputFormat.ESM,
           target: 'node22',
@@ -198,22 +193,24 @@ export class SecretPropagatorStack extends Stack {
       'SecretChangedFunction',
       'secret-changed.ts',
       'Propagates Secrets Manager changes to the clusters in the registry',
-      true,
+      { asyncInvoked: true, role: this.roles.secretChanged, environment },
     );
     this.scheduled = makeFunction(
       'ScheduledFunction',
       'scheduled.ts',
       'Scheduled reconcile and rotation of registry bindings',
-      true,
+      { asyncInvoked: true, role: this.roles.scheduled, environment },
     );
+    // The worker never enqueues (work items apply without fan-out), so it gets no queue URL to send to.
+    const { WORK_QUEUE_URL: _sendOnly, ...workerEnvironment } = environment;
     this.applyWorker = makeFunction(
       'ApplyWorkerFunction',
       'apply-worker.ts',
       'Applies fan-out work items from the work queue',
-      false,
+      { asyncInvoked: false, role: this.roles.applyWorker, environment: workerEnvironment },
     );
-    this.workQueue.grantSendMessages(this.secretChanged);
-    this.workQueue.grantSendMessages(this.scheduled);
+    this.workQueue.grantSendMessages(this.roles.secretChanged);
+    this.workQueue.grantSendMessages(this.roles.scheduled);
     this.applyWorker.addEventSource(
       new sources.SqsEventSource(this.workQueue, {
         batchSize: 5,
@@ -222,96 +219,16 @@ export class SecretPropagatorStack extends Stack {
       }),
     );
 
-    // --- least privilege from the registry ----------------------------------------------
-    const plan = accessPlan(registry, {
-      partition: Aws.PARTITION,
-      region: Aws.REGION,
-      account: Aws.ACCOUNT_ID,
-    });
-    if (plan.read.length > 0) {
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'ReadRegistrySecrets',
-          actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-          resources: plan.read,
-        }),
-      );
-    }
-    // Secrets Manager appends "-" and 6 random characters to every secret ARN, so a secret
-    // named in the registry can only be granted through the documented "-??????" pattern.
-    for (const pattern of new Set([...plan.read, ...plan.rotate, ...plan.write])) {
-      if (!pattern.endsWith('-??????')) continue;
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${this.resolveFindingText(pattern)}]`,
-        reason:
-          'Secret ARN pattern for a registry secret given by name: "-??????" matches only the random suffix Secrets Manager appends.',
-      });
-    }
-    if (plan.rotate.length > 0) {
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'RotateScheduledSecrets',
-          actions: ['secretsmanager:RotateSecret'],
-          resources: plan.rotate,
-        }),
-      );
-    }
-    if (plan.write.length > 0) {
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteGeneratedVersions',
-          actions: ['secretsmanager:PutSecretValue'],
-          resources: plan.write,
-        }),
-      );
-    }
-    if (plan.assumeRoles.length > 0) {
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'AssumeSourceAndClusterRoles',
-          actions: ['sts:AssumeRole'],
-          resources: plan.assumeRoles,
-        }),
-      );
-    }
-    if (plan.eksClusters.length > 0) {
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'DescribeRegistryClusters',
-          actions: ['eks:DescribeCluster'],
-          resources: plan.eksClusters,
-        }),
-      );
-    }
-    if (plan.outcomeBus !== undefined) {
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'PublishOutcomes',
-          actions: ['events:PutEvents'],
-          resources: [plan.outcomeBus],
-        }),
-      );
-    }
-
-    // --- EKS access entries (opt-in) -----------------------------------------------------
-    for (const [index, entry] of (props.eksAccessEntries ?? []).entries()) {
-      const namespaced = entry.namespaces !== undefined && entry.namespaces.length > 0;
-      new eks.CfnAccessEntry(this, `EksAccessEntry${index}`, {
-        clusterName: entry.clusterName,
-        principalArn: role.roleArn,
-        type: 'STANDARD',
-        accessPolicies: [
-          {
-            // Edit lets the function write Secrets and patch workloads; namespaced when the registry limits namespaces.
-            policyArn: `arn:${Aws.PARTITION}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy`,
-            accessScope:
-              namespaced && entry.namespaces !== undefined
-                ? { type: 'namespace', namespaces: entry.namespaces }
-                : { type: 'cluster' },
-          },
-        ],
-      });
-    }
+    // --- EKS access entries (opt-in): per region, chunked into nested stacks ---------------
+    const wanted = props.eksAccessEntries ?? [];
+    this.accessEntryStacks =
+      wanted.length === 0
+        ? []
+        : createAccessEntryStacks(scope, this, accessEntrySpecs(registry, wanted), [
+            this.roles.secretChanged,
+            this.roles.scheduled,
+            this.roles.applyWorker,
+          ]);
 
     // --- event rules ---------------------------------------------------------------------
     const eventTarget = new targets.LambdaFunction(this.secretChanged, {
@@ -401,10 +318,12 @@ export class SecretPropagatorStack extends Stack {
     });
 
     new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl });
-    new CfnOutput(this, 'FunctionRoleArn', {
-      value: role.roleArn,
-      description: 'Map this role in each cluster (EKS access entry or RBAC)',
-    });
+    for (const [name, role] of Object.entries(this.roles) as [keyof FunctionRoles, iam.Role][]) {
+      new CfnOutput(this, `${name[0]?.toUpperCase() ?? ''}${name.slice(1)}RoleArn`, {
+        value: role.roleArn,
+        description: `Role of the ${name} function: map it in each cluster (EKS access entry or RBAC)`,
+      });
+    }
   }
 
   private createTrail(): void {
@@ -432,13 +351,5 @@ export class SecretPropagatorStack extends Stack {
       reason:
         'The CDK-generated CloudTrail delivery role may only write into the streams of its own log group.',
     });
-  }
-
-  /** How cdk-nag prints a resource that contains tokens: pseudo parameters as <AWS::X>. */
-  private resolveFindingText(pattern: string): string {
-    return pattern
-      .replaceAll(Aws.PARTITION, '<AWS::Partition>')
-      .replaceAll(Aws.REGION, '<AWS::Region>')
-      .replaceAll(Aws.ACCOUNT_ID, '<AWS::AccountId>');
   }
 }

@@ -2,6 +2,7 @@ import { isPropagatorError } from '../core/errors.js';
 import { checkTemplates } from '../template/render.js';
 import type { BindingSpec, ClusterSpec, Registry } from './schema.js';
 import { selectClusters } from './select.js';
+import { wildcardProblems } from './wildcard.js';
 
 function duplicates(names: readonly string[]): Set<string> {
   const seen = new Set<string>();
@@ -95,6 +96,7 @@ export function crossCheck(registry: Registry): string[] {
       problems.push(`${at}.target.template: ${error.message}`);
     }
   });
+  problems.push(...wildcardProblems(registry));
   return problems;
 }
 

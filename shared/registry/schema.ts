@@ -207,6 +207,8 @@ export const bindingSchema = z.strictObject({
   remoteRef: remoteRef.optional(),
   data: z.array(dataEntry).optional(),
   dataFrom: z.array(dataFromEntry).optional(),
+  /** Accept an `aws` key with an IAM wildcard (`prod/*`): the functions are granted every secret it matches. */
+  allowWildcard: z.boolean().optional(),
   target: z.strictObject({
     name: secretName,
     namespace: namespaceName,

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, NestedStack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { loadRegistryFile } from '../../shared/registry/load.js';
+import type { Construct } from 'constructs';
+import { ConfigError } from '../../shared/core/errors.js';
+import { loadRegistryFile, type LoadedRegistry } from '../../shared/registry/load.js';
 import { CLOUDTRAIL_API_EVENTS, CLOUDTRAIL_SERVICE_EVENTS } from '../../shared/events/aws.js';
 import { PROJECT_ROOT, SecretPropagatorStack } from '../../infra/aws/stack.js';
 import { DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/runtime/node-options.js';
@@ -11,11 +13,11 @@ import { DEFAULT_FUNCTION_MEMORY_MB, functionNodeOptions } from '../../shared/ru
 const registryFile = join(PROJECT_ROOT, 'infra', 'aws', 'example-registry.yaml');
 
 /** One synth per variant, shared by the assertions; bundling is skipped (no esbuild run, no Docker). */
-function synth(
+function synthStack(
   props: {
     cloudTrailEvents?: boolean;
     createTrail?: boolean;
-    eksAccessEntries?: { clusterName: string; namespaces?: string[] }[];
+    eksAccessEntries?: readonly string[] | 'all';
     memorySize?: number;
   } = {},
 ) {
@@ -29,8 +31,9 @@ function synth(
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   // Synthesising the app runs cdk-nag; an unacknowledged finding fails synthesis.
   app.synth();
-  return Template.fromStack(stack);
+  return { stack, template: Template.fromStack(stack) };
 }
+const synth = (props: Parameters<typeof synthStack>[0] = {}) => synthStack(props).template;
 
 type Statement = { Action: string | string[]; Resource: unknown; Sid?: string };
 function statements(template: Template): Statement[] {
@@ -44,17 +47,32 @@ const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Act
 const resourcesOf = (s: Statement): unknown[] =>
   Array.isArray(s.Resource) ? (s.Resource as unknown[]) : [s.Resource];
 const resolveArn = (r: unknown) => JSON.stringify(r);
+const NONE: Statement = { Action: [], Resource: [] };
+/** The logical id prefixes of the three function roles. */
+const ROLES = ['SecretChangedRole', 'ScheduledRole', 'ApplyWorkerRole'] as const;
+
+/** The statements of the policies attached to the role whose logical id starts with `prefix`. */
+function roleStatements(template: Template, prefix: string): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => {
+    const props = (
+      p as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } } }
+    ).Properties;
+    return props.Roles.some((r) => r.Ref.startsWith(prefix)) ? props.PolicyDocument.Statement : [];
+  });
+}
 
 let base: Template;
+let baseStack: SecretPropagatorStack;
 let withCloudTrail: Template;
+let withCloudTrailStack: SecretPropagatorStack;
 
 beforeAll(() => {
-  base = synth();
-  withCloudTrail = synth({
+  ({ stack: baseStack, template: base } = synthStack());
+  ({ stack: withCloudTrailStack, template: withCloudTrail } = synthStack({
     cloudTrailEvents: true,
     createTrail: true,
-    eksAccessEntries: [{ clusterName: 'prod-eu-1', namespaces: ['payments'] }],
-  });
+    eksAccessEntries: ['prod-eu-1'],
+  }));
 });
 
 describe('AWS stack (example registry)', () => {
@@ -93,76 +111,120 @@ describe('AWS stack (example registry)', () => {
     base.resourceCountIs('AWS::CloudTrail::Trail', 0);
   });
 
-  it('never grants a secretsmanager action on "*" and reads only the registry secrets', () => {
+  it('gives each function its own role', () => {
     // given
-    const all = statements(base);
+    const functions = Object.values(base.findResources('AWS::Lambda::Function')).map(
+      (f) => (f as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } }).Properties.Role,
+    );
 
     // when
-    const secretStatements = all.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+    const roleIds = functions.map((role) => role['Fn::GetAtt'][0]);
 
     // then
-    expect(secretStatements.length).toBeGreaterThan(0);
-    for (const s of secretStatements) expect(resourcesOf(s)).not.toContain('*');
-    const read = secretStatements.find((s) => s.Sid === 'ReadRegistrySecrets');
-    expect(actionsOf(read ?? { Action: [], Resource: [] }).sort()).toEqual([
-      'secretsmanager:DescribeSecret',
-      'secretsmanager:GetSecretValue',
-    ]);
-    const readResources = resourcesOf(read ?? { Action: [], Resource: [] })
-      .map(resolveArn)
-      .join(' ');
-    expect(readResources).toContain(':secret:prod/database-??????');
-    expect(readResources).toContain(':secret:clusters/onprem-1/token-??????');
-    expect(readResources).toContain(
-      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-tls-AbC123',
-    );
+    expect(Object.keys(base.findResources('AWS::IAM::Role'))).toHaveLength(3);
+    expect(new Set(roleIds).size).toBe(3);
+    for (const prefix of ROLES) expect(roleIds.some((id) => id.startsWith(prefix))).toBe(true);
   });
 
-  it('grants PutSecretValue only for generated rotation and RotateSecret only for store rotation', () => {
+  it('never grants a secretsmanager or eks action on "*", and every role reads only the registry secrets', () => {
     // given
     const all = statements(base);
 
     // when
-    const put = all.filter((s) => actionsOf(s).includes('secretsmanager:PutSecretValue'));
-    const rotate = all.filter((s) => actionsOf(s).includes('secretsmanager:RotateSecret'));
+    const scoped = all.filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('secretsmanager:') || a.startsWith('eks:')),
+    );
+
+    // then
+    expect(scoped.length).toBeGreaterThan(0);
+    for (const s of scoped) expect(resourcesOf(s)).not.toContain('*');
+    for (const prefix of ROLES) {
+      const read = roleStatements(base, prefix).filter((s) => s.Sid === 'ReadRegistrySecrets');
+      expect(read).toHaveLength(1);
+      expect(actionsOf(read[0] ?? NONE).sort()).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
+      const readResources = resourcesOf(read[0] ?? NONE).map(resolveArn);
+      expect(readResources).toHaveLength(3);
+      expect(readResources.join(' ')).toContain(':secret:prod/database-??????');
+      expect(readResources.join(' ')).toContain(':secret:clusters/onprem-1/token-??????');
+      expect(readResources.join(' ')).toContain(
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-tls-AbC123',
+      );
+    }
+  });
+
+  it('lets only the schedule role rotate or write versions, and only for the bindings that rotate', () => {
+    // given
+    const byRole = (prefix: string, action: string) =>
+      roleStatements(base, prefix).filter((s) => actionsOf(s).includes(action));
+
+    // when
+    const put = byRole('ScheduledRole', 'secretsmanager:PutSecretValue');
+    const rotate = byRole('ScheduledRole', 'secretsmanager:RotateSecret');
 
     // then
     expect(put).toHaveLength(1);
-    expect(
-      resourcesOf(put[0] ?? { Action: [], Resource: [] })
-        .map(resolveArn)
-        .join(' '),
-    ).toContain('prod/database-??????');
-    expect(resourcesOf(put[0] ?? { Action: [], Resource: [] })).toHaveLength(1);
+    expect(resourcesOf(put[0] ?? NONE).map(resolveArn)).toEqual([
+      expect.stringContaining('prod/database-??????'),
+    ]);
     expect(rotate).toHaveLength(1);
-    expect(resourcesOf(rotate[0] ?? { Action: [], Resource: [] })).toEqual([
+    expect(resourcesOf(rotate[0] ?? NONE)).toEqual([
       'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-tls-AbC123',
     ]);
+    for (const prefix of ['SecretChangedRole', 'ApplyWorkerRole']) {
+      expect(byRole(prefix, 'secretsmanager:PutSecretValue')).toEqual([]);
+      expect(byRole(prefix, 'secretsmanager:RotateSecret')).toEqual([]);
+    }
   });
 
-  it('limits eks:DescribeCluster to the registry clusters and events:PutEvents to the outcome bus', () => {
+  it('lets the coordinators send work and the worker only receive it', () => {
     // given
-    const all = statements(base);
+    const workQueue = Object.keys(base.findResources('AWS::SQS::Queue')).find((id) =>
+      id.startsWith('WorkQueue'),
+    );
+    const onWorkQueue = (prefix: string, action: string) =>
+      roleStatements(base, prefix).filter(
+        (s) => actionsOf(s).includes(action) && JSON.stringify(s.Resource).includes(`"${workQueue}"`),
+      );
 
-    // when
-    const describeCluster = all.filter((s) => actionsOf(s).includes('eks:DescribeCluster'));
-    const putEvents = all.filter((s) => actionsOf(s).includes('events:PutEvents'));
-
-    // then
-    expect(describeCluster).toHaveLength(1);
-    const clusters = resourcesOf(describeCluster[0] ?? { Action: [], Resource: [] }).map(resolveArn);
-    expect(clusters).toHaveLength(2);
-    expect(clusters.join(' ')).toContain(':cluster/prod-eu-1');
-    expect(clusters.join(' ')).toContain(':cluster/staging-eu-1');
-    expect(putEvents).toHaveLength(1);
-    expect(
-      resourcesOf(putEvents[0] ?? { Action: [], Resource: [] })
-        .map(resolveArn)
-        .join(' '),
-    ).toContain(':event-bus/default');
+    // when / then
+    expect(workQueue).toBeDefined();
+    expect(onWorkQueue('SecretChangedRole', 'sqs:SendMessage')).toHaveLength(1);
+    expect(onWorkQueue('ScheduledRole', 'sqs:SendMessage')).toHaveLength(1);
+    expect(onWorkQueue('ApplyWorkerRole', 'sqs:ReceiveMessage')).toHaveLength(1);
+    const workerActions = roleStatements(base, 'ApplyWorkerRole').flatMap(actionsOf);
+    expect(workerActions).not.toContain('sqs:SendMessage');
+    for (const prefix of ['SecretChangedRole', 'ScheduledRole'])
+      expect(onWorkQueue(prefix, 'sqs:ReceiveMessage')).toEqual([]);
   });
 
-  it('bundles three arm64 nodejs22.x functions with the registry and the work queue in their environment', () => {
+  it('limits eks:DescribeCluster to the registry clusters and events:PutEvents to the outcome bus, per role', () => {
+    for (const prefix of ROLES) {
+      // given
+      const own = roleStatements(base, prefix);
+
+      // when
+      const describeCluster = own.filter((s) => actionsOf(s).includes('eks:DescribeCluster'));
+      const putEvents = own.filter((s) => actionsOf(s).includes('events:PutEvents'));
+
+      // then
+      expect(describeCluster).toHaveLength(1);
+      const clusters = resourcesOf(describeCluster[0] ?? NONE).map(resolveArn);
+      expect(clusters).toHaveLength(2);
+      expect(clusters.join(' ')).toContain(':cluster/prod-eu-1');
+      expect(clusters.join(' ')).toContain(':cluster/staging-eu-1');
+      expect(putEvents).toHaveLength(1);
+      expect(
+        resourcesOf(putEvents[0] ?? NONE)
+          .map(resolveArn)
+          .join(' '),
+      ).toContain(':event-bus/default');
+    }
+  });
+
+  it('bundles three arm64 nodejs22.x functions with the registry, and the queue URL where work is sent', () => {
     // given / when
     const functions = base.findResources('AWS::Lambda::Function');
 
@@ -176,11 +238,20 @@ describe('AWS stack (example registry)', () => {
       Environment: {
         Variables: Match.objectLike({
           REGISTRY_FILE: '/var/task/registry.yaml',
-          WORK_QUEUE_URL: Match.anyValue(),
           NODE_OPTIONS: functionNodeOptions(DEFAULT_FUNCTION_MEMORY_MB),
         }),
       },
     });
+    const queueUrls = Object.values(functions).map((f) => {
+      const props = (f as { Properties: { Description: string; Environment: { Variables: object } } })
+        .Properties;
+      return [props.Description, 'WORK_QUEUE_URL' in props.Environment.Variables] as const;
+    });
+    expect(queueUrls.sort()).toEqual([
+      ['Applies fan-out work items from the work queue', false],
+      ['Propagates Secrets Manager changes to the clusters in the registry', true],
+      ['Scheduled reconcile and rotation of registry bindings', true],
+    ]);
   });
 
   it('sizes the V8 young generation from the memory it gives the functions', () => {
@@ -259,13 +330,51 @@ describe('AWS stack (example registry)', () => {
     });
   });
 
-  it('creates EKS access entries for the function role only when asked', () => {
-    // given / when / then
+  it('creates EKS access entries only when asked: one per role, scoped to the namespaces the registry writes', () => {
+    // given
+    const [regionStack, ...others] = withCloudTrailStack.accessEntryStacks;
+    const nested = (regionStack?.node.children ?? []).filter(
+      (c): c is NestedStack => c instanceof NestedStack,
+    );
+
+    // when
+    const entries = nested.flatMap((n) =>
+      Object.values(Template.fromStack(n).findResources('AWS::EKS::AccessEntry')).map(
+        (e) =>
+          (
+            e as {
+              Properties: {
+                ClusterName: string;
+                PrincipalArn: unknown;
+                AccessPolicies: { PolicyArn: unknown; AccessScope: unknown }[];
+              };
+            }
+          ).Properties,
+      ),
+    );
+
+    // then
+    expect(baseStack.accessEntryStacks).toEqual([]);
     base.resourceCountIs('AWS::EKS::AccessEntry', 0);
-    withCloudTrail.hasResourceProperties('AWS::EKS::AccessEntry', {
-      ClusterName: 'prod-eu-1',
-      AccessPolicies: [Match.objectLike({ AccessScope: { Type: 'namespace', Namespaces: ['payments'] } })],
-    });
+    expect(others).toEqual([]);
+    expect(regionStack?.region).toBe('eu-west-1');
+    expect(entries).toHaveLength(3);
+    for (const entry of entries) {
+      expect(entry.ClusterName).toBe('prod-eu-1');
+      expect(entry.AccessPolicies).toEqual([
+        {
+          PolicyArn: {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':eks::aws:cluster-access-policy/AmazonEKSEditPolicy'],
+            ],
+          },
+          AccessScope: { Type: 'namespace', Namespaces: ['payments'] },
+        },
+      ]);
+    }
+    const principals = entries.map((e) => JSON.stringify(e.PrincipalArn));
+    for (const prefix of ROLES) expect(principals.filter((p) => p.includes(prefix))).toHaveLength(1);
   });
 
   it('keeps function logs for a bounded time', () => {
@@ -298,5 +407,61 @@ describe('AWS stack failure paths', () => {
         }),
       ],
     });
+  });
+});
+
+describe('AWS stack: registry keys that would widen IAM', () => {
+  /** The example registry with `key` as the payments-db binding's key (past the loader, as a hand-built registry would be). */
+  function registryWithKey(key: string, allowWildcard?: boolean): LoadedRegistry {
+    const loaded = loadRegistryFile(registryFile);
+    const [binding] = loaded.registry.bindings;
+    if (binding?.remoteRef === undefined)
+      throw new Error('the example registry changed: payments-db has no remoteRef');
+    binding.remoteRef.key = key;
+    if (allowWildcard !== undefined) binding.allowWildcard = allowWildcard;
+    return loaded;
+  }
+
+  it('refuses a wildcard key at synth with the path of the key', () => {
+    // given
+    const registry = () => registryWithKey('*');
+
+    // when
+    const build = () =>
+      new SecretPropagatorStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Wild', {
+        registry: registry(),
+        registryFile,
+      });
+
+    // then
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(/bindings\[0\]\.remoteRef\.key: "\*" holds an IAM wildcard/);
+  });
+
+  it('synthesizes an opted-in wildcard cdk-nag clean, acknowledged for that binding alone', () => {
+    // given
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new SecretPropagatorStack(app, 'Opted', {
+      registry: registryWithKey('prod/*', true),
+      registryFile,
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+    // when
+    app.synth();
+    const acknowledged = (role: Construct) =>
+      role.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.entries(m.data as Record<string, string>));
+
+    // then
+    for (const role of Object.values(stack.roles)) {
+      const wildcard = acknowledged(role).filter(([id]) => id.includes('prod/*'));
+      expect(wildcard).toHaveLength(1);
+      expect(wildcard[0]?.[1]).toContain('Binding "payments-db" sets allowWildcard: true');
+      // Nothing else is acknowledged for secrets: "-??????" names need no acknowledgement.
+      expect(acknowledged(role).filter(([id]) => id.includes('secretsmanager'))).toHaveLength(1);
+    }
   });
 });

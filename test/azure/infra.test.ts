@@ -105,6 +105,23 @@ describe('infra/azure Terraform', () => {
     ]);
   });
 
+  it('grants nothing on the AKS clusters: inside them the identity holds only the Role `rbac` prints', () => {
+    // given
+    const assignments = Object.values(hcl.resource['azurerm_role_assignment'] ?? {}).map((b) => b[0] ?? {});
+
+    // when
+    const onClusters = assignments.filter((a) =>
+      /Kubernetes|ContainerService|managedClusters/i.test(
+        `${String(a['role_definition_name'])} ${String(a['scope'])}`,
+      ),
+    );
+
+    // then
+    expect(assignments.length).toBeGreaterThan(0);
+    expect(onClusters).toEqual([]);
+    expect(Object.keys(hcl.resource).filter((type) => /kubernetes|aks/i.test(type))).toEqual([]);
+  });
+
   it('creates one Key Vault system topic per referenced vault', () => {
     expect(resource(hcl, 'azurerm_eventgrid_system_topic', 'vault')).toMatchObject({
       for_each: '${local.vault_names}',
