@@ -118,7 +118,8 @@ export function summarize(corpus: Corpus, golden: Golden) {
     const ours = outcome(renderOurs(corpus, testCase));
     const theirs = golden.results[i];
     if (theirs !== undefined && ours === outcome(theirs)) identical++;
-    else if (testCase.deliberate !== undefined && ours === outcome(testCase.deliberate.ours)) deliberate++;
+    else if (testCase.deliberate?.ours !== undefined && ours === outcome(testCase.deliberate.ours))
+      deliberate++;
     else differing.push(testCase.name);
   });
   return { cases: corpus.cases.length, identical, deliberate, differing };

@@ -49,7 +49,6 @@ export async function buildOracle(): Promise<string> {
     await run(go, ['build', '-mod=readonly', '-o', partial, '.'], {
       cwd: oracleDir,
       maxBuffer: 16 * 1024 * 1024,
-      env: { ...process.env, CGO_ENABLED: '0' },
     });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
