@@ -5,8 +5,10 @@ import { GoFloat, hasKey, isMap, printValue, truthy, typeName, type GoValue } fr
 export { TemplateExecError } from './functions.js';
 
 /** Unwinds to the innermost `range` for `{{break}}` / `{{continue}}`. */
-class LoopControl {
-  constructor(readonly kind: 'break' | 'continue') {}
+class LoopControl extends Error {
+  constructor(readonly kind: 'break' | 'continue') {
+    super(kind);
+  }
 }
 
 interface Variable {

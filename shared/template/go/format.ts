@@ -159,7 +159,7 @@ function formatOne(verb: string, arg: GoValue, spec: Spec): string {
   if (arg instanceof GoFloat) return formatFloat(verb, arg, spec);
   // fmt applies the verb (and its flags) to each element of a slice or map.
   if (verb !== 'v' && verb !== 'T' && Array.isArray(arg))
-    return `[${arg.map((e) => formatOne(verb, e, spec)).join(' ')}]`;
+    return `[${arg.map((e) => (e === null || e === undefined ? '<nil>' : formatOne(verb, e, spec))).join(' ')}]`;
   if (verb !== 'v' && verb !== 'T' && arg !== null && arg !== undefined && isMap(arg)) {
     const entries = Object.keys(arg).sort();
     return `map[${entries.map((k) => `${formatOne(verb, k, spec)}:${formatOne(verb, arg[k], spec)}`).join(' ')}]`;
