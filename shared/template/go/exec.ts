@@ -4,6 +4,13 @@ import { GoFloat, hasKey, isMap, printValue, truthy, typeName, type GoValue } fr
 
 export { TemplateExecError } from './functions.js';
 
+/** Unwinds to the innermost `range` for `{{break}}` / `{{continue}}`. */
+class LoopControl extends Error {
+  constructor(readonly kind: 'break' | 'continue') {
+    super(kind);
+  }
+}
+
 interface Variable {
   name: string;
   value: GoValue;
@@ -91,7 +98,11 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
     }
     const fn = templateFunctions.get(name);
     if (fn === undefined) throw new TemplateExecError(`function "${name}" not defined`);
-    const args = argOps.map((op) => evalOperand(op, dot));
+    // A float literal written as an argument stays an untyped constant, as in Go:
+    // an int parameter accepts `2.0` but not `2.5`.
+    const args = argOps.map((op) =>
+      op.k === 'number' && op.float ? new GoFloat(op.value, true) : evalOperand(op, dot),
+    );
     if (piped !== undefined) args.push(piped.value);
     try {
       return fn(args);
@@ -105,6 +116,7 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
     const [first, ...rest] = cmd.args;
     if (first === undefined) throw new TemplateExecError('empty command');
     if (first.k === 'ident') return call(first.name, rest, dot, piped);
+    if (first.k === 'nil') throw new TemplateExecError('nil is not a command');
     if (rest.length > 0 || piped !== undefined) {
       throw new TemplateExecError(`can't give argument to non-function ${describe(first)}`);
     }
@@ -134,6 +146,9 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
         case 'text':
           write(node.text);
           break;
+        case 'break':
+        case 'continue':
+          throw new LoopControl(node.k);
         case 'action': {
           const value = evalPipeline(node.pipe, dot);
           if (node.pipe.decl.length === 0) write(printValue(value));
@@ -182,8 +197,14 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
               if (decl.length === 1 && decl[0] !== undefined) vars.push({ name: decl[0], value: element });
               if (decl.length === 2 && decl[0] !== undefined && decl[1] !== undefined)
                 vars.push({ name: decl[0], value: key }, { name: decl[1], value: element });
-              walk(node.list, element);
-              vars.length = inner;
+              try {
+                walk(node.list, element);
+              } catch (signal) {
+                if (!(signal instanceof LoopControl)) throw signal;
+                if (signal.kind === 'break') break;
+              } finally {
+                vars.length = inner;
+              }
             }
           }
           vars.length = mark;

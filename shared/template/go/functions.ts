@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, type Tags } from 'yaml';
 import { goQuote, sprintf } from './format.js';
+import { filterPem } from './pem.js';
+import { goNospace, goReplaceAll, goSplit, goToLower, goToUpper, goTrimSpace, goTrunc } from './text.js';
 import { toGoYaml } from './yaml.js';
 import {
   GoFloat,
@@ -45,10 +47,38 @@ function str(name: string, args: GoValue[], i: number): string {
 function int(name: string, args: GoValue[], i: number): number {
   const v = args[i];
   if (typeof v === 'number') return v;
-  if (v instanceof GoFloat) return Math.trunc(v.value);
+  // An untyped float constant converts when it is integral (`2.0`), as Go's does.
+  if (v instanceof GoFloat && v.literal) {
+    if (Number.isInteger(v.value)) return v.value;
+    throw new TemplateExecError(`expected integer; found ${v.value} (argument ${i + 1} of ${name})`);
+  }
   throw new TemplateExecError(
     `wrong type for value; expected int; got ${typeName(v)} (argument ${i + 1} of ${name})`,
   );
+}
+
+function bool(name: string, args: GoValue[], i: number): boolean {
+  const v = args[i];
+  if (typeof v === 'boolean') return v;
+  throw new TemplateExecError(
+    `wrong type for value; expected bool; got ${typeName(v)} (argument ${i + 1} of ${name})`,
+  );
+}
+
+/** Sprig's map parameters are map[string]interface{}: the data map (map[string]string) is refused. */
+function anyMap(name: string, args: GoValue[], i: number): GoMap {
+  const v = args[i];
+  if (v === null || v === undefined || !isMap(v) || isStringMap(v))
+    throw new TemplateExecError(
+      `wrong type for value; expected map[string]interface {}; got ${typeName(v)} (argument ${i + 1} of ${name})`,
+    );
+  return v;
+}
+
+/** strings.Repeat panics on a negative count; text/template reports the panic as an error. */
+function repeat(name: string, text: string, count: number): string {
+  if (count < 0) throw new TemplateExecError(`error calling ${name}: strings: negative Repeat count`);
+  return text.repeat(count);
 }
 
 /** Sprig's `empty`. */
@@ -77,14 +107,15 @@ function compare(name: string, a: GoValue, b: GoValue): number {
 }
 
 function equal(a: GoValue, b: GoValue): boolean {
-  if ((a === null || a === undefined) && (b === null || b === undefined)) return true;
+  const aNil = a === null || a === undefined;
+  const bNil = b === null || b === undefined;
+  // nil equals nil and nothing else (Go compares an invalid value without error).
+  if (aNil || bNil) return aNil && bNil;
   if (typeof a === 'boolean' || typeof b === 'boolean') {
     if (typeof a !== typeof b)
       throw new TemplateExecError('error calling eq: incompatible types for comparison');
     return a === b;
   }
-  if (a === null || a === undefined || b === null || b === undefined)
-    throw new TemplateExecError('error calling eq: incompatible types for comparison');
   return compare('eq', a, b) === 0;
 }
 
@@ -104,34 +135,38 @@ function toYaml(v: GoValue): string {
   return toGoYaml(toPlain(v));
 }
 
-function fromYaml(text: string): GoValue {
-  const map = newMap();
-  try {
-    const parsed: unknown = parseYaml(text);
-    if (parsed === null || parsed === undefined) return map;
-    const value = fromPlain(JSON.parse(JSON.stringify(parsed)));
-    if (value !== null && isMap(value)) return value;
-    map['Error'] =
-      'error unmarshaling JSON: json: cannot unmarshal non-object into Go value of type map[string]interface {}';
-  } catch {
-    map['Error'] = 'error converting YAML to JSON';
-  }
-  return map;
+/** YAML 1.1 as go-yaml v2 reads it: timestamps and base-60 numbers stay text. */
+function goYamlTags(tags: Tags): Tags {
+  return tags.filter((t) => typeof t !== 'object' || (t.format !== 'TIME' && !t.tag.endsWith(':timestamp')));
 }
 
-function filterPem(pemType: string, input: string): string {
-  const blocks = [...input.matchAll(/-----BEGIN ([^-\n]+)-----\r?\n([\s\S]*?)-----END \1-----/g)];
-  let out = '';
-  for (const block of blocks) {
-    if (block[1] !== pemType) continue;
-    const body = (block[2] ?? '').replace(/\s+/g, '');
-    out += `-----BEGIN ${pemType}-----\n${(body.match(/.{1,64}/g) ?? []).join('\n')}\n-----END ${pemType}-----\n`;
+/** JSON's name for a value's type, as encoding/json reports it. */
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  return typeof value === 'boolean' ? 'bool' : typeof value;
+}
+
+/**
+ * ESO's fromYaml (sigs.k8s.io/yaml over go-yaml v2): YAML 1.1 (`yes`, `on`, `n` are
+ * booleans, also as keys, which become "true" / "false"), the first document only,
+ * through JSON into a map. Errors go into the map's "Error" key, never thrown.
+ */
+function fromYaml(text: string): GoValue {
+  const map = newMap();
+  const doc = parseAllDocuments(text, { version: '1.1', customTags: goYamlTags })[0];
+  if (doc === undefined) return map;
+  if (doc.errors.length > 0 || !('toJS' in doc)) {
+    // go-yaml's own message cannot be reproduced; the prefix is sigs.k8s.io/yaml's.
+    map['Error'] = 'error converting YAML to JSON: yaml: invalid YAML';
+    return map;
   }
-  if (out === '')
-    throw new TemplateExecError(
-      `error calling filterPEM: no PEM block of type ${JSON.stringify(pemType)} found`,
-    );
-  return out;
+  const plain: unknown = JSON.parse(JSON.stringify(doc.toJS()) ?? 'null');
+  if (plain === null) return map;
+  const value = fromPlain(plain);
+  if (value !== null && isMap(value)) return value;
+  map['Error'] =
+    `error unmarshaling JSON: while decoding JSON: json: cannot unmarshal ${jsonKind(plain)} into Go value of type map[string]interface {}`;
+  return map;
 }
 
 function htmlEscape(text: string): string {
@@ -186,7 +221,14 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
   ['print', (a) => goSprint(a)],
   ['println', (a) => `${a.map(sprint).join(' ')}\n`],
   ['printf', (a) => (arity('printf', a, 1, Infinity), sprintf(str('printf', a, 0), a.slice(1)))],
-  ['eq', (a) => (arity('eq', a, 2, Infinity), a.slice(1).some((b) => equal(a[0], b)))],
+  [
+    'eq',
+    (a) => {
+      arity('eq', a, 1, Infinity);
+      if (a.length < 2) throw new TemplateExecError('error calling eq: missing argument for comparison');
+      return a.slice(1).some((b) => equal(a[0], b));
+    },
+  ],
   ['ne', (a) => (arity('ne', a, 2), !equal(a[0], a[1]))],
   ['lt', (a) => (arity('lt', a, 2), compare('lt', a[0], a[1]) < 0)],
   ['le', (a) => (arity('le', a, 2), compare('le', a[0], a[1]) <= 0)],
@@ -262,12 +304,23 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
         .digest('hex')
     ),
   ],
-  ['filterPEM', (a) => (arity('filterPEM', a, 2), filterPem(str('filterPEM', a, 0), str('filterPEM', a, 1)))],
+  [
+    'filterPEM',
+    (a) => {
+      arity('filterPEM', a, 2);
+      const [type, input] = [str('filterPEM', a, 0), str('filterPEM', a, 1)];
+      try {
+        return filterPem(type, input);
+      } catch (error) {
+        throw new TemplateExecError(`error calling filterPEM: ${(error as Error).message}`);
+      }
+    },
+  ],
 
   // Sprig: strings
-  ['upper', (a) => (arity('upper', a, 1), str('upper', a, 0).toUpperCase())],
-  ['lower', (a) => (arity('lower', a, 1), str('lower', a, 0).toLowerCase())],
-  ['trim', (a) => (arity('trim', a, 1), str('trim', a, 0).trim())],
+  ['upper', (a) => (arity('upper', a, 1), goToUpper(str('upper', a, 0)))],
+  ['lower', (a) => (arity('lower', a, 1), goToLower(str('lower', a, 0)))],
+  ['trim', (a) => (arity('trim', a, 1), goTrimSpace(str('trim', a, 0)))],
   ['trimAll', (a) => (arity('trimAll', a, 2), trimCutset(str('trimAll', a, 1), str('trimAll', a, 0)))],
   [
     'trimPrefix',
@@ -277,16 +330,14 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
     'trimSuffix',
     (a) => (arity('trimSuffix', a, 2), trimSuffix(str('trimSuffix', a, 1), str('trimSuffix', a, 0))),
   ],
-  ['nospace', (a) => (arity('nospace', a, 1), str('nospace', a, 0).replace(/\s/gu, ''))],
-  ['trunc', (a) => (arity('trunc', a, 2), truncate(str('trunc', a, 1), int('trunc', a, 0)))],
-  ['repeat', (a) => (arity('repeat', a, 2), str('repeat', a, 1).repeat(Math.max(0, int('repeat', a, 0))))],
+  ['nospace', (a) => (arity('nospace', a, 1), goNospace(str('nospace', a, 0)))],
+  ['trunc', (a) => (arity('trunc', a, 2), goTrunc(int('trunc', a, 0), str('trunc', a, 1)))],
+  ['repeat', (a) => (arity('repeat', a, 2), repeat('repeat', str('repeat', a, 1), int('repeat', a, 0)))],
   [
     'replace',
     (a) => (
       arity('replace', a, 3),
-      str('replace', a, 2)
-        .split(str('replace', a, 0))
-        .join(str('replace', a, 1))
+      goReplaceAll(str('replace', a, 2), str('replace', a, 0), str('replace', a, 1))
     ),
   ],
   ['contains', (a) => (arity('contains', a, 2), str('contains', a, 1).includes(str('contains', a, 0)))],
@@ -316,10 +367,13 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
         .map(sprint)
         .join(' '),
   ],
-  ['indent', (a) => (arity('indent', a, 2), indent(int('indent', a, 0), str('indent', a, 1)))],
-  ['nindent', (a) => (arity('nindent', a, 2), `\n${indent(int('nindent', a, 0), str('nindent', a, 1))}`)],
+  ['indent', (a) => (arity('indent', a, 2), indent('indent', int('indent', a, 0), str('indent', a, 1)))],
+  [
+    'nindent',
+    (a) => (arity('nindent', a, 2), `\n${indent('nindent', int('nindent', a, 0), str('nindent', a, 1))}`),
+  ],
   ['toString', (a) => (arity('toString', a, 1), strval(a[0]))],
-  ['splitList', (a) => (arity('splitList', a, 2), str('splitList', a, 1).split(str('splitList', a, 0)))],
+  ['splitList', (a) => (arity('splitList', a, 2), goSplit(str('splitList', a, 1), str('splitList', a, 0)))],
   [
     'join',
     (a) => {
@@ -336,7 +390,7 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
   ['default', (a) => (arity('default', a, 1, 2), a.length < 2 || isEmpty(a[1]) ? a[0] : a[1])],
   ['empty', (a) => (arity('empty', a, 1), isEmpty(a[0]))],
   ['coalesce', (a) => a.find((v) => !isEmpty(v)) ?? null],
-  ['ternary', (a) => (arity('ternary', a, 3), truthy(a[2]) ? a[0] : a[1])],
+  ['ternary', (a) => (arity('ternary', a, 3), bool('ternary', a, 2) ? a[0] : a[1])],
   [
     'required',
     (a) => {
@@ -370,10 +424,8 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
     'get',
     (a) => {
       arity('get', a, 2);
-      const map = a[0];
+      const map = anyMap('get', a, 0);
       const key = str('get', a, 1);
-      if (map === null || map === undefined || !isMap(map))
-        throw new TemplateExecError(`wrong type for value; expected map; got ${typeName(map)}`);
       return hasKey(map, key) ? map[key] : '';
     },
   ],
@@ -381,13 +433,10 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
     'hasKey',
     (a) => {
       arity('hasKey', a, 2);
-      const map = a[0];
-      if (map === null || map === undefined || !isMap(map))
-        throw new TemplateExecError(`wrong type for value; expected map; got ${typeName(map)}`);
-      return hasKey(map, str('hasKey', a, 1));
+      return hasKey(anyMap('hasKey', a, 0), str('hasKey', a, 1));
     },
   ],
-  ['keys', (a) => a.flatMap((m) => (m !== null && m !== undefined && isMap(m) ? Object.keys(m) : [])).sort()],
+  ['keys', (a) => a.flatMap((_m, i) => Object.keys(anyMap('keys', a, i))).sort()],
 ]);
 
 /** Names handled by the interpreter itself rather than the table. */
@@ -415,13 +464,7 @@ function trimSuffix(s: string, suffix: string): string {
   return suffix !== '' && s.endsWith(suffix) ? s.slice(0, -suffix.length) : s;
 }
 
-function truncate(s: string, c: number): string {
-  if (c < 0 && s.length + c > 0) return s.slice(s.length + c);
-  if (c >= 0 && s.length > c) return s.slice(0, c);
-  return s;
-}
-
-function indent(spaces: number, text: string): string {
-  const pad = ' '.repeat(Math.max(0, spaces));
+function indent(name: string, spaces: number, text: string): string {
+  const pad = repeat(name, ' ', spaces);
   return pad + text.split('\n').join(`\n${pad}`);
 }

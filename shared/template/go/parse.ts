@@ -35,6 +35,8 @@ export interface Pipeline {
 export type Node =
   | { k: 'text'; text: string }
   | { k: 'action'; pipe: Pipeline }
+  | { k: 'break' }
+  | { k: 'continue' }
   | { k: 'if' | 'with' | 'range'; pipe: Pipeline; list: Node[]; elseList: Node[] | undefined };
 
 type Token =
@@ -231,10 +233,17 @@ function unquoteGo(raw: string): string {
   });
 }
 
-/** Parses a template into its node list. Throws TemplateSyntaxError. */
+/**
+ * Parses a template into its node list. Throws TemplateSyntaxError. As Go's parser does,
+ * it rejects variables used outside the scope that declares them, and `break` /
+ * `continue` outside `range`.
+ */
 export function parseTemplate(source: string): Node[] {
   const pieces = split(source);
   let index = 0;
+  // Variables in scope: a control's declarations last until its `end` (else included).
+  const scope: string[] = ['$'];
+  let rangeDepth = 0;
 
   type Stop = { word: 'end' } | { word: 'else'; rest: Token[] };
 
@@ -262,19 +271,36 @@ export function parseTemplate(source: string): Node[] {
           case 'range':
             nodes.push(parseControl(first.name, rest));
             continue;
+          case 'break':
+          case 'continue':
+            if (rangeDepth === 0) throw new TemplateSyntaxError(`{{${first.name}}} outside {{range}}`);
+            if (rest.length > 0) throw new TemplateSyntaxError(`unexpected token in ${first.name}`);
+            nodes.push(first.name === 'break' ? { k: 'break' } : { k: 'continue' });
+            continue;
           default:
             throw new TemplateSyntaxError(`"${first.name}" is not supported`);
         }
       }
-      nodes.push({ k: 'action', pipe: parsePipeline(piece.tokens) });
+      const pipe = parsePipeline(piece.tokens, scope);
+      if (pipe.cmds.length === 0) throw new TemplateSyntaxError('missing value for command');
+      nodes.push({ k: 'action', pipe });
     }
     return { nodes, stop: undefined };
   }
 
   function parseControl(word: 'if' | 'with' | 'range', tokens: Token[]): Node {
-    const pipe = parsePipeline(tokens, word === 'range');
+    const mark = scope.length;
+    const node = parseControlBody(word, tokens);
+    scope.length = mark;
+    return node;
+  }
+
+  function parseControlBody(word: 'if' | 'with' | 'range', tokens: Token[]): Node {
+    const pipe = parsePipeline(tokens, scope, word === 'range');
     if (pipe.cmds.length === 0) throw new TemplateSyntaxError(`missing value for ${word}`);
+    if (word === 'range') rangeDepth++;
     const body = parseList();
+    if (word === 'range') rangeDepth--;
     if (body.stop === undefined) throw new TemplateSyntaxError(`unexpected EOF: ${word} without end`);
     if (body.stop.word === 'end') return { k: word, pipe, list: body.nodes, elseList: undefined };
     const rest = body.stop.rest;
@@ -301,7 +327,7 @@ export function parseTemplate(source: string): Node[] {
   return nodes;
 }
 
-function parsePipeline(tokens: Token[], allowTwoVars = false): Pipeline {
+function parsePipeline(tokens: Token[], scope: string[], allowTwoVars = false): Pipeline {
   let pos = 0;
   const decl: string[] = [];
   let assign = false;
@@ -321,6 +347,8 @@ function parsePipeline(tokens: Token[], allowTwoVars = false): Pipeline {
     assign = t3.t === '=';
     pos = 4;
   }
+  // Go adds declared (and assigned) names to the scope before parsing the commands.
+  scope.push(...decl);
 
   function parseCommands(closing: boolean): Command[] {
     const cmds: Command[] = [];
@@ -328,10 +356,11 @@ function parsePipeline(tokens: Token[], allowTwoVars = false): Pipeline {
     for (;;) {
       const tok = tokens[pos];
       if (tok === undefined || (closing && tok.t === ')')) {
+        // Go accepts a trailing `|` before the end of the pipeline.
         if (args.length > 0) cmds.push({ args });
-        else if (cmds.length > 0) throw new TemplateSyntaxError('missing command after |');
         if (tok !== undefined) pos++;
         else if (closing) throw new TemplateSyntaxError('unclosed left paren');
+        checkStages(cmds);
         return cmds;
       }
       if (tok.t === '|') {
@@ -367,6 +396,7 @@ function parsePipeline(tokens: Token[], allowTwoVars = false): Pipeline {
       case 'field':
         return { k: 'field', names: [tok.name, ...fieldChain()] };
       case 'var':
+        if (!scope.includes(tok.name)) throw new TemplateSyntaxError(`undefined variable "${tok.name}"`);
         return { k: 'variable', name: tok.name, names: fieldChain() };
       case 'string':
         return { k: 'string', value: tok.value };
@@ -396,6 +426,15 @@ function parsePipeline(tokens: Token[], allowTwoVars = false): Pipeline {
   return { decl, assign, cmds };
 }
 
+/** Only a pipeline's first command may be a literal or dot; later stages must be callable. */
+function checkStages(cmds: readonly Command[]): void {
+  cmds.slice(1).forEach((cmd, i) => {
+    const kind = cmd.args[0]?.k;
+    if (kind === 'bool' || kind === 'dot' || kind === 'nil' || kind === 'number' || kind === 'string')
+      throw new TemplateSyntaxError(`non executable command in pipeline stage ${i + 2}`);
+  });
+}
+
 /** Every function name a template calls, for import-time support checks. */
 export function functionNames(nodes: Node[]): Set<string> {
   const names = new Set<string>();
@@ -408,7 +447,7 @@ export function functionNames(nodes: Node[]): Set<string> {
   };
   const visit = (list: Node[]) => {
     for (const node of list) {
-      if (node.k === 'text') continue;
+      if (node.k === 'text' || node.k === 'break' || node.k === 'continue') continue;
       visitPipe(node.pipe);
       if (node.k !== 'action') {
         visit(node.list);

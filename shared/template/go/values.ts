@@ -6,7 +6,11 @@
  */
 
 export class GoFloat {
-  constructor(readonly value: number) {}
+  /** `literal`: an untyped constant written in the template (`2.0`), which Go lets an int parameter take. */
+  constructor(
+    readonly value: number,
+    readonly literal = false,
+  ) {}
 }
 
 export type GoMap = { [key: string]: GoValue };
