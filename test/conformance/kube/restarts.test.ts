@@ -79,6 +79,8 @@ describe.each([
     await server.gateway.patchTemplateAnnotations(kind, ns, name, {
       'secret-propagator.io/restartedAt': 't1',
     });
+    // dev/kube's rollout controller writes the status 10 ms after a spec change: let it settle.
+    await new Promise((r) => setTimeout(r, 100));
     const path = `${WORKLOAD_RESOURCES[kind].basePath}/namespaces/${ns}/${WORKLOAD_RESOURCES[kind].plural}/${name}`;
     const before = await server.admin.send('GET', path);
     // when
