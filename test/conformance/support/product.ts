@@ -19,6 +19,9 @@ import { createMemorySource, type MemorySource } from '../../support/memory-sour
 import type { ControlPlaneEndpoint } from './control-plane.js';
 import { userToken, type KubeClient } from './servers.js';
 
+/** Pass as `user` to {@link startProduct} to run the product as the server's admin (system:masters). */
+export const ADMIN = 'conformance-admin';
+
 export type BindingInput = NonNullable<RegistryInput['bindings']>[number];
 
 /** The registry of one cluster ("real") reached as `user`, with bindings reading the source "mem". */
@@ -52,14 +55,15 @@ export interface Product {
   close(): void;
 }
 
-/** The runtime for `registry`, authenticating as `user` (its token in the local source file). */
+/** The runtime for `registry`, authenticating as `user` (its token in the local source file), or {@link ADMIN}. */
 export function startProduct(
   plane: ControlPlaneEndpoint,
   dir: string,
   registry: RegistryInput,
   user: string,
 ): Product {
-  writeFileSync(join(dir, 'tokens.json'), JSON.stringify({ real: userToken(plane, user) }));
+  const token = user === ADMIN ? plane.adminToken : userToken(plane, user);
+  writeFileSync(join(dir, 'tokens.json'), JSON.stringify({ real: token }));
   const loaded = parseRegistry(JSON.stringify(registry), 'conformance', dir);
   const store = createMemorySource({ name: 'mem' });
   const logs: string[] = [];
