@@ -18,6 +18,8 @@ export default {
   // Source imports use the NodeNext ".js" suffix; map it back to the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // The conformance suite needs built servers: npm run test:conformance (jest.conformance.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/conformance/'],
   testTimeout: 60_000,
   // A planted secret value must never reach any output of the whole run.
   setupFilesAfterEnv: ['<rootDir>/test/support/canary-guard.ts'],

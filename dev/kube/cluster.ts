@@ -3,6 +3,7 @@ import type { Json, JsonObject } from './patch.js';
 import { isObject } from './patch.js';
 import type { ResourceType } from './resources.js';
 import { applyDefaults, progressingStatus, RESOURCES, settledStatus } from './resources.js';
+import { secretCauses, secretUpdateCauses } from './secrets.js';
 
 /** What a bearer token may do. Omitted lists mean "everything". */
 export interface TokenGrant {
@@ -54,6 +55,27 @@ export interface RequestRecord {
   method: string;
   path: string;
   status: number;
+}
+
+/** Whether two stored forms are equal apart from the resourceVersion (a no-op write). */
+function sameObject(a: JsonObject, b: JsonObject): boolean {
+  const { resourceVersion: _a, ...metaA } = meta(a);
+  const { resourceVersion: _b, ...metaB } = meta(b);
+  return (
+    JSON.stringify(canonical({ ...a, metadata: metaA })) ===
+    JSON.stringify(canonical({ ...b, metadata: metaB }))
+  );
+}
+
+/** `value` with every object's keys sorted, so key order does not make two objects differ. */
+function canonical(value: Json): Json {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, canonical(value[k] ?? null)]),
+  );
 }
 
 export class ApiError extends Error {
@@ -192,9 +214,13 @@ export class VirtualCluster {
     }
   }
 
-  private validate(type: ResourceType, body: JsonObject): void {
+  private validate(type: ResourceType, body: JsonObject, current?: JsonObject): void {
     const name = str(meta(body).name) ?? '';
     const causes: Json[] = [];
+    if (type.kind === 'Secret') {
+      causes.push(...secretCauses(body));
+      if (current !== undefined) causes.push(...secretUpdateCauses(current, body));
+    }
     if (name === '')
       causes.push({
         reason: 'FieldValueRequired',
@@ -370,7 +396,7 @@ export class VirtualCluster {
       next = { ...current, status: body.status ?? {}, metadata: { ...currentMeta } };
     } else {
       if (type.kind === 'Secret') this.normalizeSecret(body);
-      this.validate(type, body);
+      this.validate(type, body, current);
       applyDefaults(type, body);
       // Server-owned fields survive updates.
       metadata.uid = currentMeta.uid ?? null;
@@ -386,6 +412,8 @@ export class VirtualCluster {
       next = body;
     }
     if (options.dryRun === true) return next;
+    // As on the real server, a write that changes nothing stores nothing: same resourceVersion.
+    if (sameObject(current, next)) return current;
     const rv = this.nextRv();
     meta(next).resourceVersion = String(rv);
     const key = VirtualCluster.key(
@@ -403,9 +431,17 @@ export class VirtualCluster {
     type: ResourceType,
     namespace: string | undefined,
     name: string,
-    options: { dryRun?: boolean; preconditionRv?: string } = {},
+    options: { dryRun?: boolean; preconditionRv?: string; preconditionUid?: string } = {},
   ): JsonObject {
     const current = this.get(type, namespace, name);
+    if (options.preconditionUid !== undefined && options.preconditionUid !== meta(current).uid) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${type.plural} "${name}": Precondition failed: UID in precondition: ${options.preconditionUid}, UID in object meta: ${str(meta(current).uid) ?? ''}`,
+        { name, kind: type.plural },
+      );
+    }
     if (options.preconditionRv !== undefined && options.preconditionRv !== meta(current).resourceVersion) {
       throw new ApiError(
         409,

@@ -414,19 +414,18 @@ function handleResource(
     }
     case 'delete': {
       let preconditionRv: string | undefined;
+      let preconditionUid: string | undefined;
       if (body.trim() !== '') {
         const options = parseJson(body);
-        if (
-          isObject(options) &&
-          isObject(options.preconditions) &&
-          typeof options.preconditions.resourceVersion === 'string'
-        ) {
-          preconditionRv = options.preconditions.resourceVersion;
-        }
+        const preconditions =
+          isObject(options) && isObject(options.preconditions) ? options.preconditions : {};
+        if (typeof preconditions.resourceVersion === 'string') preconditionRv = preconditions.resourceVersion;
+        if (typeof preconditions.uid === 'string') preconditionUid = preconditions.uid;
       }
       const deleted = cluster.delete(type, r.namespace, r.name ?? '', {
         dryRun,
         ...(preconditionRv === undefined ? {} : { preconditionRv }),
+        ...(preconditionUid === undefined ? {} : { preconditionUid }),
       });
       send(res, 200, deleted);
       return;
