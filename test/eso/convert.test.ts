@@ -1,4 +1,8 @@
+import { sharedTls } from '../../dev/kube/tls.js';
 import { convertEso, type Manifest } from '../../shared/eso/index.js';
+
+/** A real CA bundle: the registry accepts only caData that decodes to a PEM certificate. */
+const caBundle = sharedTls().caData;
 
 /** Builders: a valid store and ExternalSecret, plus tweaks. */
 function aStore(provider: Record<string, unknown>, meta: Record<string, unknown> = {}): Manifest {
@@ -46,10 +50,7 @@ describe('convertEso', () => {
       { type: 'approle', roleId: 'r-1', mountPath: 'approle' },
     ],
   ])('converts a vault store with %s auth', (_name, auth, expected) => {
-    const { registry } = convertEso([
-      vaultStore(auth, { caBundle: 'Q0E=', namespace: 'ns1' }),
-      anExternalSecret(),
-    ]);
+    const { registry } = convertEso([vaultStore(auth, { caBundle, namespace: 'ns1' }), anExternalSecret()]);
     expect(registry.sources).toEqual([
       {
         name: 'store',
@@ -57,7 +58,7 @@ describe('convertEso', () => {
         address: 'https://vault:8200',
         mount: 'secret',
         namespace: 'ns1',
-        caData: 'Q0E=',
+        caData: caBundle,
         auth: expected,
       },
     ]);
