@@ -8,6 +8,6 @@ export default {
   ...base,
   testMatch: ['<rootDir>/test/conformance/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/'],
-  globalSetup: '<rootDir>/test/conformance/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/conformance/support/global-teardown.ts',
+  globalSetup: '<rootDir>/test/conformance/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/conformance/support/global-teardown.mjs',
 };

@@ -1,0 +1,3 @@
+import { runTs } from './load-ts.mjs';
+
+export default () => runTs('./global-setup.ts');
