@@ -53,13 +53,14 @@ export function skippedTarget(spec: BindingSpec, cluster: string, reason: string
   return targetResult(spec, cluster, { outcome: Outcome.Skipped, reason }, 0, 0);
 }
 
-/** A target that failed with `error` (and, when given, why). */
+/** A target that failed with `error`; `reason` defaults to the error's own (value-free) message. */
 export function failedOutcome(error: unknown, reason?: string): TargetOutcome {
   return {
     outcome: Outcome.Failed,
     errorCode: errorCodeOf(error),
     retryable: isRetryable(error),
-    ...(reason === undefined ? {} : { reason }),
+    // The cause travels with the result (log line, CLI, outcome events): our errors carry no values.
+    reason: reason ?? safeMessage(error),
   };
 }
 

@@ -75,10 +75,33 @@ export function toClusterError(what: string, response: KubeResponse): Propagator
     return new ClusterRejectedError(`${message} (the credentials were refused)`, options);
   if (response.status === 403)
     return new ClusterRejectedError(
-      `${message} (RBAC does not allow this; see \`secret-propagator rbac\`)`,
+      `${message}${forbiddenDetail(response.body)} (RBAC does not allow this; see \`secret-propagator rbac\`)`,
       options,
     );
   return new ClusterRejectedError(message, options);
+}
+
+/**
+ * The permission a 403 names (`secrets "db" is forbidden: User "x" cannot update resource
+ * "secrets" ...`). RBAC denials are built by the authorizer from identifiers only (verb,
+ * resource, name, user, namespace), never from the submitted object, so they are safe to
+ * report; any other message shape is left out.
+ */
+function forbiddenDetail(body: string): string {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const m =
+      typeof parsed === 'object' && parsed !== null ? (parsed as { message?: unknown }).message : undefined;
+    if (
+      typeof m === 'string' &&
+      m.length <= 400 &&
+      /^[^\n]* is forbidden: User "[^"\n]*" cannot [a-z]+ /.test(m)
+    )
+      return `: ${m}`;
+  } catch {
+    // Not a Status object.
+  }
+  return '';
 }
 
 /** An API server URL taken apart once: host without IPv6 brackets, port, path prefix without a trailing slash. */

@@ -400,7 +400,7 @@ describe('rollout waves and fan-out', () => {
     const [report] = await h.propagator.propagate(aChange());
     // then
     expect(report?.targets.map((t) => [t.cluster, t.outcome, t.reason ?? ''])).toEqual([
-      ['stage', 'failed', ''],
+      ['stage', 'failed', '403'],
       ['p1', 'skipped', 'halted-after-failed-wave'],
       ['p2', 'skipped', 'halted-after-failed-wave'],
     ]);

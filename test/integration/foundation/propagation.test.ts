@@ -465,7 +465,12 @@ describe('deletion, plan, waves and fan-out over HTTPS', () => {
     const reports = await s.runtime.handle(s.change());
     // then
     expect(reports[0]?.targets.map((t) => [t.cluster, t.outcome, t.reason ?? t.errorCode])).toEqual([
-      ['us-1', 'failed', 'ClusterRejected'],
+      // a failed target carries its cause, not only its code
+      [
+        'us-1',
+        'failed',
+        expect.stringMatching(/create secret [a-z0-9-]+\/db-credentials: HTTP 403 Forbidden/),
+      ],
       ['eu-1', 'skipped', 'halted-after-failed-wave'],
       ['eu-2', 'skipped', 'halted-after-failed-wave'],
     ]);
