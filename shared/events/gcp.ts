@@ -52,7 +52,7 @@ const IGNORED_REASONS: Readonly<Record<string, string>> = {
 function stringField(value: Record<string, unknown>, ...keys: string[]): string | undefined {
   for (const key of keys) {
     const v = own(value, key);
-    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'string' && v.trim() !== '') return v;
   }
   return undefined;
 }

@@ -72,9 +72,10 @@ function toChange(raw: unknown, at: string): SecretChange | string {
   let version: string | undefined;
   const rawVersion = own(raw, 'version');
   if (typeof rawVersion === 'number' && Number.isInteger(rawVersion)) version = String(rawVersion);
-  else if (typeof rawVersion === 'string' && rawVersion !== '') version = rawVersion;
+  else if (typeof rawVersion === 'string' && rawVersion.trim() !== '') version = rawVersion;
   else if (rawVersion !== undefined && rawVersion !== null) {
-    throw new InvalidEventError(`${at}.version: expected a non-empty string, got ${kindOf(rawVersion)}`);
+    const got = typeof rawVersion === 'string' ? 'a blank string' : kindOf(rawVersion);
+    throw new InvalidEventError(`${at}.version: expected a non-empty string, got ${got}`);
   }
   if (version === undefined && (type === 'secret-version-created' || type === 'secret-version-disabled')) {
     throw new InvalidEventError(

@@ -85,7 +85,7 @@ export function normalizeVaultEvent(raw: unknown): NormalizedEvent {
       {
         provider: 'vault',
         secretRef,
-        ...(typeof version === 'string' && version !== '' && kind === 'version-current'
+        ...(typeof version === 'string' && version.trim() !== '' && kind === 'version-current'
           ? { versionId: version }
           : {}),
         kind,

@@ -97,6 +97,8 @@ describe('normalizeEvent("local")', () => {
       'event.version: required for type "secret-version-created" (the version id the event is about)',
     ],
     ['invalid/type-not-string.json', 'event.type: expected a string, got number'],
+    // Found by `npm run fuzz`: a blank version names no version.
+    ['invalid/blank-version.json', 'event.version: expected a non-empty string, got a blank string'],
     // Without a zone the instant depends on the machine's time zone.
     [
       'invalid/time-without-zone.json',
