@@ -13,11 +13,17 @@ import type { ChangeReport } from '../../shared/engine/types.js';
 import { normalizeEvent } from '../../shared/events/index.js';
 import { parseRegistry } from '../../shared/registry/load.js';
 import { createRuntime, type Runtime } from '../../shared/runtime/index.js';
+import { applyFunctionV8Flags } from '../../shared/runtime/node-options.js';
 import { localSourceFactory } from '../../shared/sources/local/index.js';
 import { createJsonLogger } from '../../shared/telemetry/index.js';
 import { watchGc, type GcSummary } from './gc.js';
 import { profiled } from './profile.js';
 import { percentile } from './stats.js';
+
+// The V8 settings a deployed function runs with. createRuntime applies them only where it
+// sees a function platform's environment, which this process is not, so the bench applies
+// them itself, as the floor's process does.
+applyFunctionV8Flags();
 
 /** What the engine is asked to do in one run. */
 export type EngineWork = { kind: 'change'; secret: string; version: number } | { kind: 'reconcile' };

@@ -10,7 +10,7 @@ type Message =
   | { id: number; op: 'endpoints'; endpoints: FloorEndpoint[] }
   | { id: number; op: 'run'; spec: FloorSpec; concurrency: number; profile?: string; parse?: boolean };
 
-// The V8 settings the functions' runtime applies (the engine's process gets them from createRuntime).
+// The V8 settings the functions' runtime applies (the engine's process applies them too).
 applyFunctionV8Flags();
 
 let endpoints: FloorEndpoint[] = [];
