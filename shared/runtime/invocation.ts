@@ -100,10 +100,10 @@ export interface InvocationDeps {
   publish?: (reports: readonly ChangeReport[]) => Promise<void>;
 }
 
-/** A failed target as logs and results show it: identifiers and codes, never a value. */
+/** A failed target as logs and results show it: identifiers, codes and the cause, never a value. */
 export type FailedTarget = Pick<
   TargetResult,
-  'binding' | 'cluster' | 'namespace' | 'secret' | 'errorCode' | 'retryable'
+  'binding' | 'cluster' | 'namespace' | 'secret' | 'errorCode' | 'retryable' | 'reason'
 >;
 
 /** The outcome of one invocation or one event of a batch, for the handler to report. */
@@ -419,5 +419,6 @@ function failedTarget(t: TargetResult): FailedTarget {
     secret: t.secret,
     ...(t.errorCode === undefined ? {} : { errorCode: t.errorCode }),
     ...(t.retryable === undefined ? {} : { retryable: t.retryable }),
+    ...(t.reason === undefined ? {} : { reason: t.reason }),
   };
 }

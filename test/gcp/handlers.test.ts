@@ -41,6 +41,7 @@ function aFailedTarget(retryable: boolean): TargetResult {
     outcome: 'failed',
     errorCode: retryable ? 'ClusterUnavailable' : 'ClusterRejected',
     retryable,
+    reason: retryable ? 'patch secret payments/db: HTTP 503' : 'patch secret payments/db: HTTP 403 Forbidden',
     restarts: [],
     attempts: 2,
     durationMs: 3,
@@ -244,7 +245,13 @@ describe('gcp handlers through the Functions Framework', () => {
         severity: 'ERROR',
         message: 'secretChanged: failed; the platform will retry',
         outcome: 'retry',
-        failedTargets: [expect.objectContaining({ cluster: 'gke-eu', errorCode: 'ClusterUnavailable' })],
+        failedTargets: [
+          expect.objectContaining({
+            cluster: 'gke-eu',
+            errorCode: 'ClusterUnavailable',
+            reason: 'patch secret payments/db: HTTP 503',
+          }),
+        ],
       }),
     ]);
   });
