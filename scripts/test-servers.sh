@@ -4,6 +4,7 @@
 #
 #   scripts/test-servers.sh kube-apiserver      build k8s.io/kubernetes/cmd/kube-apiserver
 #   scripts/test-servers.sh etcd                Debian's etcd-server if installed, else built
+#                                               (SECRET_PROPAGATOR_BUILD_ETCD=1 builds it anyway)
 #   scripts/test-servers.sh all                 both, one "name=path" line each
 #   scripts/test-servers.sh pin-kubernetes VER  rewrite the wrapper go.mod for k8s.io/kubernetes VER
 #
@@ -13,6 +14,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 module_dir="${repo}/test/conformance/apiserver"
+etcd_module_dir="${repo}/test/conformance/etcd"
 cache_root="${SECRET_PROPAGATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/secret-propagator}"
 
 die() {
@@ -32,23 +34,22 @@ require_go() {
   [ "$(go env GOPROXY)" != "off" ] || die "GOPROXY is off; the conformance servers are built from the Go module proxy"
 }
 
-# The version of module $1 that the wrapper go.mod requires.
+# The version of module $1 that a wrapper go.mod ($2, default the apiserver one) requires.
 required_version() {
   awk -v mod="$1" '
     $1 == "require" && $2 == mod { print $3; exit }
     $1 == mod && $2 ~ /^v/ { print $2; exit }
-  ' "${module_dir}/go.mod"
+  ' "${2:-${module_dir}}/go.mod"
 }
 
-# go build of package $1 from the wrapper module into $2, with the output of a failed build
-# kept in a log beside the cache entry.
+# go build of package $1 from a wrapper module ($3, default the apiserver one) into $2.
 go_build() {
-  local pkg="$1" out="$2"
+  local pkg="$1" out="$2" dir="${3:-${module_dir}}"
   local tmp="${out}.partial.$$"
   mkdir -p "$(dirname "$out")"
   log "building ${pkg} into ${out} (a cold build takes minutes on 2 cores)"
   local started=$SECONDS
-  (cd "$module_dir" && GOFLAGS="-trimpath -mod=readonly" CGO_ENABLED=0 go build -o "$tmp" "$pkg") ||
+  (cd "$dir" && GOFLAGS="-trimpath -mod=readonly" CGO_ENABLED=0 go build -o "$tmp" "$pkg") ||
     { rm -f "$tmp"; die "go build ${pkg} failed (is the Go module proxy reachable?)"; }
   mv "$tmp" "$out"
   log "built ${pkg} in $((SECONDS - started))s"
@@ -67,19 +68,19 @@ kube_apiserver() {
 }
 
 etcd_server() {
-  # Debian's package is the cheap path (CI installs it); without it, etcd is built from the
-  # version that the pinned Kubernetes itself depends on.
-  if [ -x /usr/bin/etcd ]; then
+  # Debian's package is the cheap path (CI installs it); without it, etcd is built from
+  # its own wrapper module (test/conformance/etcd), at the etcd release Kubernetes 1.34 uses.
+  if [ -x /usr/bin/etcd ] && [ -z "${SECRET_PROPAGATOR_BUILD_ETCD:-}" ]; then
     echo /usr/bin/etcd
     return
   fi
   local version
-  version="$(required_version go.etcd.io/etcd/server/v3)"
-  [ -n "$version" ] || die "etcd is not installed (apt-get install etcd-server) and no go.etcd.io/etcd/server/v3 in ${module_dir}/go.mod"
+  version="$(required_version go.etcd.io/etcd/server/v3 "$etcd_module_dir")"
+  [ -n "$version" ] || die "no go.etcd.io/etcd/server/v3 requirement in ${etcd_module_dir}/go.mod"
   local bin="${cache_root}/etcd-${version}/etcd"
   if [ ! -x "$bin" ]; then
     require_go
-    go_build go.etcd.io/etcd/server/v3 "$bin"
+    go_build go.etcd.io/etcd/server/v3 "$bin" "$etcd_module_dir"
   fi
   echo "$bin"
 }
