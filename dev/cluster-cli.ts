@@ -1,17 +1,21 @@
 /**
- * `npm run dev:cluster -- --port <p> [--name <n>] [--latency <ms>]`: one local Kubernetes API
- * server on 127.0.0.1:<p>. Prints the path of a kubeconfig for it as the first line of
- * stdout, then serves until killed.
+ * `npm run dev:cluster -- --port <p> [--name <n>] [--latency <ms>]
+ * [--unhealthy-when <namespace>/<secret>:<key>=<value>]...`: one local Kubernetes API server on
+ * 127.0.0.1:<p>. Prints the path of a kubeconfig for it as the first line of stdout, then
+ * serves until killed. With `--unhealthy-when`, a workload restarted while it reads that Secret
+ * key holding that value never becomes available (its Deployment condition says why).
  */
 import { parseArgs } from 'node:util';
 import { startKubeFleet } from './kube/server.js';
 import { writeKubeconfig } from './kube/kubeconfig.js';
+import { parseUnhealthyRule, type UnhealthyRule } from './kube/unhealthy.js';
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     name: { type: 'string', default: 'local' },
     latency: { type: 'string', default: '0' },
+    'unhealthy-when': { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -21,11 +25,20 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+let unhealthyWhen: UnhealthyRule[];
+try {
+  unhealthyWhen = values['unhealthy-when'].map(parseUnhealthyRule);
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(2);
+}
+
 const fleet = await startKubeFleet({
   names: [values.name],
   ports: [port],
   latencyMs: Number(values.latency),
   recordRequests: false,
+  controller: { unhealthyWhen },
 });
 const [endpoint] = fleet.endpoints;
 if (endpoint === undefined) throw new Error('no cluster started');

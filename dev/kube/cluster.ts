@@ -4,6 +4,7 @@ import { isObject } from './patch.js';
 import type { ResourceType } from './resources.js';
 import { applyDefaults, progressingStatus, RESOURCES, settledStatus } from './resources.js';
 import { secretCauses, secretUpdateCauses } from './secrets.js';
+import { unhealthyCause, type UnhealthyRule } from './unhealthy.js';
 
 /** What a bearer token may do. Omitted lists mean "everything". */
 export interface TokenGrant {
@@ -36,6 +37,11 @@ export interface ControllerOptions {
   rolloutDelayMs?: number;
   /** Rollouts are observed but never become available. @default false */
   neverReady?: boolean;
+  /**
+   * A workload whose pod template reads a rule's Secret key never becomes available while that
+   * Secret holds the rule's value (a wrong password making pods crash-loop). @default []
+   */
+  unhealthyWhen?: readonly UnhealthyRule[];
 }
 
 export interface WatchEvent {
@@ -145,7 +151,7 @@ export class VirtualCluster {
   faults: Fault[] = [];
   /** TCP connections accepted so far (keep-alive reuse shows as few connections for many requests). */
   connections = 0;
-  controller: Required<ControllerOptions> = { rolloutDelayMs: 50, neverReady: false };
+  controller: Required<ControllerOptions> = { rolloutDelayMs: 50, neverReady: false, unhealthyWhen: [] };
   latencyMs: number;
   private rv = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -496,12 +502,22 @@ export class VirtualCluster {
       const current = this.objects.get(key);
       if (current === undefined) return;
       const m = meta(current);
+      const cause = unhealthyCause(
+        this.controller.unhealthyWhen,
+        str(m.namespace) ?? '',
+        current,
+        (ns, name) => {
+          const secret = this.objects.get(VirtualCluster.key('secrets', ns, name));
+          return secret !== undefined && isObject(secret.data) ? secret.data : undefined;
+        },
+      );
       const status = settledStatus(
         type,
         str(m.name) ?? '',
         current,
-        !this.controller.neverReady,
+        !this.controller.neverReady && cause === undefined,
         new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        cause,
       );
       const rv = this.nextRv();
       const next = { ...current, status, metadata: { ...m, resourceVersion: String(rv) } };

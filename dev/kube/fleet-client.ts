@@ -25,7 +25,13 @@ export interface FleetProcess {
   resetRequests(): Promise<void>;
   setFault(cluster: string | undefined, fault: Fault): Promise<void>;
   clearFaults(): Promise<void>;
-  setController(options: { cluster?: string; rolloutDelayMs?: number; neverReady?: boolean }): Promise<void>;
+  setController(options: {
+    cluster?: string;
+    rolloutDelayMs?: number;
+    neverReady?: boolean;
+    /** `<namespace>/<secret>:<key>=<value>` rules (see dev/kube/unhealthy.ts). */
+    unhealthyWhen?: string[];
+  }): Promise<void>;
   seed(cluster: string | undefined, plural: string, object: JsonObject): Promise<void>;
   /** Deletes every object of a kind (`secrets`, ...) in one cluster, or all of them; resolves with how many. */
   removeAll(cluster: string | undefined, plural: string): Promise<number>;

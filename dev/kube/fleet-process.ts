@@ -21,6 +21,7 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import type { Fault } from './cluster.js';
 import type { JsonObject } from './patch.js';
+import { parseUnhealthyRule } from './unhealthy.js';
 import { startKubeFleet } from './server.js';
 
 const { values } = parseArgs({
@@ -112,6 +113,9 @@ const control = http.createServer((req, res) => {
             rolloutDelayMs:
               typeof body.rolloutDelayMs === 'number' ? body.rolloutDelayMs : c.controller.rolloutDelayMs,
             neverReady: typeof body.neverReady === 'boolean' ? body.neverReady : c.controller.neverReady,
+            unhealthyWhen: Array.isArray(body.unhealthyWhen)
+              ? body.unhealthyWhen.filter((r): r is string => typeof r === 'string').map(parseUnhealthyRule)
+              : c.controller.unhealthyWhen,
           };
         }
         reply(200, { ok: true });

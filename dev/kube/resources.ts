@@ -194,7 +194,8 @@ export function templateRevision(name: string, spec: JsonObject): string {
 
 /**
  * The status the workload controller reports once a rollout of `generation` has settled.
- * `ready: false` models a rollout that never becomes available.
+ * `ready: false` models a rollout that never becomes available; `cause` says why in the
+ * Deployment's conditions.
  */
 export function settledStatus(
   type: ResourceType,
@@ -202,6 +203,7 @@ export function settledStatus(
   body: JsonObject,
   ready: boolean,
   now: string,
+  cause?: string,
 ): JsonObject {
   const spec = obj(body.spec);
   const generation = obj(body.metadata).generation ?? 1;
@@ -223,7 +225,7 @@ export function settledStatus(
             reason: ready ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
             message: ready
               ? 'Deployment has minimum availability.'
-              : 'Deployment does not have minimum availability.',
+              : `Deployment does not have minimum availability.${cause === undefined ? '' : ` ${cause}`}`,
             lastUpdateTime: now,
             lastTransitionTime: now,
           },

@@ -37,4 +37,17 @@ describe('npm run dev:cluster', () => {
       await exited;
     }
   });
+
+  test('refuses a malformed --unhealthy-when with exit 2 and the expected form', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'dev/cluster-cli.ts', '--port', '0', '--unhealthy-when', 'db:password'],
+        { timeout: 20_000 },
+        (error, _stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number), stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--unhealthy-when: expected <namespace>/<secret>:<key>=<value>');
+  });
 });
