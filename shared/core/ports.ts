@@ -73,6 +73,17 @@ export interface Workload {
   templateAnnotations: Record<string, string>;
   /** The pod template's `spec`, as plain JSON, for reference discovery. */
   podSpec: unknown;
+  /** Whether its latest spec has rolled out, as `kubectl rollout status` reads it; absent when the gateway cannot tell. */
+  rollout?: RolloutStatus;
+}
+
+/** `done`: the latest spec is rolled out and available; `failed`: the controller gave up, or cannot roll out. */
+export type RolloutState = 'done' | 'waiting' | 'failed';
+
+export interface RolloutStatus {
+  state: RolloutState;
+  /** Why it is waiting or failed (or that it is complete), in an operator's words. */
+  reason: string;
 }
 
 /**

@@ -10,6 +10,7 @@ import type {
 import type { ConnectionBudget } from './connections.js';
 import type { KubeRequest, KubeResponse } from './transport.js';
 import { createKubeTransport, toClusterError } from './transport.js';
+import { rolloutStatus } from './rollout-status.js';
 import { atPath, readPath, WORKLOAD_RESOURCES } from './workloads.js';
 
 export { createTokenAuthenticator, type ReadValue, type TokenAuth } from './auth/token.js';
@@ -145,6 +146,7 @@ function toWorkload(kind: WorkloadKind, object: unknown): Workload {
     labels: record(readPath(metadata, ['labels'])),
     templateAnnotations: record(readPath(template, ['metadata', 'annotations'])),
     podSpec: readPath(template, ['spec']) ?? {},
+    rollout: rolloutStatus(kind, object),
   };
 }
 

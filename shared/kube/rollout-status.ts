@@ -9,13 +9,9 @@
  * when the workload can never report a rollout (an update strategy other than RollingUpdate).
  */
 
-export type RolloutState = 'done' | 'waiting' | 'failed';
+import type { RolloutStatus } from '../core/ports.js';
 
-export interface RolloutStatus {
-  state: RolloutState;
-  /** What an operator reads: why it is waiting or failed, or that it is complete. */
-  reason: string;
-}
+export type { RolloutState, RolloutStatus } from '../core/ports.js';
 
 type Json = Record<string, unknown>;
 
