@@ -35,7 +35,8 @@ function listingOf(
   listed: Listings,
 ): Promise<NamespaceListing | undefined> {
   let namespaces = listed.pending.get(cluster);
-  if (namespaces === undefined) listed.pending.set(cluster, (namespaces = new Map()));
+  if (namespaces === undefined)
+    listed.pending.set(cluster, (namespaces = new Map<string, Promise<NamespaceListing | undefined>>()));
   let listing = namespaces.get(namespace);
   if (listing === undefined) {
     listing = gateway.listSecrets(MANAGED_SELECTOR, namespace).then(
@@ -43,7 +44,7 @@ function listingOf(
         const ready: NamespaceListing = new Map();
         for (const secret of items) ready.set(secret.name, secret);
         let known = listed.ready.get(cluster);
-        if (known === undefined) listed.ready.set(cluster, (known = new Map()));
+        if (known === undefined) listed.ready.set(cluster, (known = new Map<string, NamespaceListing>()));
         known.set(namespace, ready);
         return ready;
       },
