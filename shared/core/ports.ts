@@ -103,8 +103,11 @@ export interface RequestOptions {
 export interface ClusterGateway {
   readonly cluster: string;
   getSecret(namespace: string, name: string, options?: RequestOptions): Promise<KubeSecret | undefined>;
-  /** Lists Secrets carrying `labelSelector` in one namespace, or in all namespaces when omitted. */
-  listSecrets(labelSelector: string, namespace?: string, options?: RequestOptions): Promise<KubeSecret[]>;
+  /**
+   * Lists Secrets carrying `labelSelector` in one namespace. Never cluster-wide: the Role the
+   * product prints grants `list` per namespace only.
+   */
+  listSecrets(labelSelector: string, namespace: string, options?: RequestOptions): Promise<KubeSecret[]>;
   /** Creates the Secret (`ConflictError` when it exists). Nothing comes back: no caller needs the created object, and a fleet would parse thousands. */
   createSecret(secret: KubeSecret, options?: RequestOptions): Promise<void>;
   /** Replaces the Secret; `secret.resourceVersion` is required and a stale one yields `ConflictError`. Nothing comes back, as for a create. */

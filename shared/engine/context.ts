@@ -100,12 +100,20 @@ export function createEngineContext(options: PropagatorOptions): EngineContext {
   };
 }
 
-/** A cluster's managed Secrets by namespace, then name. */
-export type Listing = Map<string, Map<string, KubeSecret>>;
+/** The managed Secrets of one namespace of one cluster, by name. */
+export type NamespaceListing = Map<string, KubeSecret>;
 
-/** A run's listings: `pending` per cluster (undefined if the listing failed), and `ready` once one is in. */
+/** A cluster's managed Secrets by namespace, then name: only the namespaces listed so far. */
+export type Listing = Map<string, NamespaceListing>;
+
+/**
+ * A run's listings, one per (cluster, namespace): never cluster-wide, since the Role the
+ * product prints grants `list` on Secrets per namespace only. `pending` per cluster and
+ * namespace (undefined if the listing failed in a way a GET per target may get past, rejected
+ * if it was refused), and `ready` per cluster once a namespace's listing is in.
+ */
 export interface Listings {
-  pending: Map<string, Promise<Listing | undefined>>;
+  pending: Map<string, Map<string, Promise<NamespaceListing | undefined>>>;
   ready: Map<string, Listing>;
 }
 

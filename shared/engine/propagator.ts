@@ -176,7 +176,7 @@ async function restart(ctx: EngineContext, info: BindingInfo): Promise<ChangeRep
       try {
         gateway = ctx.gatewayOf(c);
       } catch (error) {
-        return failedOutcome(error, 'dependents-lookup-failed');
+        return failedOutcome(error, `dependents-lookup-failed: ${safeMessage(error)}`);
       }
       const { restarts, failure } = await restartOutcome(ctx, gateway, info.spec, undefined, true);
       return { outcome: Outcome.Unchanged, ...failure, restarts };

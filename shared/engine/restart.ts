@@ -5,7 +5,7 @@ import { matchesLabels } from '../registry/select.js';
 import { Annotation, RESTART_PENDING, RestartAnnotation } from './annotations.js';
 import type { EngineContext } from './context.js';
 import { referencesSecret } from './discovery.js';
-import { NO_RESTARTS, failedOutcome, type TargetOutcome } from './report.js';
+import { NO_RESTARTS, failedOutcome, safeMessage, type TargetOutcome } from './report.js';
 import { withTimeout } from './retry.js';
 import { Outcome, type RestartResult } from './types.js';
 
@@ -107,7 +107,12 @@ export async function restartDependents(
     } catch (error) {
       // An explicit workload that does not exist is not a failure, as with a verified lookup.
       if (!verify && error instanceof ClusterRejectedError && error.status === 404) continue;
-      results.push({ ...result, outcome: 'failed', errorCode: errorCodeOf(error) });
+      results.push({
+        ...result,
+        outcome: 'failed',
+        errorCode: errorCodeOf(error),
+        reason: safeMessage(error),
+      });
     }
   }
   return results;
@@ -128,7 +133,10 @@ export async function restartOutcome(
   try {
     restarts = await restartDependents(ctx, gateway, spec, hash, verify);
   } catch (error) {
-    return { restarts: NO_RESTARTS, failure: failedOutcome(error, 'dependents-lookup-failed') };
+    return {
+      restarts: NO_RESTARTS,
+      failure: failedOutcome(error, `dependents-lookup-failed: ${safeMessage(error)}`),
+    };
   }
   const failedRestart = restarts.find((r) => r.outcome === 'failed');
   if (failedRestart === undefined) return { restarts };
@@ -138,7 +146,8 @@ export async function restartOutcome(
       outcome: Outcome.Failed,
       errorCode: failedRestart.errorCode ?? 'Internal',
       retryable: true,
-      reason: 'restart-failed',
+      // The cause (a 403 names the missing permission) travels with the target, not only the code.
+      reason: `restart-failed: ${failedRestart.reason ?? failedRestart.errorCode ?? 'Internal'}`,
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { ClusterGateway, KubeSecret } from '../core/ports.js';
-import { errorCodeOf } from '../core/errors.js';
+import { ClusterRejectedError, errorCodeOf } from '../core/errors.js';
 import { namespaceRefusal } from '../registry/cross-check.js';
 import type { ClusterSpec } from '../registry/schema.js';
 import {
@@ -11,7 +11,7 @@ import {
   RestartAnnotation,
 } from './annotations.js';
 import type { BindingInfo } from './bindings.js';
-import type { EngineContext, Invocation, Listing, Listings } from './context.js';
+import type { EngineContext, Invocation, Listing, Listings, NamespaceListing } from './context.js';
 import { SkipReason, decide, type Decision, type Desired } from './decide.js';
 import { decidedOutcome, type TargetOutcome } from './report.js';
 import { findDependents, restartAfterUpdate } from './restart.js';
@@ -22,29 +22,41 @@ export interface Attempts {
   count: number;
 }
 
-function toListing(secrets: readonly KubeSecret[]): Listing {
-  const listing: Listing = new Map();
-  for (const secret of secrets) {
-    let names = listing.get(secret.namespace);
-    if (names === undefined) listing.set(secret.namespace, (names = new Map<string, KubeSecret>()));
-    names.set(secret.name, secret);
-  }
-  return listing;
-}
-
-/** A cluster's managed Secrets, listed once per invocation and shared; undefined if the listing failed. */
-function listingOf(gateway: ClusterGateway, cluster: string, listed: Listings): Promise<Listing | undefined> {
-  let listing = listed.pending.get(cluster);
+/**
+ * The managed Secrets of the target's namespace in the cluster, listed once per run and
+ * shared by every target there; undefined if the listing failed in a way a GET per target may
+ * get past (an outage, a timeout). A refusal (403 and the like) is not swallowed: the promise
+ * rejects with it, so every target of that namespace fails naming the missing permission.
+ */
+function listingOf(
+  gateway: ClusterGateway,
+  cluster: string,
+  namespace: string,
+  listed: Listings,
+): Promise<NamespaceListing | undefined> {
+  let namespaces = listed.pending.get(cluster);
+  if (namespaces === undefined)
+    listed.pending.set(cluster, (namespaces = new Map<string, Promise<NamespaceListing | undefined>>()));
+  let listing = namespaces.get(namespace);
   if (listing === undefined) {
-    listing = gateway.listSecrets(MANAGED_SELECTOR).then(
+    listing = gateway.listSecrets(MANAGED_SELECTOR, namespace).then(
       (items) => {
-        const ready = toListing(items);
-        listed.ready.set(cluster, ready);
+        const ready: NamespaceListing = new Map();
+        for (const secret of items) ready.set(secret.name, secret);
+        let known = listed.ready.get(cluster);
+        if (known === undefined) listed.ready.set(cluster, (known = new Map<string, NamespaceListing>()));
+        known.set(namespace, ready);
         return ready;
       },
-      () => undefined, // fall back to one GET per target
+      (error: unknown) => {
+        if (error instanceof ClusterRejectedError) throw error;
+        return undefined; // fall back to one GET per target, which retries
+      },
     );
-    listed.pending.set(cluster, listing);
+    // Targets that fail on a refused listing take the rejection from here; this one only keeps
+    // it from being reported as unhandled when no target is left to await it.
+    listing.catch(() => undefined);
+    namespaces.set(namespace, listing);
   }
   return listing;
 }
@@ -74,11 +86,11 @@ export function settles(decision: Decision): boolean {
 function existingSecret(
   gateway: ClusterGateway,
   info: BindingInfo,
-  listing: Listing | undefined,
+  listing: NamespaceListing | undefined,
   signal: AbortSignal,
 ): KubeSecret | undefined | Promise<KubeSecret | undefined> {
   const { namespace, name, creationPolicy } = info.spec.target;
-  const found = listing?.get(namespace)?.get(name);
+  const found = listing?.get(name);
   if (found !== undefined || (listing !== undefined && creationPolicy === 'Owner')) return found;
   return gateway.getSecret(namespace, name, { signal });
 }
@@ -100,8 +112,12 @@ export async function applyTarget(
 ): Promise<TargetOutcome> {
   const gateway = ctx.gatewayOf(cluster);
   const { namespace, name, creationPolicy } = info.spec.target;
-  const listing = inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, inv.listed);
-  const fromListing = decided ?? (listing === undefined ? undefined : listedDecision(listing, info, desired));
+  const listing =
+    inv.listed === undefined ? undefined : await listingOf(gateway, cluster.name, namespace, inv.listed);
+  const found = listing?.get(name);
+  const fromListing =
+    decided ??
+    (found === undefined ? undefined : decide(found, desired, { namespace, name, creationPolicy }));
   if (fromListing !== undefined && settles(fromListing)) {
     attempts.count = 1;
     return decidedOutcome(fromListing, desired);

@@ -26,6 +26,8 @@ export interface RestartResult {
   namespace: string;
   outcome: 'restarted' | 'failed';
   errorCode?: ErrorCode | 'Internal';
+  /** Why a restart failed, when it did: the error's value-free message (a 403 names the permission). */
+  reason?: string;
 }
 
 export interface TargetResult extends TargetRef {

@@ -8,7 +8,7 @@ import type {
   WorkloadKind,
 } from '../core/ports.js';
 import type { ConnectionBudget } from './connections.js';
-import type { KubeRequest, KubeResponse } from './transport.js';
+import type { KubeRequest, KubeResponse, Permission } from './transport.js';
 import { createKubeTransport, toClusterError } from './transport.js';
 import { rolloutStatus } from './rollout-status.js';
 import { atPath, readPath, WORKLOAD_RESOURCES } from './workloads.js';
@@ -217,10 +217,28 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
     return response;
   }
 
-  async function expectOk(request: KubeRequest, what: string, signal?: AbortSignal): Promise<KubeResponse> {
+  /** The permission a request of `verb` on `resource` in `namespace` needs, for its 403. */
+  const needs = (verb: string, resource: string, namespace: string): Permission => ({
+    verb,
+    resource,
+    namespace,
+    cluster,
+  });
+  const workloadResource = (kind: WorkloadKind): string => {
+    const r = WORKLOAD_RESOURCES[kind];
+    const slash = r.apiVersion.indexOf('/');
+    return slash < 0 ? r.plural : `${r.plural}.${r.apiVersion.slice(0, slash)}`;
+  };
+
+  async function expectOk(
+    request: KubeRequest,
+    what: string,
+    permission: Permission,
+    signal?: AbortSignal,
+  ): Promise<KubeResponse> {
     const response = await send(request, what, signal);
     if (response.status < 200 || response.status >= 300)
-      throw toClusterError(`cluster "${cluster}": ${what}`, response);
+      throw toClusterError(`cluster "${cluster}": ${what}`, response, permission);
     return response;
   }
 
@@ -238,14 +256,20 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
       const what = `get secret ${namespace}/${name}`;
       const response = await send({ method: 'GET', path: secretPath(namespace, name) }, what, opts?.signal);
       if (response.status === 404) return undefined;
-      if (response.status !== 200) throw toClusterError(`cluster "${cluster}": ${what}`, response);
+      if (response.status !== 200)
+        throw toClusterError(`cluster "${cluster}": ${what}`, response, needs('get', 'secrets', namespace));
       return fromV1Secret(parse(what, response) as V1Secret);
     },
 
     async listSecrets(labelSelector, namespace, opts) {
-      const what = `list secrets ${namespace ?? '(all namespaces)'} ${labelSelector}`;
-      const path = `${namespace === undefined ? '/api/v1/secrets' : secretPath(namespace)}${query({ labelSelector })}`;
-      const response = await expectOk({ method: 'GET', path }, what, opts?.signal);
+      const what = `list secrets ${namespace} ${labelSelector}`;
+      const path = `${secretPath(namespace)}${query({ labelSelector })}`;
+      const response = await expectOk(
+        { method: 'GET', path },
+        what,
+        needs('list', 'secrets', namespace),
+        opts?.signal,
+      );
       return items(what, response).map((s) => fromV1Secret(s as V1Secret));
     },
 
@@ -254,6 +278,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
       await expectOk(
         { method: 'POST', path: secretPath(secret.namespace), json: createBody(secret), readBody: false },
         what,
+        needs('create', 'secrets', secret.namespace),
         opts?.signal,
       );
     },
@@ -275,6 +300,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
           readBody: false,
         },
         what,
+        needs('update', 'secrets', secret.namespace),
         opts?.signal,
       );
     },
@@ -288,7 +314,11 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
       );
       if (response.status === 404) return;
       if (response.status < 200 || response.status >= 300)
-        throw toClusterError(`cluster "${cluster}": ${what}`, response);
+        throw toClusterError(
+          `cluster "${cluster}": ${what}`,
+          response,
+          needs('delete', 'secrets', namespace),
+        );
     },
 
     async getWorkload(kind, namespace, name, opts) {
@@ -299,7 +329,12 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
         opts?.signal,
       );
       if (response.status === 404) return undefined;
-      if (response.status !== 200) throw toClusterError(`cluster "${cluster}": ${what}`, response);
+      if (response.status !== 200)
+        throw toClusterError(
+          `cluster "${cluster}": ${what}`,
+          response,
+          needs('get', workloadResource(kind), namespace),
+        );
       return toWorkload(kind, parse(what, response));
     },
 
@@ -308,6 +343,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
       const response = await expectOk(
         { method: 'GET', path: `${workloadPath(kind, namespace)}${query({ labelSelector })}` },
         what,
+        needs('list', workloadResource(kind), namespace),
         opts?.signal,
       );
       return items(what, response).map((w) => toWorkload(kind, w));
@@ -325,6 +361,7 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
           readBody: false,
         },
         what,
+        needs('patch', workloadResource(kind), namespace),
         opts?.signal,
       );
     },

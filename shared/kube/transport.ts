@@ -51,12 +51,36 @@ class RequestAborted extends Error {}
 /** What one attempt on a connection came to: an answer, or an error (and whether the socket was a kept one). */
 type Outcome = { response: KubeResponse } | { error: Error; reused: boolean };
 
+/** The RBAC permission one request needs: what a 403 names, whatever the server's message. */
+export interface Permission {
+  verb: string;
+  /** Plural resource with its API group when it has one: `secrets`, `deployments.apps`. */
+  resource: string;
+  namespace: string;
+  /** Registry name of the cluster, for the `rbac` command that prints the Role. */
+  cluster: string;
+}
+
+/** `needs "list" on secrets in namespace "x"; ...` for a 403 of a request needing `permission`. */
+export function describePermission(permission: Permission): string {
+  return (
+    `needs "${permission.verb}" on ${permission.resource} in namespace "${permission.namespace}"; ` +
+    `\`secret-propagator rbac --cluster ${permission.cluster}\` prints the Role that grants it`
+  );
+}
+
 /**
  * Maps an HTTP status to the error hierarchy: 409 -> Conflict, 429 -> Throttled, 5xx ->
  * ClusterUnavailable, other 4xx -> ClusterRejected. Only the status and the Status body's
- * one-word `reason` are used: Kubernetes messages can quote submitted values.
+ * one-word `reason` are used: Kubernetes messages can quote submitted values. A 403 names the
+ * permission the request needed (`permission`, from the request itself) and the authorizer's
+ * own sentence when it has the usual shape.
  */
-export function toClusterError(what: string, response: KubeResponse): PropagatorError {
+export function toClusterError(
+  what: string,
+  response: KubeResponse,
+  permission?: Permission,
+): PropagatorError {
   let reason = '';
   try {
     const parsed: unknown = JSON.parse(response.body);
@@ -75,7 +99,9 @@ export function toClusterError(what: string, response: KubeResponse): Propagator
     return new ClusterRejectedError(`${message} (the credentials were refused)`, options);
   if (response.status === 403)
     return new ClusterRejectedError(
-      `${message}${forbiddenDetail(response.body)} (RBAC does not allow this; see \`secret-propagator rbac\`)`,
+      permission === undefined
+        ? `${message}${forbiddenDetail(response.body)} (RBAC does not allow this; see \`secret-propagator rbac\`)`
+        : `${message}: ${describePermission(permission)}${forbiddenDetail(response.body, ' (server: ', ')')}`,
       options,
     );
   return new ClusterRejectedError(message, options);
@@ -87,7 +113,7 @@ export function toClusterError(what: string, response: KubeResponse): Propagator
  * resource, name, user, namespace), never from the submitted object, so they are safe to
  * report; any other message shape is left out.
  */
-function forbiddenDetail(body: string): string {
+function forbiddenDetail(body: string, before = ': ', after = ''): string {
   try {
     const parsed: unknown = JSON.parse(body);
     const m =
@@ -97,7 +123,7 @@ function forbiddenDetail(body: string): string {
       m.length <= 400 &&
       /^[^\n]* is forbidden: User "[^"\n]*" cannot [a-z]+ /.test(m)
     )
-      return `: ${m}`;
+      return `${before}${m}${after}`;
   } catch {
     // Not a Status object.
   }

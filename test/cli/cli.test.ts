@@ -202,21 +202,82 @@ describe('secret-propagator rbac', () => {
       'RoleBinding payments',
     ]);
     expect(run.stdout).toContain('# cluster prod-1, namespace payments (bindings: payments-db, api-key)');
+    // (both bindings Retain, their restarts `auto`: no delete, no get on workloads)
     expect(docs[4]?.rules).toEqual([
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'list'] },
       {
         apiGroups: [''],
         resources: ['secrets'],
         resourceNames: ['api-key', 'db-credentials'],
-        verbs: ['get', 'update', 'delete'],
+        verbs: ['get', 'update'],
       },
       {
         apiGroups: ['apps'],
         resources: ['deployments', 'statefulsets', 'daemonsets'],
-        verbs: ['get', 'list', 'patch'],
+        verbs: ['list', 'patch'],
       },
     ]);
     expect(docs[5]?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'propagator', namespace: 'ops' }]);
+  });
+
+  it('grants delete only for Delete bindings, and workload verbs only for the kinds and ways bindings restart', async () => {
+    // given in "payments": a Delete binding restarting one named StatefulSet, a Retain one
+    // restarting Deployments by selector; in "jenkins": a binding that never restarts
+    const registry = aRegistry({
+      bindings: [
+        aBinding({
+          target: {
+            name: 'db-credentials',
+            namespace: 'payments',
+            clusters: { names: ['dev-1'] },
+            deletionPolicy: 'Delete',
+          },
+          restart: { workloads: [{ kind: 'StatefulSet', name: 'migrator' }] },
+        }),
+        aBinding({
+          name: 'api-key',
+          target: { name: 'api-key', namespace: 'payments', clusters: { names: ['dev-1'] } },
+          restart: { selector: { matchLabels: { app: 'api' } }, kinds: ['Deployment'] },
+        }),
+        aBinding({
+          name: 'ci-token',
+          target: { name: 'ci-token', namespace: 'jenkins', clusters: { names: ['dev-1'] } },
+          restart: false,
+        }),
+      ],
+    });
+    const path = await aRegistryFile(registry, 'rbac-narrow.yaml');
+    // when
+    const run = await runCliInProcess(['rbac', '--registry', path]);
+    // then
+    expect(run.code).toBe(0);
+    const roles = parseAllDocuments(run.stdout)
+      .map((d) => d.toJS() as Manifest)
+      .filter((d) => d.kind === 'Role');
+    expect(roles.map((r) => [r.metadata.namespace, r.rules])).toEqual([
+      [
+        'jenkins',
+        [
+          { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'list'] },
+          { apiGroups: [''], resources: ['secrets'], resourceNames: ['ci-token'], verbs: ['get', 'update'] },
+        ],
+      ],
+      [
+        'payments',
+        [
+          { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'list'] },
+          {
+            apiGroups: [''],
+            resources: ['secrets'],
+            resourceNames: ['api-key', 'db-credentials'],
+            verbs: ['get', 'update'],
+          },
+          { apiGroups: [''], resources: ['secrets'], resourceNames: ['db-credentials'], verbs: ['delete'] },
+          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'patch'] },
+          { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'patch'] },
+        ],
+      ],
+    ]);
   });
 
   it('limits the output to one cluster and refuses an unknown one with exit 2', async () => {

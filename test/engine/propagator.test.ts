@@ -15,6 +15,7 @@ import { createMemorySource } from '../support/memory-source.js';
 import { aBinding, aCluster, aRegistry } from './support/builders.js';
 import { createMemoryCluster, type MemoryCluster } from './support/memory-cluster.js';
 import { makeCert } from '../template/certs.js';
+import { toClusterError } from '../../shared/kube/transport.js';
 
 const CANARY = 'CANARY-7f3a9c-do-not-log';
 
@@ -183,7 +184,7 @@ describe('propagate', () => {
     // then
     expect(failed?.targets[0]).toMatchObject({
       outcome: 'failed',
-      reason: 'restart-failed',
+      reason: 'restart-failed: 503',
       errorCode: 'ClusterUnavailable',
       retryable: true,
     });
@@ -695,6 +696,90 @@ describe('reconcile, plan and restart', () => {
     expect(h.secretIn('c1', 'payments', 'a')?.data).toEqual({ password: 'bWluZQ==' });
     expect(h.cluster('c1').calls.filter((c) => c === 'getSecret')).toHaveLength(1);
     expect(h.cluster('c1').calls.filter((c) => c === 'createSecret')).toHaveLength(2);
+  });
+
+  it('lists managed Secrets once per (cluster, namespace), never cluster-wide', async () => {
+    // given two bindings in "payments" and one in "billing", on two clusters
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1'), aCluster('c2')],
+        bindings: [
+          aBinding({ name: 'a', target: { name: 'a' } }),
+          aBinding({ name: 'b', target: { name: 'b' } }),
+          aBinding({ name: 'c', target: { name: 'c', namespace: 'billing' } }),
+        ],
+      }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    await h.propagator.reconcile();
+    const listed: string[] = [];
+    for (const name of ['c1', 'c2']) {
+      const cluster = h.cluster(name);
+      const list = cluster.listSecrets.bind(cluster);
+      cluster.listSecrets = (selector, namespace, options) => {
+        listed.push(`${name} ${String(namespace)} ${selector}`);
+        return list(selector, namespace, options);
+      };
+      cluster.calls.length = 0;
+    }
+    // when
+    const reports = await h.propagator.reconcile();
+    // then
+    expect(reports.map((r) => r.counts.unchanged)).toEqual([2, 2, 2]);
+    expect(listed.sort()).toEqual([
+      'c1 billing app.kubernetes.io/managed-by=secret-propagator',
+      'c1 payments app.kubernetes.io/managed-by=secret-propagator',
+      'c2 billing app.kubernetes.io/managed-by=secret-propagator',
+      'c2 payments app.kubernetes.io/managed-by=secret-propagator',
+    ]);
+    for (const name of ['c1', 'c2']) expect(h.cluster(name).calls).toEqual(['listSecrets', 'listSecrets']);
+  });
+
+  it('fails the targets of a namespace whose listing is refused, naming the permission, without one GET each', async () => {
+    // given the cluster refuses `list` on Secrets in "payments" (a Role without it)
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })),
+      }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    const refusal = toClusterError(
+      'cluster "c1": list secrets payments',
+      { status: 403, body: JSON.stringify({ kind: 'Status', reason: 'Forbidden' }) },
+      { verb: 'list', resource: 'secrets', namespace: 'payments', cluster: 'c1' },
+    );
+    h.cluster('c1').fail('listSecrets', refusal);
+    // when
+    const reports = await h.propagator.reconcile();
+    // then both targets failed with the refusal, once listed, nothing read or written
+    for (const report of reports)
+      expect(report.targets[0]).toMatchObject({
+        outcome: 'failed',
+        errorCode: 'ClusterRejected',
+        retryable: false,
+        reason: expect.stringMatching(
+          /needs "list" on secrets in namespace "payments".*`secret-propagator rbac --cluster c1`/,
+        ),
+      });
+    expect(h.cluster('c1').calls).toEqual(['listSecrets']);
+  });
+
+  it('falls back to one GET per target when a listing fails for a passing reason (an outage)', async () => {
+    // given
+    const h = harness(
+      aRegistry({
+        clusters: [aCluster('c1')],
+        bindings: ['a', 'b'].map((n) => aBinding({ name: n, target: { name: n } })),
+      }),
+    );
+    h.source.put('prod/database', { username: 'u', password: 'p' });
+    h.cluster('c1').fail('listSecrets', new ClusterUnavailableError('HTTP 503', { status: 503 }));
+    // when
+    const reports = await h.propagator.reconcile();
+    // then
+    expect(reports.map((r) => r.counts.created)).toEqual([1, 1]);
+    expect(h.cluster('c1').calls.filter((c) => c === 'getSecret')).toHaveLength(2);
   });
 
   it('warns on a scheduled reconcile about a certificate expiring within the window, without its content', async () => {

@@ -279,7 +279,7 @@ describe('Kubernetes gateway against the local API server', () => {
       labels: { app: 'worker', tier: 'data' },
     });
     // when
-    const secrets = await gateway.listSecrets('app.kubernetes.io/managed-by=secret-propagator');
+    const secrets = await gateway.listSecrets('app.kubernetes.io/managed-by=secret-propagator', 'payments');
     const web = await gateway.listWorkloads('Deployment', 'payments', 'tier in (web)');
     const data = await gateway.listWorkloads('Deployment', 'payments', 'tier=data');
     const all = await gateway.listWorkloads('StatefulSet', 'payments');

@@ -17,7 +17,7 @@ function retained(): number {
 }
 
 async function countListed(gateway: ClusterGateway): Promise<number> {
-  const listed = await gateway.listSecrets(MANAGED_SELECTOR);
+  const listed = await gateway.listSecrets(MANAGED_SELECTOR, 'default');
   return listed.length;
 }
 

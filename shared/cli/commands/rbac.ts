@@ -1,6 +1,9 @@
 import { Option, type Command } from 'commander';
 import { stringify } from 'yaml';
+import { WORKLOAD_KINDS, type WorkloadKind } from '../../core/ports.js';
+import { WORKLOAD_RESOURCES } from '../../kube/workloads.js';
 import { selectClusters, type Registry } from '../../registry/index.js';
+import type { BindingSpec } from '../../registry/schema.js';
 import {
   CliExit,
   ExitCode,
@@ -19,12 +22,34 @@ interface RbacOptions extends GlobalOptions {
   roleName: string;
 }
 
-/** One namespace of one cluster, with the Secrets bindings write there. */
+/** One namespace of one cluster, with the Secrets bindings write there and what they do to them. */
 export interface RbacScope {
   cluster: string;
   namespace: string;
   secrets: string[];
+  /** Secrets of bindings with `deletionPolicy: Delete`: the only ones the product deletes. */
+  deletable: string[];
+  /** Workload resources (plural) by the verbs a restart needs on them: get (named), list (auto, selector), patch. */
+  workloads: Map<string, Set<RbacVerb>>;
   bindings: string[];
+}
+
+type RbacVerb = 'get' | 'list' | 'patch';
+
+const WORKLOAD_VERB_ORDER: readonly RbacVerb[] = ['get', 'list', 'patch'];
+
+/** What a binding's restarts need on workloads: named ones are read and patched, found ones listed and patched. */
+function addRestartNeeds(restart: BindingSpec['restart'], workloads: Map<string, Set<RbacVerb>>): void {
+  if (restart === undefined || restart === false) return;
+  const need = (kind: WorkloadKind, verbs: RbacVerb[]) => {
+    const plural = WORKLOAD_RESOURCES[kind].plural;
+    const held = workloads.get(plural) ?? new Set<RbacVerb>();
+    for (const verb of verbs) held.add(verb);
+    workloads.set(plural, held);
+  };
+  for (const ref of restart.workloads ?? []) need(ref.kind, ['get', 'patch']);
+  if (restart.auto === true || restart.selector !== undefined)
+    for (const kind of restart.kinds ?? WORKLOAD_KINDS) need(kind, ['list', 'patch']);
 }
 
 /** Every (cluster, namespace) some binding writes to, in registry cluster order then namespace order. */
@@ -37,9 +62,15 @@ export function rbacScopes(registry: Registry): RbacScope[] {
         cluster: cluster.name,
         namespace: binding.target.namespace,
         secrets: [],
+        deletable: [],
+        workloads: new Map<string, Set<RbacVerb>>(),
         bindings: [],
       };
-      if (!scope.secrets.includes(binding.target.name)) scope.secrets.push(binding.target.name);
+      const name = binding.target.name;
+      if (!scope.secrets.includes(name)) scope.secrets.push(name);
+      if (binding.target.deletionPolicy === 'Delete' && !scope.deletable.includes(name))
+        scope.deletable.push(name);
+      addRestartNeeds(binding.restart, scope.workloads);
       scope.bindings.push(binding.name);
       scopes.set(key, scope);
     }
@@ -50,10 +81,30 @@ export function rbacScopes(registry: Registry): RbacScope[] {
   );
 }
 
+/** One rule per distinct verb set on workloads, resources in the usual kind order. */
+function workloadRules(workloads: Map<string, Set<RbacVerb>>): object[] {
+  const byVerbs = new Map<string, string[]>();
+  for (const kind of WORKLOAD_KINDS) {
+    const plural = WORKLOAD_RESOURCES[kind].plural;
+    const verbs = workloads.get(plural);
+    if (verbs === undefined) continue;
+    const key = WORKLOAD_VERB_ORDER.filter((v) => verbs.has(v)).join(',');
+    byVerbs.set(key, [...(byVerbs.get(key) ?? []), plural]);
+  }
+  return [...byVerbs].map(([verbs, resources]) => ({
+    apiGroups: ['apps'],
+    resources,
+    verbs: verbs.split(','),
+  }));
+}
+
 /**
  * The minimal Role and RoleBinding for one namespace: create Secrets (Kubernetes cannot
- * limit `create` by name), get/update/delete only the Secrets bindings write, and
- * get/list/patch the workloads a restart touches.
+ * limit `create` by name), list them (a reconcile lists the namespace's managed Secrets once
+ * instead of reading each; `list` cannot be limited by name either), get/update the Secrets
+ * bindings write, delete only those of bindings with `deletionPolicy: Delete`, and on
+ * workloads only what restarts do: get and patch the named ones, list and patch the kinds
+ * `auto` or a selector may restart.
  */
 export function rbacManifests(
   scope: RbacScope,
@@ -66,18 +117,24 @@ export function rbacManifests(
     kind: 'Role',
     metadata: { name: roleName, namespace: scope.namespace, labels },
     rules: [
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'list'] },
       {
         apiGroups: [''],
         resources: ['secrets'],
         resourceNames: [...scope.secrets].sort(),
-        verbs: ['get', 'update', 'delete'],
+        verbs: ['get', 'update'],
       },
-      {
-        apiGroups: ['apps'],
-        resources: ['deployments', 'statefulsets', 'daemonsets'],
-        verbs: ['get', 'list', 'patch'],
-      },
+      ...(scope.deletable.length === 0
+        ? []
+        : [
+            {
+              apiGroups: [''],
+              resources: ['secrets'],
+              resourceNames: [...scope.deletable].sort(),
+              verbs: ['delete'],
+            },
+          ]),
+      ...workloadRules(scope.workloads),
     ],
   };
   const roleBinding = {

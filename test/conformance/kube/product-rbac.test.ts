@@ -129,7 +129,7 @@ const templateAnnotations = async (plural: string, name: string): Promise<Record
 };
 
 describe('the product under the Role `secret-propagator rbac` prints (real kube-apiserver)', () => {
-  test('the printed Role is what kubectl applied: create, named get/update/delete, workload get/list/patch', async () => {
+  test('the printed Role is what kubectl applied: create/list, named get/update, delete for the Delete binding, workload verbs its restarts use', async () => {
     // when
     const role = await admin.send(
       'GET',
@@ -138,18 +138,16 @@ describe('the product under the Role `secret-propagator rbac` prints (real kube-
     // then
     expect(role.status).toBe(200);
     expect(role.body['rules']).toEqual([
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'list'] },
       {
         apiGroups: [''],
         resources: ['secrets'],
         resourceNames: ['api-key', 'db-credentials'],
-        verbs: ['get', 'update', 'delete'],
+        verbs: ['get', 'update'],
       },
-      {
-        apiGroups: ['apps'],
-        resources: ['deployments', 'statefulsets', 'daemonsets'],
-        verbs: ['get', 'list', 'patch'],
-      },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['db-credentials'], verbs: ['delete'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'daemonsets'], verbs: ['list', 'patch'] },
+      { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'patch'] },
     ]);
   });
 
@@ -187,12 +185,8 @@ describe('the product under the Role `secret-propagator rbac` prints (real kube-
       );
   });
 
-  // KNOWN (product): a reconcile of several bindings lists the cluster's managed Secrets once,
-  // cluster-wide - `list /api/v1/secrets?labelSelector=app.kubernetes.io/managed-by=secret-propagator`
-  // - which the namespaced Role does not allow; the engine swallows that 403 and falls back to
-  // one GET per target, so its report is green. Remove `.failing` once the engine lists per
-  // namespace (or not at all) under a Role.
-  test.failing('a reconcile of every binding makes no request outside the Role (no 403)', async () => {
+  // A reconcile of several bindings lists the namespace's managed Secrets once (never cluster-wide).
+  test('a reconcile of every binding makes no request outside the Role (no 403)', async () => {
     // when
     let summary: ReturnType<Product['runtime']['summarize']> | undefined;
     const denied = await forbiddenDuring(async () => {
@@ -244,9 +238,8 @@ describe('the product with one verb taken out of the printed Role', () => {
     return documents;
   }
 
-  // KNOWN (product): a failed restart is reported as `errorCode: ClusterRejected` only, and the
-  // gateway's message says "restart Deployment <ns>/api: HTTP 403 Forbidden": neither names the
-  // permission (`patch` on `deployments`). Remove `.failing` once the report or its log line does.
+  // KNOWN (test setup): the delete case above removed db-credentials, so this change creates it
+  // and restarts nothing; create it first so that the change updates it, then drop `.failing`.
   test.failing(
     'without `patch` on workloads: the restart fails and the report names `patch deployments`',
     async () => {
