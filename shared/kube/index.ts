@@ -145,6 +145,9 @@ function toWorkload(kind: WorkloadKind, object: unknown): Workload {
     labels: record(readPath(metadata, ['labels'])),
     templateAnnotations: record(readPath(template, ['metadata', 'annotations'])),
     podSpec: readPath(template, ['spec']) ?? {},
+    ...(typeof readPath(metadata, ['resourceVersion']) === 'string'
+      ? { resourceVersion: text(readPath(metadata, ['resourceVersion'])) }
+      : {}),
   };
 }
 
@@ -313,7 +316,10 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
 
     async patchTemplateAnnotations(kind, namespace, name, annotations, opts) {
       const what = `restart ${kind} ${namespace}/${name}`;
-      const body = atPath(WORKLOAD_RESOURCES[kind].templatePath, { metadata: { annotations } });
+      const patch = atPath(WORKLOAD_RESOURCES[kind].templatePath, { metadata: { annotations } }) as object;
+      // A resourceVersion in a merge patch is a precondition, as on PUT.
+      const rv = opts?.resourceVersion;
+      const body = rv === undefined ? patch : { ...patch, metadata: { resourceVersion: rv } };
       await expectOk(
         {
           method: 'PATCH',
