@@ -73,6 +73,8 @@ export interface Workload {
   templateAnnotations: Record<string, string>;
   /** The pod template's `spec`, as plain JSON, for reference discovery. */
   podSpec: unknown;
+  /** As read; a restart patch carries it, so two workers never restart one workload for one change. */
+  resourceVersion?: string;
   /** Whether its latest spec has rolled out, as `kubectl rollout status` reads it; absent when the gateway cannot tell. */
   rollout?: RolloutStatus;
 }
@@ -92,6 +94,11 @@ export interface RolloutStatus {
  */
 export interface RequestOptions {
   signal?: AbortSignal;
+}
+
+/** A write conditional on the object being unchanged since it was read (else `ConflictError`). */
+export interface PreconditionOptions extends RequestOptions {
+  resourceVersion?: string;
 }
 
 /**
@@ -127,14 +134,15 @@ export interface ClusterGateway {
   ): Promise<Workload[]>;
   /**
    * Merge-patches annotations onto the workload's pod template, which is how
-   * `kubectl rollout restart` triggers a rollout.
+   * `kubectl rollout restart` triggers a rollout. With `resourceVersion`, only if the workload
+   * is unchanged since it was read (`ConflictError` otherwise).
    */
   patchTemplateAnnotations(
     kind: WorkloadKind,
     namespace: string,
     name: string,
     annotations: Record<string, string>,
-    options?: RequestOptions,
+    options?: PreconditionOptions,
   ): Promise<void>;
 }
 

@@ -12,10 +12,28 @@ export const Annotation = {
   VersionCreated: 'secret-propagator.io/version-created',
   ContentHash: 'secret-propagator.io/content-hash',
   Binding: 'secret-propagator.io/binding',
+  /**
+   * The content hash whose restarts are still owed. Written by the same request that writes
+   * the data, removed only once every dependent carries that hash: a worker that dies at any
+   * point leaves it behind, and the next delivery finishes the restarts.
+   */
+  RestartPending: 'secret-propagator.io/restart-pending',
 } as const;
 
-/** Content-hash value of a Secret whose dependents still need a restart (matches no real hash). */
+/**
+ * The older marker: a content-hash value standing for "restarts pending" (it matches no real
+ * hash). No longer written; a Secret still carrying it is recovered like one with
+ * `Annotation.RestartPending`.
+ */
 export const RESTART_PENDING = 'restart-pending';
+
+/** Whether the Secret records restarts still owed to its dependents (either marker). */
+export function restartsPending(annotations: Readonly<Record<string, string>>): boolean {
+  return (
+    annotations[Annotation.RestartPending] !== undefined ||
+    annotations[Annotation.ContentHash] === RESTART_PENDING
+  );
+}
 
 /** Pod-template annotations a restart sets. */
 export const RestartAnnotation = {

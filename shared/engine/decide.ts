@@ -1,5 +1,5 @@
 import type { KubeSecret } from '../core/ports.js';
-import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './annotations.js';
+import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, restartsPending } from './annotations.js';
 
 /** `creationPolicy` of a binding's target, as in ESO. */
 export type CreationPolicy = 'Owner' | 'Merge' | 'Orphan';
@@ -37,11 +37,18 @@ export interface Desired {
   version: string;
   /** ISO time the store created the version, when the store says. */
   versionCreated?: string;
+  /**
+   * Whether the binding restarts dependents: then an update also records, in the same write,
+   * that restarts for this hash are pending (`Annotation.RestartPending`).
+   */
+  restarts?: boolean;
 }
 
 export type Decision =
   | { action: 'create' | 'update'; secret: KubeSecret; changedKeys: string[] }
   | { action: 'unchanged'; changedKeys: [] }
+  /** The Secret holds the content already, but restarts for it are still pending: finish them. */
+  | { action: 'restart'; changedKeys: [] }
   | { action: 'skip'; reason: SkipReason; changedKeys: string[] };
 
 function ourAnnotations(desired: Desired): Record<string, string> {
@@ -131,7 +138,9 @@ function isOlder(desired: Desired, existing: KubeSecret): boolean {
  *   deletion policy leaves it in place and Owner-style checks do not apply.
  *
  * A target whose hash annotation, type, data and template labels already match is
- * `unchanged`, so a drifted value is repaired while a repeated delivery writes nothing. A
+ * `unchanged`, so a drifted value is repaired while a repeated delivery writes nothing, unless
+ * it still records pending restarts: then it is `restart` (finish them, write nothing). An
+ * update of a binding that restarts dependents records its restarts as pending. A
  * target holding a newer version of the same source (`version-created`) is `older-version`.
  */
 export function decide(
@@ -181,21 +190,28 @@ export function decide(
     labelsPresent(existing.labels, desired.labels) &&
     labelsPresent(existing.annotations, desired.annotations)
   ) {
-    return { action: 'unchanged', changedKeys: [] };
+    // A worker that wrote this content may have died before its restarts were all done.
+    return restartsPending(existing.annotations)
+      ? { action: 'restart', changedKeys: [] }
+      : { action: 'unchanged', changedKeys: [] };
   }
   if (isOlder(desired, existing))
     return { action: 'skip', reason: SkipReason.OlderVersion, changedKeys: keys };
 
   const labels = { ...existing.labels, ...desired.labels };
   if (policy === 'Owner') labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE;
+  // Theirs, then the binding's and ours (worked out once per Desired).
+  const annotations = { ...existing.annotations, ...freshSecretOf(desired, policy).annotations };
+  // The restarts this change owes are recorded by the very write that makes them owed.
+  if (desired.restarts === true) annotations[Annotation.RestartPending] = desired.hash;
+  else delete annotations[Annotation.RestartPending];
   const secret: KubeSecret = {
     namespace: target.namespace,
     name: target.name,
     type: replaces ? desired.type : existing.type,
     data: replaces ? { ...desired.data } : { ...existing.data, ...desired.data },
     labels,
-    // Theirs, then the binding's and ours (worked out once per Desired).
-    annotations: { ...existing.annotations, ...freshSecretOf(desired, policy).annotations },
+    annotations,
   };
   if (existing.resourceVersion !== undefined) secret.resourceVersion = existing.resourceVersion;
   return { action: 'update', secret, changedKeys: keys };

@@ -82,6 +82,7 @@ async function computeDesired(ctx: EngineContext, info: BindingInfo, inv: Invoca
     hash: contentHash(rendered),
     version,
     ...(created === undefined ? {} : { versionCreated: new Date(created).toISOString() }),
+    restarts: info.spec.restart !== undefined && info.spec.restart !== false,
   };
 }
 

@@ -178,7 +178,7 @@ async function restart(ctx: EngineContext, info: BindingInfo): Promise<ChangeRep
       } catch (error) {
         return failedOutcome(error, `dependents-lookup-failed: ${safeMessage(error)}`);
       }
-      const { restarts, failure } = await restartOutcome(ctx, gateway, info.spec, undefined, true);
+      const { restarts, failure } = await restartOutcome(ctx, gateway, info.spec, undefined);
       return { outcome: Outcome.Unchanged, ...failure, restarts };
     }),
   );

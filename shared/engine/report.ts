@@ -70,7 +70,7 @@ export function decidedOutcome(decision: Decision, desired: Desired): TargetOutc
   const outcome =
     decision.action === 'create'
       ? Outcome.Created
-      : decision.action === 'update'
+      : decision.action === 'update' || decision.action === 'restart'
         ? Outcome.Updated
         : Outcome.Unchanged;
   return { outcome, version: desired.version, hash: desired.hash };

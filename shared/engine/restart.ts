@@ -1,12 +1,11 @@
-import { ClusterRejectedError, errorCodeOf } from '../core/errors.js';
+import { errorCodeOf } from '../core/errors.js';
 import { WORKLOAD_KINDS, type ClusterGateway, type Workload } from '../core/ports.js';
 import type { BindingSpec, RestartSpec } from '../registry/schema.js';
 import { matchesLabels } from '../registry/select.js';
-import { Annotation, RESTART_PENDING, RestartAnnotation } from './annotations.js';
+import { Annotation, RestartAnnotation } from './annotations.js';
 import type { EngineContext } from './context.js';
 import { referencesSecret } from './discovery.js';
 import { NO_RESTARTS, failedOutcome, safeMessage, type TargetOutcome } from './report.js';
-import { withTimeout } from './retry.js';
 import { Outcome, type RestartResult } from './types.js';
 
 function toSelector(labels: Readonly<Record<string, string>>): string {
@@ -16,34 +15,21 @@ function toSelector(labels: Readonly<Record<string, string>>): string {
 }
 
 /**
- * The workloads that use a binding's Secret: the named ones, those the selector picks, and
- * with `auto` those whose pod spec refers to the Secret. Without `verify`, named workloads are
- * taken on trust (no request): right after a content change none can carry the new hash yet.
+ * The workloads that use a binding's Secret: the named ones (read, so that each carries its
+ * restart annotations and resourceVersion; a missing one is left out), those the selector
+ * picks, and with `auto` those whose pod spec refers to the Secret.
  */
 export async function findDependents(
   gateway: ClusterGateway,
   restart: RestartSpec,
   ns: string,
   secretName: string,
-  verify: boolean,
   signal?: AbortSignal,
 ): Promise<Workload[]> {
   const found = new Map<string, Workload>();
   const add = (w: Workload) => found.set(`${w.kind}/${w.name}`, w);
   const options = signal === undefined ? undefined : { signal };
   for (const ref of restart.workloads ?? []) {
-    if (!verify) {
-      // One request per workload later; a missing one answers 404 and is skipped.
-      add({
-        kind: ref.kind,
-        namespace: ns,
-        name: ref.name,
-        labels: {},
-        templateAnnotations: {},
-        podSpec: undefined,
-      });
-      continue;
-    }
     const workload = await gateway.getWorkload(ref.kind, ns, ref.name, options);
     if (workload !== undefined) add(workload);
   }
@@ -66,47 +52,56 @@ export async function findDependents(
 
 /**
  * Restarts a binding's dependents in one cluster (`kubectl rollout restart`: a pod template
- * annotation); with `hash`, skips workloads already restarted for it. `verify` reads explicit
- * workloads first, which only matters when recovering a restart that failed earlier.
+ * annotation); with `hash`, skips workloads already restarted for it. Each workload is read
+ * first (listed, or one GET for a named one) and its patch carries the resourceVersion read:
+ * when two workers finish the same change at once (a duplicate delivery, a redelivery racing
+ * a slow first attempt), one patch wins, the other answers 409, and the loser reads the
+ * workload again, finds the hash and leaves it. So a workload restarts once per change.
  */
 export async function restartDependents(
   ctx: EngineContext,
   gateway: ClusterGateway,
   spec: BindingSpec,
   hash: string | undefined,
-  verify = true,
 ): Promise<RestartResult[]> {
   const restart = spec.restart;
   if (restart === undefined || restart === false) return [];
   const ns = spec.target.namespace;
-  // Named workloads taken on trust need no request to find: no retries or deadline for that.
-  const lookup = verify || restart.auto === true || restart.selector !== undefined;
-  const dependents = lookup
-    ? await ctx.attempt(
-        () => `cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`,
-        (signal) => findDependents(gateway, restart, ns, spec.target.name, verify, signal),
-      )
-    : await findDependents(gateway, restart, ns, spec.target.name, verify);
+  const dependents = await ctx.attempt(
+    () => `cluster "${gateway.cluster}" dependents of ${ns}/${spec.target.name}`,
+    (signal) => findDependents(gateway, restart, ns, spec.target.name, signal),
+  );
   const results: RestartResult[] = [];
   let annotations: Record<string, string> | undefined;
-  for (const workload of dependents) {
-    if (hash !== undefined && workload.templateAnnotations[RestartAnnotation.RestartedForHash] === hash)
-      continue;
+  for (const found of dependents) {
+    const done = (w: Workload) =>
+      hash !== undefined && w.templateAnnotations[RestartAnnotation.RestartedForHash] === hash;
+    if (done(found)) continue;
     annotations ??= {
       [RestartAnnotation.RestartedAt]: ctx.clock.now().toISOString(),
       ...(hash === undefined ? {} : { [RestartAnnotation.RestartedForHash]: hash }),
     };
     const patch = annotations;
-    const result = { kind: workload.kind, name: workload.name, namespace: ns };
+    const result = { kind: found.kind, name: found.name, namespace: ns };
     try {
-      await ctx.attempt(
-        () => `cluster "${gateway.cluster}" restart of ${workload.kind} ${ns}/${workload.name}`,
-        (signal) => gateway.patchTemplateAnnotations(workload.kind, ns, workload.name, patch, { signal }),
+      let attempt = 0;
+      const restarted = await ctx.attempt(
+        () => `cluster "${gateway.cluster}" restart of ${found.kind} ${ns}/${found.name}`,
+        async (signal) => {
+          // After a conflict: someone else changed it, maybe restarted it for this very hash.
+          const workload =
+            attempt++ === 0 ? found : await gateway.getWorkload(found.kind, ns, found.name, { signal });
+          if (workload === undefined || done(workload)) return false;
+          const rv = workload.resourceVersion;
+          await gateway.patchTemplateAnnotations(found.kind, ns, found.name, patch, {
+            signal,
+            ...(rv === undefined ? {} : { resourceVersion: rv }),
+          });
+          return true;
+        },
       );
-      results.push({ ...result, outcome: 'restarted' });
+      if (restarted) results.push({ ...result, outcome: 'restarted' });
     } catch (error) {
-      // An explicit workload that does not exist is not a failure, as with a verified lookup.
-      if (!verify && error instanceof ClusterRejectedError && error.status === 404) continue;
       results.push({
         ...result,
         outcome: 'failed',
@@ -127,11 +122,10 @@ export async function restartOutcome(
   gateway: ClusterGateway,
   spec: BindingSpec,
   hash: string | undefined,
-  verify: boolean,
 ): Promise<{ restarts: readonly RestartResult[]; failure?: TargetOutcome }> {
   let restarts: RestartResult[];
   try {
-    restarts = await restartDependents(ctx, gateway, spec, hash, verify);
+    restarts = await restartDependents(ctx, gateway, spec, hash);
   } catch (error) {
     return {
       restarts: NO_RESTARTS,
@@ -153,47 +147,54 @@ export async function restartOutcome(
 }
 
 /**
- * After an update: restarts the target's dependents. A restart that fails fails the target,
- * and the Secret is marked so that the retry rewrites it and restarts again.
+ * After the write of a content change, or on finding a Secret that still records pending
+ * restarts: restarts every dependent not yet carrying `hash`, then clears the Secret's marker.
+ * A restart that fails fails the target (retryable) and leaves the marker, so the next
+ * delivery restarts what was missed; a worker that dies leaves it too. `marked`: the Secret
+ * carried a marker (a binding that no longer restarts still has it cleared).
  */
-export async function restartAfterUpdate(
+export async function finishRestarts(
   ctx: EngineContext,
   gateway: ClusterGateway,
   spec: BindingSpec,
   hash: string,
-  recovering: boolean,
+  marked: boolean,
 ): Promise<{ restarts: readonly RestartResult[]; failure?: TargetOutcome }> {
-  const restarted = await restartOutcome(ctx, gateway, spec, hash, recovering);
-  if (restarted.failure !== undefined)
-    await markRestartPending(ctx, gateway, spec.target.namespace, spec.target.name, hash);
+  const restarted = await restartOutcome(ctx, gateway, spec, hash);
+  if (restarted.failure !== undefined) return restarted;
+  const restarts = spec.restart !== undefined && spec.restart !== false;
+  // Only an update of a restarting binding sets the marker; a found one is always cleared.
+  if (!restarts && !marked) return restarted;
+  try {
+    await clearRestartPending(ctx, gateway, spec.target.namespace, spec.target.name, hash);
+  } catch (error) {
+    return { ...restarted, failure: failedOutcome(error, 'restart-marker-not-cleared') };
+  }
   return restarted;
 }
 
 /**
- * After a failed restart the Secret already holds the new hash, so a redelivered event would
- * find it unchanged and the restart would be lost. Replacing the hash annotation with a marker
- * makes the retry rewrite the Secret and restart whatever still lacks the hash annotation. The
- * Secret is read again first (the write did not keep its answer, and if someone wrote since,
- * their content decides). Best effort: if this fails too, the target is reported failed anyway.
+ * Removes the restart-pending marker once every dependent carries `hash`. The Secret is read
+ * first (the write kept no copy of its answer) and written back with its resourceVersion, so a
+ * concurrent writer's newer content, and the marker that comes with it, are never touched.
  */
-async function markRestartPending(
+async function clearRestartPending(
   ctx: EngineContext,
   gateway: ClusterGateway,
   namespace: string,
   name: string,
   hash: string,
 ): Promise<void> {
-  const mark = async (signal: AbortSignal) => {
-    const current = await gateway.getSecret(namespace, name, { signal });
-    if (current?.annotations[Annotation.ContentHash] !== hash) return;
-    await gateway.replaceSecret(
-      { ...current, annotations: { ...current.annotations, [Annotation.ContentHash]: RESTART_PENDING } },
-      { signal },
-    );
-  };
-  try {
-    await withTimeout(mark, ctx.timeoutMs, `cluster "${gateway.cluster}" restart-pending mark`);
-  } catch {
-    // reported through the target's failed outcome
-  }
+  await ctx.attempt(
+    () => `cluster "${gateway.cluster}" restart-pending marker of ${namespace}/${name}`,
+    async (signal) => {
+      const current = await gateway.getSecret(namespace, name, { signal });
+      // Someone wrote other content since: its own marker (if any) is not ours to clear.
+      if (current?.annotations[Annotation.ContentHash] !== hash) return;
+      if (current.annotations[Annotation.RestartPending] === undefined) return;
+      const annotations = { ...current.annotations };
+      delete annotations[Annotation.RestartPending];
+      await gateway.replaceSecret({ ...current, annotations }, { signal });
+    },
+  );
 }

@@ -7,14 +7,14 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   MANAGED_SELECTOR,
-  RESTART_PENDING,
   RestartAnnotation,
+  restartsPending,
 } from './annotations.js';
 import type { BindingInfo } from './bindings.js';
 import type { EngineContext, Invocation, Listing, Listings, NamespaceListing } from './context.js';
 import { SkipReason, decide, type Decision, type Desired } from './decide.js';
 import { decidedOutcome, type TargetOutcome } from './report.js';
-import { findDependents, restartAfterUpdate } from './restart.js';
+import { findDependents, finishRestarts } from './restart.js';
 import { Outcome, type PlannedTarget } from './types.js';
 
 /** Counts the attempts a target took, for its result. */
@@ -122,14 +122,14 @@ export async function applyTarget(
     attempts.count = 1;
     return decidedOutcome(fromListing, desired);
   }
-  // Whether the Secret carried the restart-pending marker: all the restart needs of it.
+  // Whether the Secret carried a restart-pending marker: all the restart needs of it.
   let recovering = false;
   const decision = await ctx.attempt(
     () => `cluster "${cluster.name}" Secret ${namespace}/${name}`,
     async (signal) => {
       const first = attempts.count === 1;
       const existing = await existingSecret(gateway, info, first ? listing : undefined, signal);
-      recovering = existing?.annotations[Annotation.ContentHash] === RESTART_PENDING;
+      recovering = existing !== undefined && restartsPending(existing.annotations);
       const decision =
         first && fromListing !== undefined
           ? fromListing
@@ -141,8 +141,8 @@ export async function applyTarget(
     attempts,
   );
   const outcome = decidedOutcome(decision, desired);
-  if (decision.action !== 'update') return outcome;
-  const { restarts, failure } = await restartAfterUpdate(ctx, gateway, info.spec, desired.hash, recovering);
+  if (decision.action !== 'update' && decision.action !== 'restart') return outcome;
+  const { restarts, failure } = await finishRestarts(ctx, gateway, info.spec, desired.hash, recovering);
   if (failure === undefined && restarts.length === 0) return outcome;
   return { ...outcome, ...failure, restarts };
 }
@@ -211,13 +211,15 @@ export async function planTarget(
       (signal) => gateway.getSecret(namespace, name, { signal }),
     );
     const decision = decide(existing, desired, { namespace, name, creationPolicy });
+    // Finishing pending restarts writes no data, but it is work a sync would do.
+    const action = decision.action === 'restart' ? 'update' : decision.action;
     const restart = info.spec.restart;
     const dependents =
-      decision.action === 'update' && restart !== undefined && restart !== false
+      action === 'update' && restart !== undefined && restart !== false
         ? (
             await ctx.attempt(
               () => `cluster "${cluster.name}" dependents`,
-              (signal) => findDependents(gateway, restart, namespace, name, true, signal),
+              (signal) => findDependents(gateway, restart, namespace, name, signal),
             )
           )
             .filter((w) => w.templateAnnotations[RestartAnnotation.RestartedForHash] !== desired.hash)
@@ -228,8 +230,9 @@ export async function planTarget(
       cluster: cluster.name,
       namespace,
       secret: name,
-      action: decision.action,
+      action,
       ...(decision.action === 'skip' ? { reason: decision.reason } : {}),
+      ...(decision.action === 'restart' ? { reason: 'restart-pending' } : {}),
       changedKeys: decision.changedKeys,
       dependents,
     };

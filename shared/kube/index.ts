@@ -147,6 +147,9 @@ function toWorkload(kind: WorkloadKind, object: unknown): Workload {
     templateAnnotations: record(readPath(template, ['metadata', 'annotations'])),
     podSpec: readPath(template, ['spec']) ?? {},
     rollout: rolloutStatus(kind, object),
+    ...(typeof readPath(metadata, ['resourceVersion']) === 'string'
+      ? { resourceVersion: text(readPath(metadata, ['resourceVersion'])) }
+      : {}),
   };
 }
 
@@ -351,7 +354,10 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
 
     async patchTemplateAnnotations(kind, namespace, name, annotations, opts) {
       const what = `restart ${kind} ${namespace}/${name}`;
-      const body = atPath(WORKLOAD_RESOURCES[kind].templatePath, { metadata: { annotations } });
+      const patch = atPath(WORKLOAD_RESOURCES[kind].templatePath, { metadata: { annotations } }) as object;
+      // A resourceVersion in a merge patch is a precondition, as on PUT.
+      const rv = opts?.resourceVersion;
+      const body = rv === undefined ? patch : { ...patch, metadata: { resourceVersion: rv } };
       await expectOk(
         {
           method: 'PATCH',

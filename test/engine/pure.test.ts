@@ -177,6 +177,17 @@ describe('deciding what to do with one target', () => {
       'update',
       undefined,
     ],
+    [
+      'ours, same hash and data, restarts still pending',
+      anExisting(
+        { data: { password: 'bmV3' } },
+        { [Annotation.ContentHash]: 'h2', [Annotation.RestartPending]: 'h2' },
+      ),
+      aDesired(),
+      'Owner',
+      'restart',
+      undefined,
+    ],
     ['foreign under Owner', anExisting({ labels: {} }), aDesired(), 'Owner', 'skip', 'foreign-secret'],
     [
       'ours but another binding',
@@ -221,6 +232,22 @@ describe('deciding what to do with one target', () => {
       [Annotation.VersionCreated]: '2026-01-02T00:00:00.000Z',
       [Annotation.ContentHash]: 'h2',
     });
+  });
+
+  it('an update of a restarting binding records, in the same write, that its restarts are pending', () => {
+    const withRestarts = decide(anExisting(), aDesired({ restarts: true }), target('Owner'));
+    const without = decide(
+      anExisting({}, { [Annotation.RestartPending]: 'h1' }),
+      aDesired(),
+      target('Owner'),
+    );
+    const created = decide(undefined, aDesired({ restarts: true }), target('Owner'));
+    if (withRestarts.action !== 'update' || without.action !== 'update' || created.action !== 'create')
+      throw new Error('expected updates and a create');
+    expect(withRestarts.secret.annotations[Annotation.RestartPending]).toBe('h2');
+    expect(without.secret.annotations[Annotation.RestartPending]).toBeUndefined();
+    // a created Secret restarts nothing: its pods were waiting for it
+    expect(created.secret.annotations[Annotation.RestartPending]).toBeUndefined();
   });
 
   it('every cluster creating one target gets the same frozen Secret, and another target its own', () => {

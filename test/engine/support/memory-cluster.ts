@@ -72,6 +72,7 @@ export function createMemoryCluster(name: string): MemoryCluster {
         labels,
         templateAnnotations: {},
         podSpec,
+        resourceVersion: String(++version),
       });
     },
     fail(op, error, times = 1) {
@@ -122,11 +123,14 @@ export function createMemoryCluster(name: string): MemoryCluster {
         .filter((w) => w.kind === kind && w.namespace === namespace && matches(w.labels, selector))
         .map(copy);
     },
-    async patchTemplateAnnotations(kind, namespace, workload, annotations) {
+    async patchTemplateAnnotations(kind, namespace, workload, annotations, options) {
       await enter('patchTemplateAnnotations');
       const found = workloads.get(`${kind}/${namespace}/${workload}`);
       if (found === undefined) throw new ClusterUnavailableError('not found', { status: 404 });
+      if (options?.resourceVersion !== undefined && options.resourceVersion !== found.resourceVersion)
+        throw new ConflictError('stale resourceVersion', { status: 409 });
       found.templateAnnotations = { ...found.templateAnnotations, ...annotations };
+      found.resourceVersion = String(++version);
     },
   };
 }
