@@ -138,8 +138,13 @@ function decimalFold(first: GoValue, rest: GoValue[], op: DecimalOp): GoFloat {
 }
 
 /** Sprig's untilStep: an empty list when the step cannot reach the end. */
+/** Lists built by until / untilStep / seq stay below this many elements (a template limit). */
+const MAX_LIST = 1_000_000;
+
 function untilStep(start: number, stop: number, step: number): number[] {
   const out: number[] = [];
+  if (step !== 0 && Math.abs((stop - start) / step) > MAX_LIST)
+    throw new GoCallError(`the list would exceed the template limit of ${MAX_LIST} elements`);
   if (stop < start) {
     if (step >= 0) return out;
     for (let i = start; i > stop; i += step) out.push(i);

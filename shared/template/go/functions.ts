@@ -35,6 +35,9 @@ import {
 /** strings.Repeat panics on a negative count; text/template reports the panic as an error. */
 function repeat(name: string, text: string, count: number): string {
   if (count < 0) throw new TemplateExecError(`error calling ${name}: strings: negative Repeat count`);
+  // A template limit: intermediate strings are capped like the output is.
+  if (text.length * count > 4 * 1024 * 1024)
+    throw new TemplateExecError(`error calling ${name}: the result would exceed the template limit of 4 MiB`);
   return text.repeat(count);
 }
 
@@ -134,6 +137,22 @@ function htmlEscape(text: string): string {
   );
 }
 
+const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+/** text/template's JSEscapeString: quotes, backslash, <>&= and unprintable characters escaped. */
+function jsEscape(text: string): string {
+  const named: Record<string, string> = { '\\': '\\\\', "'": "\\'", '"': '\\"' };
+  let out = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (named[ch] !== undefined) out += named[ch];
+    else if ('<>&='.includes(ch) || cp < 0x20 || (cp >= 0x7f && !printable.test(ch)))
+      out += `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    else out += ch;
+  }
+  return out;
+}
+
 function index(args: GoValue[]): GoValue {
   let item = args[0];
   for (const key of args.slice(1)) {
@@ -202,6 +221,15 @@ const coreFunctions: [string, TemplateFunction][] = [
         .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
   ],
   ['html', (a) => htmlEscape(goSprint(a))],
+  ['js', (a) => jsEscape(goSprint(a))],
+  [
+    'call',
+    (a) => {
+      arity('call', a, 1, Infinity);
+      // No template value is a function in ESO's data (maps of strings, JSON, YAML).
+      throw new TemplateExecError(`error calling call: non-function of type ${typeName(a[0])}`);
+    },
+  ],
 
   // Sprig: encoding
   ['b64enc', (a) => (arity('b64enc', a, 1), Buffer.from(str('b64enc', a, 0), 'utf8').toString('base64'))],
