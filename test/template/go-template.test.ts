@@ -161,6 +161,30 @@ describe('Go template interpreter (ESO engine v2 semantics)', () => {
   it('stops runaway templates', () => {
     expect(() => renderTemplate('{{ range 100000000 }}x{{ end }}', data)).toThrow(/budget|too large/);
   });
+
+  it('refuses regex constructs it cannot translate faithfully, without echoing the pattern', () => {
+    const secret = 'canary-regex-5f2e';
+    for (const pattern of [`${secret}(?i:x)`, `(?U)${secret}`, `[\\S]${secret}`]) {
+      const run = () => renderTemplate(`{{ regexMatch ${JSON.stringify(pattern)} "x" }}`, data);
+      expect(run).toThrow(/regular expression not supported/);
+      expect(run).not.toThrow(new RegExp(secret));
+    }
+    // Go rejects lookarounds: regexMatch is false, the must variant fails.
+    expect(renderTemplate('{{ regexMatch "a(?=b)" "ab" }}', data)).toBe('false');
+    expect(() => renderTemplate('{{ mustRegexMatch "a(?=b)" "ab" }}', data)).toThrow(/error parsing regexp/);
+  });
+
+  it('stops functions that would build huge lists or strings, with a clear error', () => {
+    for (const template of [
+      '{{ until 100000000 }}',
+      '{{ untilStep 0 100000000 1 }}',
+      '{{ seq 100000000 }}',
+      '{{ repeat 100000000 "x" }}',
+      '{{ range until 900000 }}{{ . }}{{ end }}',
+    ])
+      expect(() => renderTemplate(template, data)).toThrow(/template limit|budget|too large/);
+    expect(renderTemplate('{{ until 3 }}', data)).toBe('[0 1 2]');
+  });
 });
 
 const CANARY = 'canary-value-93b1';

@@ -1,6 +1,7 @@
+import { GoCallError } from './args.js';
 import { TemplateExecError, specialForms, templateFunctions } from './functions.js';
 import { parseTemplate, type Command, type Node, type Operand, type Pipeline } from './parse.js';
-import { GoFloat, hasKey, isMap, printValue, truthy, typeName, type GoValue } from './values.js';
+import { GoFloat, GoInt64, hasKey, isMap, printValue, truthy, typeName, type GoValue } from './values.js';
 
 export { TemplateExecError } from './functions.js';
 
@@ -108,6 +109,8 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
       return fn(args);
     } catch (error) {
       if (error instanceof TemplateExecError) throw error;
+      if (error instanceof GoCallError)
+        throw new TemplateExecError(`error calling ${name}: ${error.message}`);
       throw new TemplateExecError(`error calling ${name}`);
     }
   };
@@ -166,7 +169,8 @@ export function executeTemplate(nodes: Node[], data: GoValue): string {
         case 'range': {
           const mark = vars.length;
           const decl = node.pipe.decl;
-          const value = evalPipeline({ ...node.pipe, decl: [] }, dot);
+          const ranged = evalPipeline({ ...node.pipe, decl: [] }, dot);
+          const value = ranged instanceof GoInt64 ? ranged.value : ranged;
           let items: Iterable<[GoValue, GoValue]>;
           let count: number;
           if (Array.isArray(value)) {

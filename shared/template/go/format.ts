@@ -1,4 +1,4 @@
-import { GoFloat, formatFloatG, isMap, sprint, typeName, type GoValue } from './values.js';
+import { GoFloat, GoInt64, formatFloatG, isMap, sprint, typeName, type GoValue } from './values.js';
 
 /**
  * Go's fmt.Sprintf for the verbs templates use (%v %s %q %x %X %d %b %o %O %c %U %e %E
@@ -156,6 +156,7 @@ function bad(verb: string, arg: GoValue): string {
 
 function formatOne(verb: string, arg: GoValue, spec: Spec): string {
   if (typeof arg === 'number') return formatInt(verb, arg, spec);
+  if (arg instanceof GoInt64) return formatInt(verb, arg.value, spec);
   if (arg instanceof GoFloat) return formatFloat(verb, arg, spec);
   // fmt applies the verb (and its flags) to each element of a slice or map.
   if (verb !== 'v' && verb !== 'T' && Array.isArray(arg))

@@ -1,9 +1,16 @@
+export { TemplateExecError, type TemplateFunction } from './args.js';
 import { createHash } from 'node:crypto';
 import { parseAllDocuments, type Tags } from 'yaml';
 import { goQuote, sprintf } from './format.js';
 import { filterPem } from './pem.js';
 import { goNospace, goReplaceAll, goSplit, goToLower, goToUpper, goTrimSpace, goTrunc } from './text.js';
 import { toGoYaml } from './yaml.js';
+import { TemplateExecError, anyMap, arity, bool, int, str, type TemplateFunction } from './args.js';
+import { collectionFunctions } from './fn-collections.js';
+import { mathFunctions } from './fn-math.js';
+import { pathFunctions } from './fn-paths.js';
+import { regexFunctions } from './fn-regex.js';
+import { stringFunctions } from './fn-strings.js';
 import {
   GoFloat,
   fromPlain,
@@ -18,66 +25,19 @@ import {
   toPlain,
   truthy,
   typeName,
+  typedSlice,
+  intValue,
+  GoInt64,
   type GoMap,
   type GoValue,
 } from './values.js';
 
-/** A failure while executing a template. Messages name functions and keys, never values. */
-export class TemplateExecError extends Error {}
-
-export type TemplateFunction = (args: GoValue[]) => GoValue;
-
-function arity(name: string, args: GoValue[], min: number, max = min): void {
-  if (args.length < min || args.length > max) {
-    throw new TemplateExecError(
-      `wrong number of args for ${name}: want ${min === max ? min : `${min}-${max}`} got ${args.length}`,
-    );
-  }
-}
-
-function str(name: string, args: GoValue[], i: number): string {
-  const v = args[i];
-  if (typeof v !== 'string')
-    throw new TemplateExecError(
-      `wrong type for value; expected string; got ${typeName(v)} (argument ${i + 1} of ${name})`,
-    );
-  return v;
-}
-
-function int(name: string, args: GoValue[], i: number): number {
-  const v = args[i];
-  if (typeof v === 'number') return v;
-  // An untyped float constant converts when it is integral (`2.0`), as Go's does.
-  if (v instanceof GoFloat && v.literal) {
-    if (Number.isInteger(v.value)) return v.value;
-    throw new TemplateExecError(`expected integer; found ${v.value} (argument ${i + 1} of ${name})`);
-  }
-  throw new TemplateExecError(
-    `wrong type for value; expected int; got ${typeName(v)} (argument ${i + 1} of ${name})`,
-  );
-}
-
-function bool(name: string, args: GoValue[], i: number): boolean {
-  const v = args[i];
-  if (typeof v === 'boolean') return v;
-  throw new TemplateExecError(
-    `wrong type for value; expected bool; got ${typeName(v)} (argument ${i + 1} of ${name})`,
-  );
-}
-
-/** Sprig's map parameters are map[string]interface{}: the data map (map[string]string) is refused. */
-function anyMap(name: string, args: GoValue[], i: number): GoMap {
-  const v = args[i];
-  if (v === null || v === undefined || !isMap(v) || isStringMap(v))
-    throw new TemplateExecError(
-      `wrong type for value; expected map[string]interface {}; got ${typeName(v)} (argument ${i + 1} of ${name})`,
-    );
-  return v;
-}
-
 /** strings.Repeat panics on a negative count; text/template reports the panic as an error. */
 function repeat(name: string, text: string, count: number): string {
   if (count < 0) throw new TemplateExecError(`error calling ${name}: strings: negative Repeat count`);
+  // A template limit: intermediate strings are capped like the output is.
+  if (text.length * count > 4 * 1024 * 1024)
+    throw new TemplateExecError(`error calling ${name}: the result would exceed the template limit of 4 MiB`);
   return text.repeat(count);
 }
 
@@ -96,12 +56,13 @@ export function decodeStdBase64(text: string): Buffer | undefined {
 }
 
 function compare(name: string, a: GoValue, b: GoValue): number {
-  const kind = (v: GoValue) => (typeof v === 'number' ? 'int' : v instanceof GoFloat ? 'float' : typeof v);
+  const kind = (v: GoValue) =>
+    intValue(v) !== undefined ? 'int' : v instanceof GoFloat ? 'float' : typeof v;
   if (kind(a) !== kind(b))
     throw new TemplateExecError(`error calling ${name}: incompatible types for comparison`);
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  const x = a instanceof GoFloat ? a.value : a;
-  const y = b instanceof GoFloat ? b.value : b;
+  const x = a instanceof GoFloat || a instanceof GoInt64 ? a.value : a;
+  const y = b instanceof GoFloat || b instanceof GoInt64 ? b.value : b;
   if (typeof x === 'number' && typeof y === 'number') return x - y;
   throw new TemplateExecError(`error calling ${name}: invalid type for comparison`);
 }
@@ -176,17 +137,35 @@ function htmlEscape(text: string): string {
   );
 }
 
+const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+/** text/template's JSEscapeString: quotes, backslash, <>&= and unprintable characters escaped. */
+function jsEscape(text: string): string {
+  const named: Record<string, string> = { '\\': '\\\\', "'": "\\'", '"': '\\"' };
+  let out = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (named[ch] !== undefined) out += named[ch];
+    else if ('<>&='.includes(ch) || cp < 0x20 || (cp >= 0x7f && !printable.test(ch)))
+      out += `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    else out += ch;
+  }
+  return out;
+}
+
 function index(args: GoValue[]): GoValue {
   let item = args[0];
   for (const key of args.slice(1)) {
     if (item === null || item === undefined)
       throw new TemplateExecError('error calling index: index of untyped nil');
     if (Array.isArray(item) || typeof item === 'string') {
-      if (typeof key !== 'number')
+      const i = intValue(key);
+      if (i === undefined)
         throw new TemplateExecError('error calling index: cannot index slice/array with non-int');
-      if (key < 0 || key >= item.length)
-        throw new TemplateExecError(`error calling index: index out of range: ${key}`);
-      item = typeof item === 'string' ? (Buffer.from(item, 'utf8')[key] ?? 0) : item[key];
+      const bytes = typeof item === 'string' ? Buffer.from(item, 'utf8') : undefined;
+      if (i < 0 || i >= (bytes ?? item).length)
+        throw new TemplateExecError(`error calling index: index out of range: ${i}`);
+      item = bytes !== undefined ? (bytes[i] ?? 0) : (item as GoValue[])[i];
     } else if (isMap(item)) {
       if (typeof key !== 'string')
         throw new TemplateExecError(`error calling index: value has type ${typeName(key)}; should be string`);
@@ -203,7 +182,7 @@ function index(args: GoValue[]): GoValue {
  * Sprig functions people use, and ESO's own `toYaml`, `fromYaml`, `filterPEM`.
  * `env` and `expandenv` are absent, as in ESO: templates never see the environment.
  */
-export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<string, TemplateFunction>([
+const coreFunctions: [string, TemplateFunction][] = [
   // Go builtins (and / or are special forms in exec.ts, they short-circuit)
   ['not', (a) => (arity('not', a, 1), !truthy(a[0]))],
   [
@@ -242,6 +221,15 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
         .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
   ],
   ['html', (a) => htmlEscape(goSprint(a))],
+  ['js', (a) => jsEscape(goSprint(a))],
+  [
+    'call',
+    (a) => {
+      arity('call', a, 1, Infinity);
+      // No template value is a function in ESO's data (maps of strings, JSON, YAML).
+      throw new TemplateExecError(`error calling call: non-function of type ${typeName(a[0])}`);
+    },
+  ],
 
   // Sprig: encoding
   ['b64enc', (a) => (arity('b64enc', a, 1), Buffer.from(str('b64enc', a, 0), 'utf8').toString('base64'))],
@@ -373,17 +361,12 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
     (a) => (arity('nindent', a, 2), `\n${indent('nindent', int('nindent', a, 0), str('nindent', a, 1))}`),
   ],
   ['toString', (a) => (arity('toString', a, 1), strval(a[0]))],
-  ['splitList', (a) => (arity('splitList', a, 2), goSplit(str('splitList', a, 1), str('splitList', a, 0)))],
   [
-    'join',
-    (a) => {
-      arity('join', a, 2);
-      const list = a[1];
-      const items = Array.isArray(list)
-        ? list.filter((v) => v !== null && v !== undefined).map(strval)
-        : [strval(list)];
-      return items.join(str('join', a, 0));
-    },
+    'splitList',
+    (a) => (
+      arity('splitList', a, 2),
+      typedSlice(goSplit(str('splitList', a, 1), str('splitList', a, 0)), 'string')
+    ),
   ],
 
   // Sprig: defaults and flow
@@ -436,7 +419,22 @@ export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<
       return hasKey(anyMap('hasKey', a, 0), str('hasKey', a, 1));
     },
   ],
-  ['keys', (a) => a.flatMap((_m, i) => Object.keys(anyMap('keys', a, i))).sort()],
+  ['keys', (a) => typedSlice(a.flatMap((_m, i) => Object.keys(anyMap('keys', a, i))).sort(), 'string')],
+  ['mustToPrettyJson', (a) => (arity('mustToPrettyJson', a, 1), goJsonIndent(toPlain(a[0])))],
+  ['mustToRawJson', (a) => (arity('mustToRawJson', a, 1), goJson(toPlain(a[0]), false))],
+];
+
+/**
+ * Every function of ESO's v2 template engine that we support, by name: Go's builtins,
+ * Sprig's (without `env` and `expandenv`, as in ESO) and ESO's own.
+ */
+export const templateFunctions: ReadonlyMap<string, TemplateFunction> = new Map<string, TemplateFunction>([
+  ...coreFunctions,
+  ...stringFunctions,
+  ...mathFunctions,
+  ...collectionFunctions,
+  ...regexFunctions,
+  ...pathFunctions,
 ]);
 
 /** Names handled by the interpreter itself rather than the table. */

@@ -13,8 +13,56 @@ export class GoFloat {
   ) {}
 }
 
+/** Go's `int64`, which Sprig's integer math returns (JS numbers stand for `int`). */
+export class GoInt64 {
+  constructor(readonly value: number) {}
+}
+
+/**
+ * Go's `time.Time` as Sprig's date functions pass it: an instant in milliseconds with
+ * the nanoseconds below them, and the zone it is shown in (name and offset in seconds).
+ */
+export class GoTime {
+  constructor(
+    readonly ms: number,
+    readonly nanos = 0,
+    readonly zone: { name: string; offset: number } = { name: 'UTC', offset: 0 },
+  ) {}
+}
+
 export type GoMap = { [key: string]: GoValue };
-export type GoValue = string | number | boolean | null | undefined | GoFloat | GoValue[] | GoMap;
+export type GoValue =
+  string | number | boolean | null | undefined | GoFloat | GoInt64 | GoTime | GoValue[] | GoMap;
+
+/** A JS number standing for any of Go's integer types. */
+export function intValue(value: GoValue): number | undefined {
+  if (typeof value === 'number') return value;
+  return value instanceof GoInt64 ? value.value : undefined;
+}
+
+/** Element types of slices that are not `[]interface {}` (`[]string` from splitList, `[]int` from until). */
+const sliceTypes = new WeakMap<object, string>();
+
+/** Marks a slice with its Go element type, for typeOf and the type checks of function arguments. */
+export function typedSlice<T extends GoValue[]>(items: T, element: string): T {
+  sliceTypes.set(items, element);
+  return items;
+}
+
+/** Nil slices (Go's `[]T(nil)`): printed `[]` like empty ones, but `null` in JSON. */
+const nilSlices = new WeakSet<object>();
+
+/** A nil slice of the given element type. */
+export function nilSlice(element = 'interface {}'): GoValue[] {
+  const items = typedSlice([], element);
+  nilSlices.add(items);
+  return items;
+}
+
+/** The Go element type of a slice. */
+export function sliceElement(items: GoValue[]): string {
+  return sliceTypes.get(items) ?? 'interface {}';
+}
 
 /** Maps whose element type is `string` (the root data map): a missing `index` yields "". */
 const stringMaps = new WeakSet<object>();
@@ -35,7 +83,14 @@ export function newMap(): GoMap {
 }
 
 export function isMap(value: GoValue): value is GoMap {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof GoFloat);
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !(value instanceof GoFloat) &&
+    !(value instanceof GoInt64) &&
+    !(value instanceof GoTime)
+  );
 }
 
 export function hasKey(map: GoMap, key: string): boolean {
@@ -49,7 +104,9 @@ export function typeName(value: GoValue): string {
   if (typeof value === 'number') return 'int';
   if (typeof value === 'boolean') return 'bool';
   if (value instanceof GoFloat) return 'float64';
-  if (Array.isArray(value)) return '[]interface {}';
+  if (value instanceof GoInt64) return 'int64';
+  if (value instanceof GoTime) return 'time.Time';
+  if (Array.isArray(value)) return `[]${sliceElement(value)}`;
   return isStringMap(value) ? 'map[string]string' : 'map[string]interface {}';
 }
 
@@ -59,7 +116,8 @@ export function truthy(value: GoValue): boolean {
   if (typeof value === 'string') return value.length > 0;
   if (typeof value === 'number') return value !== 0;
   if (typeof value === 'boolean') return value;
-  if (value instanceof GoFloat) return value.value !== 0;
+  if (value instanceof GoFloat || value instanceof GoInt64) return value.value !== 0;
+  if (value instanceof GoTime) return true;
   if (Array.isArray(value)) return value.length > 0;
   return Object.keys(value).length > 0;
 }
@@ -93,6 +151,8 @@ export function sprint(value: GoValue): string {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (value instanceof GoFloat) return formatFloatG(value.value);
+  if (value instanceof GoInt64) return String(value.value);
+  if (value instanceof GoTime) return timeString(value);
   if (Array.isArray(value)) return `[${value.map(sprint).join(' ')}]`;
   const keys = Object.keys(value).sort();
   return `map[${keys.map((k) => `${k}:${sprint(value[k])}`).join(' ')}]`;
@@ -120,8 +180,9 @@ export function fromPlain(value: unknown): GoValue {
 /** Converts template values back to plain JSON-able values. */
 export function toPlain(value: GoValue): unknown {
   if (value === undefined) return null;
-  if (value instanceof GoFloat) return value.value;
-  if (Array.isArray(value)) return value.map(toPlain);
+  if (value instanceof GoFloat || value instanceof GoInt64) return value.value;
+  if (value instanceof GoTime) return timeJson(value);
+  if (Array.isArray(value)) return nilSlices.has(value) ? null : value.map(toPlain);
   if (isMap(value)) {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(value).sort()) out[k] = toPlain(value[k]);
@@ -163,4 +224,23 @@ function sortKeys(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** Registered by dates.ts so that values.ts stays free of the date formatting code. */
+let timeFormatter: { string: (t: GoTime) => string; json: (t: GoTime) => string } = {
+  string: (t) => new Date(t.ms).toISOString(),
+  json: (t) => new Date(t.ms).toISOString(),
+};
+
+/** Installs time.Time's String and MarshalJSON formats. */
+export function setTimeFormatter(formatter: typeof timeFormatter): void {
+  timeFormatter = formatter;
+}
+
+function timeString(t: GoTime): string {
+  return timeFormatter.string(t);
+}
+
+function timeJson(t: GoTime): string {
+  return timeFormatter.json(t);
 }
