@@ -2,6 +2,16 @@ import { parseAllDocuments } from 'yaml';
 import { isSupportedFunction } from '../template/go/functions.js';
 import { functionNames, parseTemplate, TemplateSyntaxError } from '../template/go/parse.js';
 import { registrySchema, type ClusterSelector, type RegistryInput } from '../registry/schema.js';
+import {
+  issuedFromGenerator,
+  issuedFromKeys,
+  issuingKind,
+  isVaultGeneratorRef,
+  kvMountOfKeys,
+  normaliseVaultPath,
+  vaultGeneratorName,
+  type Issued,
+} from './vault-issue.js';
 
 /**
  * Converts External Secrets Operator manifests (ExternalSecret, ClusterExternalSecret,
@@ -72,11 +82,55 @@ export function parseManifests(text: string, file: string): Manifest[] {
 }
 
 interface StoreEntry {
-  kind: 'SecretStore' | 'ClusterSecretStore';
+  /** A VaultDynamicSecret generator's provider is kept as a store of its own. */
+  kind: 'SecretStore' | 'ClusterSecretStore' | 'VaultDynamicSecret';
   namespace: string | undefined;
   name: string;
   file: string;
   spec: Obj;
+  /** The VaultDynamicSecret's own spec (path, method, parameters). */
+  generator?: Obj;
+}
+
+/** What a VaultDynamicSecret generator named by an ExternalSecret issues, and through which source. */
+type IssuedResolver = (
+  spec: Obj,
+  namespace: string,
+  note: (message: string) => void,
+  skip: (message: string) => void,
+) => { source: string | undefined; issued: Issued | undefined } | undefined;
+
+/**
+ * The id of the namespaced store (or generator) an ExternalSecret in `namespace` names.
+ * ESO looks only in the ExternalSecret's own namespace, but manifests gathered from a
+ * repository often define it once in another: that single one is used, with a note;
+ * several are refused, listed. Not found anywhere: the plain id (the caller says so).
+ */
+function resolveNamespaced(
+  entries: ReadonlyMap<string, { kind: string; namespace: string | undefined; name: string }>,
+  kind: string,
+  namespace: string,
+  name: string,
+  note: (message: string) => void,
+  skip: (message: string) => void,
+): string | undefined {
+  const id = storeId(kind, namespace, name);
+  if (kind === 'ClusterSecretStore' || entries.has(id)) return id;
+  const elsewhere = [...entries.values()]
+    .filter((e) => e.kind === kind && e.name === name)
+    .map((e) => e.namespace ?? 'default');
+  if (elsewhere.length === 0) return id;
+  if (elsewhere.length > 1) {
+    skip(
+      `its ${kind} "${name}" is not in namespace ${namespace} but in several others (${elsewhere.join(', ')}); keep only the one meant among the inputs, or use a ClusterSecretStore`,
+    );
+    return undefined;
+  }
+  const [other] = elsewhere as [string];
+  note(
+    `its ${kind} "${name}" is defined in namespace ${other}, not ${namespace}: converted with that one, although External Secrets Operator itself would not resolve it across namespaces`,
+  );
+  return storeId(kind, other, name);
 }
 
 const storeId = (kind: string, namespace: string | undefined, name: string) =>
@@ -95,6 +149,19 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
     const meta = obj(doc['metadata']);
     const name = str(meta['name']) ?? 'unnamed';
     const namespace = str(meta['namespace']);
+    if (kind === 'VaultDynamicSecret' && apiVersion.startsWith('generators.external-secrets.io/')) {
+      // Its provider block is a vault store's: kept as a store of its own, named after the generator.
+      const spec = obj(doc['spec']);
+      stores.set(storeId(kind, namespace, name), {
+        kind,
+        namespace: namespace ?? 'default',
+        name,
+        file,
+        spec: { provider: { vault: obj(spec['provider']) } },
+        generator: spec,
+      });
+      continue;
+    }
     if (kind === undefined || !apiVersion.startsWith('external-secrets.io/')) continue;
     const resource = `${kind} ${namespace === undefined ? '' : `${namespace}/`}${name}`;
     if (!API_GROUPS.has(apiVersion)) {
@@ -133,25 +200,54 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
   const sources = new Map<string, SourceInput>();
   const sourceNames = new Map<string, string>();
   const failedStores = new Set<string>();
-  const sourceFor = (id: string): string | undefined => {
-    const known = sourceNames.get(id);
-    if (known !== undefined || failedStores.has(id)) return known;
+  // `mount`: the KV mount taken from the keys, for a vault store without spec.provider.vault.path.
+  const sourceFor = (id: string, mount?: string): string | undefined => {
     const store = stores.get(id);
     if (store === undefined) return undefined;
+    const mountless = store.spec['provider'] !== undefined && vaultPathless(store.spec);
+    const cacheKey = mountless && mount !== undefined ? `${id}#${mount}` : id;
+    const known = sourceNames.get(cacheKey);
+    if (known !== undefined || failedStores.has(cacheKey)) return known;
     let name = toRegistryName(store.name);
     if ([...sourceNames.values()].includes(name))
       name = toRegistryName(`${store.name}-${store.namespace ?? 'cluster'}`);
+    if ([...sourceNames.values()].includes(name) && mount !== undefined)
+      name = toRegistryName(`${store.name}-${mount}`);
     const resource = `${store.kind} ${store.namespace === undefined || store.kind === 'ClusterSecretStore' ? '' : `${store.namespace}/`}${store.name}`;
-    const converted = convertStore(name, store, (severity, message) =>
-      problems.push({ severity, resource, file: store.file, message }),
+    const converted = convertStore(
+      name,
+      store,
+      (severity, message) => problems.push({ severity, resource, file: store.file, message }),
+      mountless ? mount : undefined,
     );
     if (converted === undefined) {
-      failedStores.add(id);
+      failedStores.add(cacheKey);
       return undefined;
     }
     sources.set(name, converted);
-    sourceNames.set(id, name);
+    sourceNames.set(cacheKey, name);
     return name;
+  };
+
+  const issuedFor: IssuedResolver = (spec, namespace, note, skip) => {
+    const name = vaultGeneratorName(spec);
+    if (name === undefined) return undefined;
+    const failed = { source: undefined, issued: undefined };
+    const id = resolveNamespaced(stores, 'VaultDynamicSecret', namespace, name, note, skip);
+    const entry = id === undefined ? undefined : stores.get(id);
+    if (id === undefined) return failed;
+    if (entry?.generator === undefined) {
+      skip(`its VaultDynamicSecret "${name}" is not among the inputs; pass the generator manifest too`);
+      return failed;
+    }
+    const issued = issuedFromGenerator(entry.generator, refreshOf(spec));
+    if (typeof issued === 'string') {
+      skip(issued);
+      return failed;
+    }
+    const source = sourceFor(id);
+    if (source === undefined) skip(`the provider of its VaultDynamicSecret "${name}" could not be converted`);
+    return { source, issued };
   };
 
   const bindings: BindingInput[] = [];
@@ -172,6 +268,7 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
         stores,
         problems,
         usedNames,
+        issuedFor,
       );
       if (binding !== undefined) bindings.push(binding);
       continue;
@@ -211,6 +308,7 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
         stores,
         problems,
         usedNames,
+        issuedFor,
         targetName,
       );
       if (binding !== undefined) bindings.push(binding);
@@ -234,10 +332,17 @@ export function convertEso(manifests: readonly Manifest[], options: ConvertOptio
   return { registry, problems };
 }
 
+/** A vault provider without `path`: its keys carry their KV mount. */
+function vaultPathless(spec: Obj): boolean {
+  const vault = obj(obj(spec['provider'])['vault']);
+  return Object.keys(vault).length > 0 && str(vault['path']) === undefined;
+}
+
 function convertStore(
   name: string,
   store: StoreEntry,
   report: (severity: 'skipped' | 'note', message: string) => void,
+  mountFromKeys?: string,
 ): SourceInput | undefined {
   const provider = obj(store.spec['provider']);
   const [type, ...others] = Object.keys(provider);
@@ -283,7 +388,7 @@ function convertStore(
       return { name, provider: 'gcp', project };
     }
     case 'vault':
-      return convertVaultStore(name, p, report);
+      return convertVaultStore(name, p, report, mountFromKeys);
     default:
       report(
         'skipped',
@@ -297,22 +402,17 @@ function convertVaultStore(
   name: string,
   p: Obj,
   report: (severity: 'skipped' | 'note', message: string) => void,
+  mountFromKeys?: string,
 ): SourceInput | undefined {
   const address = str(p['server']);
-  const mount = str(p['path']);
+  // Without a path, ESO's keys carry their mount (`secret/data/app`); issuing paths need none.
+  const mount = str(p['path']) ?? mountFromKeys;
   if (address === undefined) {
     report('skipped', 'vault store has no server');
     return undefined;
   }
   if ((str(p['version']) ?? 'v2') !== 'v2') {
     report('skipped', 'vault KV v1 is not supported (KV v2 only)');
-    return undefined;
-  }
-  if (mount === undefined) {
-    report(
-      'skipped',
-      'vault store has no path (KV mount); keys would have to carry the mount, set spec.provider.vault.path',
-    );
     return undefined;
   }
   const auth = obj(p['auth']);
@@ -358,7 +458,7 @@ function convertVaultStore(
     name,
     provider: 'vault',
     address,
-    mount,
+    ...(mount === undefined ? {} : { mount }),
     ...(namespace === undefined ? {} : { namespace }),
     ...(caBundle === undefined ? {} : { caData: caBundle }),
     auth: converted,
@@ -416,6 +516,12 @@ function convertRemoteRef(
   return out;
 }
 
+/** An ExternalSecret's refreshInterval as written. */
+function refreshOf(spec: Obj): string | undefined {
+  const raw = spec['refreshInterval'];
+  return typeof raw === 'string' || typeof raw === 'number' ? String(raw) : undefined;
+}
+
 function convertExternalSecret(
   spec: Obj,
   esName: string,
@@ -423,10 +529,11 @@ function convertExternalSecret(
   file: string,
   resource: string,
   clusters: ClusterSelector,
-  sourceFor: (id: string) => string | undefined,
+  sourceFor: (id: string, mount?: string) => string | undefined,
   stores: ReadonlyMap<string, StoreEntry>,
   problems: ConversionProblem[],
   usedNames: Set<string>,
+  issuedFor: IssuedResolver,
   targetOverride?: string,
 ): BindingInput | undefined {
   const reasons: string[] = [];
@@ -440,12 +547,25 @@ function convertExternalSecret(
   let source: string | undefined;
   let provider: string | undefined;
   let vaultMount: string | undefined;
-  if (storeName === undefined) {
+  let issued: Issued | undefined;
+  // A vault store without a path reads any Vault path, so `<mount>/creds/<role>` keys issue.
+  let issuingByKey = false;
+  const generated = issuedFor(spec, namespace, note, skip);
+  if (generated !== undefined) {
+    source = generated.source;
+    issued = generated.issued;
+  } else if (storeName === undefined) {
     skip('spec.secretStoreRef.name is missing');
   } else {
-    const id = storeId(storeKind, namespace, storeName);
-    source = sourceFor(id);
-    if (source === undefined) {
+    const id = resolveNamespaced(stores, storeKind, namespace, storeName, note, skip);
+    const pathless = id !== undefined && vaultPathless(obj(stores.get(id)?.spec));
+    const mountFromKeys = pathless ? kvMountOfKeys(spec) : undefined;
+    source = id === undefined ? undefined : sourceFor(id, mountFromKeys);
+    vaultMount = mountFromKeys;
+    issuingByKey = pathless;
+    if (id === undefined) {
+      // resolveStore has said why.
+    } else if (source === undefined) {
       skip(
         stores.has(id)
           ? `its ${storeKind} "${storeName}" could not be converted`
@@ -454,11 +574,13 @@ function convertExternalSecret(
     } else {
       provider = Object.keys(obj(obj(stores.get(id)?.spec)['provider']))[0];
       provider = provider === 'azurekv' ? 'azure' : provider;
-      vaultMount = str(obj(obj(obj(stores.get(id)?.spec)['provider'])['vault'])['path']);
+      vaultMount = str(obj(obj(obj(stores.get(id)?.spec)['provider'])['vault'])['path']) ?? vaultMount;
     }
   }
 
   const data: NonNullable<BindingInput['data']> = [];
+  const issuedKeys = new Set<string>();
+  const issuedData: NonNullable<BindingInput['data']> = [];
   for (const raw of list(spec['data'])) {
     const entry = obj(raw);
     const secretKey = str(entry['secretKey']);
@@ -471,6 +593,13 @@ function convertExternalSecret(
     }
     if (secretKey === undefined) {
       skip('a data entry has no secretKey');
+      continue;
+    }
+    const rawKey = str(obj(entry['remoteRef'])['key']);
+    if (issuingByKey && rawKey !== undefined && issuingKind(rawKey) !== undefined) {
+      issuedKeys.add(normaliseVaultPath(rawKey));
+      const property = str(obj(entry['remoteRef'])['property']);
+      issuedData.push({ secretKey, ...(property === undefined ? {} : { property }) });
       continue;
     }
     const ref = convertRemoteRef(obj(entry['remoteRef']), provider, skip, vaultMount);
@@ -486,10 +615,17 @@ function convertExternalSecret(
   for (const raw of list(spec['dataFrom'])) {
     const entry = obj(raw);
     if (entry['find'] !== undefined) skip('dataFrom.find (search by name or tags) is not supported');
-    if (entry['sourceRef'] !== undefined)
-      skip('dataFrom.sourceRef (generators or another store) is not supported');
+    if (entry['sourceRef'] !== undefined && !isVaultGeneratorRef(entry))
+      skip(
+        'dataFrom.sourceRef (generators other than VaultDynamicSecret, or another store) is not supported',
+      );
     if (entry['rewrite'] !== undefined) skip('dataFrom.rewrite is not supported');
     if (entry['extract'] === undefined) continue;
+    const rawKey = str(obj(entry['extract'])['key']);
+    if (issuingByKey && rawKey !== undefined && issuingKind(rawKey) !== undefined) {
+      issuedKeys.add(normaliseVaultPath(rawKey));
+      continue;
+    }
     const ref = convertRemoteRef(obj(entry['extract']), provider, skip, vaultMount);
     if (ref === undefined) continue;
     if (ref.key === undefined) {
@@ -498,7 +634,15 @@ function convertExternalSecret(
     }
     dataFrom.push({ extract: ref });
   }
-  if (data.length === 0 && dataFrom.length === 0 && reasons.length === 0)
+  const refresh = refreshOf(spec);
+  if (issuedKeys.size > 0) {
+    const fromKeys = issuedFromKeys([...issuedKeys], data.length + dataFrom.length, refresh);
+    if (typeof fromKeys === 'string') skip(fromKeys);
+    else issued = fromKeys;
+  } else if (issued !== undefined && data.length + dataFrom.length > 0) {
+    skip('it mixes a VaultDynamicSecret generator with stored keys; split it into two ExternalSecrets');
+  }
+  if (issued === undefined && data.length === 0 && dataFrom.length === 0 && reasons.length === 0)
     skip('it has neither data nor dataFrom.extract');
 
   const target = obj(spec['target']);
@@ -559,10 +703,14 @@ function convertExternalSecret(
     };
   }
 
-  const rawRefresh = spec['refreshInterval'];
-  const refresh =
-    typeof rawRefresh === 'string' || typeof rawRefresh === 'number' ? String(rawRefresh) : undefined;
-  if (refresh !== undefined && refresh !== '0' && refresh !== '0s') {
+  if (issued !== undefined && refresh !== undefined) {
+    const renewAfter = (issued.dynamic ?? issued.pki).renewAfter;
+    note(
+      renewAfter === undefined
+        ? `refreshInterval ${refresh}: re-issued by the lease or validity only`
+        : `refreshInterval ${refresh} is the renewal: re-issued at the latest ${renewAfter} after each issue`,
+    );
+  } else if (refresh !== undefined && refresh !== '0' && refresh !== '0s') {
     note(
       `refreshInterval ${refresh} is not carried over: changes propagate on store events; add schedule.reconcile to repair drift periodically`,
     );
@@ -587,6 +735,9 @@ function convertExternalSecret(
     source,
     ...(data.length > 0 ? { data } : {}),
     ...(dataFrom.length > 0 ? { dataFrom } : {}),
+    ...(issuedData.length > 0 ? { data: issuedData } : {}),
+    ...(issued?.dynamic === undefined ? {} : { dynamic: issued.dynamic }),
+    ...(issued?.pki === undefined ? {} : { pki: issued.pki }),
     target: {
       name: toRegistryName(str(target['name']) ?? targetOverride ?? esName),
       namespace,

@@ -57,6 +57,11 @@ export function crossCheck(registry: Registry): string[] {
         `${at}.source: unknown source "${binding.source}" (known: ${[...sourceNames].join(', ') || 'none'})`,
       );
     }
+    const provider = registry.sources.find((s) => s.name === binding.source)?.provider;
+    for (const field of ['dynamic', 'pki'] as const) {
+      if (binding[field] !== undefined && provider !== undefined && provider !== 'vault')
+        problems.push(`${at}.${field}: needs a vault source; "${binding.source}" is ${provider}`);
+    }
     problems.push(...checkDataShape(binding, at));
     const { target } = binding;
     if ('names' in target.clusters) {
@@ -104,6 +109,19 @@ function checkDataShape(binding: BindingSpec, at: string): string[] {
   const problems: string[] = [];
   const hasData = (binding.data?.length ?? 0) > 0;
   const hasDataFrom = (binding.dataFrom?.length ?? 0) > 0;
+  const issues = binding.dynamic !== undefined || binding.pki !== undefined;
+  if (binding.dynamic !== undefined && binding.pki !== undefined)
+    problems.push(`${at}: dynamic and pki exclude each other`);
+  if (issues && (binding.remoteRef !== undefined || hasDataFrom))
+    problems.push(`${at}: a dynamic or pki binding issues its data; remoteRef and dataFrom do not apply`);
+  if (issues) {
+    // Issued bindings select from what was issued with data[].property; nothing is read by key.
+    binding.data?.forEach((entry, j) => {
+      if (entry.remoteRef?.key !== undefined)
+        problems.push(`${at}.data[${j}].remoteRef.key: a dynamic or pki binding reads no stored key`);
+    });
+    return problems;
+  }
   if (!hasData && !hasDataFrom && binding.remoteRef === undefined) {
     problems.push(`${at}: needs remoteRef, data or dataFrom (what to read from the source)`);
   }

@@ -201,6 +201,34 @@ export const generatorSchema = z.strictObject({
   symbols: z.boolean().default(true),
 });
 
+/** Vault dynamic secrets: every read of `<mount>/creds/<role>` issues a new credential with a lease. */
+export const dynamicSchema = z.strictObject({
+  path: z.string().regex(/^[^/\s]+(\/[^/\s]+)*\/creds\/[^/\s]+$/, 'must be <mount>/creds/<role>'),
+  /** One credential per target cluster (each revocable on its own) instead of one per rollout. @default false */
+  perTarget: z.boolean().optional(),
+  /** Re-issue at this fraction of the lease, 0.1 to 0.95. @default 0.67 */
+  renewAt: z.number().min(0.1).max(0.95).optional(),
+  /** Re-issue at the latest this long after the credential was issued (ESO's refreshInterval). */
+  renewAfter: duration.optional(),
+  /** How long the previous lease stays valid once every target holds the new credential. @default "5m" */
+  revokeGrace: duration.optional(),
+});
+
+/** Vault PKI: `<mount>/issue/<role>` issues a certificate and key, written as a kubernetes.io/tls Secret. */
+export const pkiSchema = z.strictObject({
+  path: z.string().regex(/^[^/\s]+(\/[^/\s]+)*\/issue\/[^/\s]+$/, 'must be <mount>/issue/<role>'),
+  commonName: z.string().min(1),
+  altNames: z.array(z.string().min(1)).optional(),
+  /** Requested validity; @default the role's ttl */
+  ttl: duration.optional(),
+  /** Re-issue this long before expiry. @default one third of the validity */
+  renewBefore: duration.optional(),
+  /** Re-issue at the latest this long after issue (ESO's refreshInterval). */
+  renewAfter: duration.optional(),
+  /** One certificate per target cluster. @default true */
+  perTarget: z.boolean().optional(),
+});
+
 export const bindingSchema = z.strictObject({
   name,
   source: z.string().min(1),
@@ -209,6 +237,10 @@ export const bindingSchema = z.strictObject({
   dataFrom: z.array(dataFromEntry).optional(),
   /** Accept an `aws` key with an IAM wildcard (`prod/*`): the functions are granted every secret it matches. */
   allowWildcard: z.boolean().optional(),
+  /** Issue dynamic credentials from a vault source instead of reading a stored secret. */
+  dynamic: dynamicSchema.optional(),
+  /** Issue TLS certificates from a vault source's PKI engine instead of reading a stored secret. */
+  pki: pkiSchema.optional(),
   target: z.strictObject({
     name: secretName,
     namespace: namespaceName,
@@ -301,6 +333,8 @@ export type SourceSpec = z.infer<typeof sourceSchema>;
 export type BindingSpec = z.infer<typeof bindingSchema>;
 export type ClusterSelector = z.infer<typeof clusterSelector>;
 export type TemplateSpec = z.infer<typeof templateSchema>;
+export type DynamicSpec = z.infer<typeof dynamicSchema>;
+export type PkiSpec = z.infer<typeof pkiSchema>;
 export type RestartSpec = z.infer<typeof restartSchema>;
 export type Settings = z.infer<typeof settingsSchema>;
 export type SourceSpecOf<P extends SourceSpec['provider']> = Extract<SourceSpec, { provider: P }>;
