@@ -40,7 +40,13 @@ export interface Desired {
 }
 
 export type Decision =
-  | { action: 'create' | 'update'; secret: KubeSecret; changedKeys: string[] }
+  | {
+      action: 'create' | 'update';
+      secret: KubeSecret;
+      changedKeys: string[];
+      /** Only our version annotations change (a new store version with the same content): no restart. */
+      metadataOnly?: boolean;
+    }
   | { action: 'unchanged'; changedKeys: [] }
   | { action: 'skip'; reason: SkipReason; changedKeys: string[] };
 
@@ -181,7 +187,18 @@ export function decide(
     labelsPresent(existing.labels, desired.labels) &&
     labelsPresent(existing.annotations, desired.annotations)
   ) {
-    return { action: 'unchanged', changedKeys: [] };
+    // Same content: still record a new store version, so status and reconciles see it arrived.
+    if (existing.annotations[Annotation.Version] === desired.version || isOlder(desired, existing))
+      return { action: 'unchanged', changedKeys: [] };
+    return {
+      action: 'update',
+      changedKeys: [],
+      metadataOnly: true,
+      secret: {
+        ...existing,
+        annotations: { ...existing.annotations, ...freshSecretOf(desired, policy).annotations },
+      },
+    };
   }
   if (isOlder(desired, existing))
     return { action: 'skip', reason: SkipReason.OlderVersion, changedKeys: keys };

@@ -126,6 +126,7 @@ export async function applyTarget(
   );
   const outcome = decidedOutcome(decision, desired);
   if (decision.action !== 'update') return outcome;
+  if (decision.metadataOnly === true) return { ...outcome, reason: 'version-annotation-only' };
   const { restarts, failure } = await restartAfterUpdate(ctx, gateway, info.spec, desired.hash, recovering);
   if (failure === undefined && restarts.length === 0) return outcome;
   return { ...outcome, ...failure, restarts };
@@ -133,7 +134,7 @@ export async function applyTarget(
 
 /**
  * The source secret is gone and the binding says `deletionPolicy: Delete`: deletes the target
- * if it is ours (outcome updated, reason deleted), leaves anyone else's alone.
+ * if it is ours (outcome deleted), leaves anyone else's alone.
  */
 export async function deleteTarget(
   ctx: EngineContext,
@@ -160,7 +161,7 @@ export async function deleteTarget(
     (signal) => gateway.deleteSecret(namespace, name, { signal }),
     attempts,
   );
-  return { outcome: Outcome.Updated, reason: 'deleted' };
+  return { outcome: Outcome.Deleted, reason: 'deleted' };
 }
 
 /** A planned target that will not be touched, and why. */
@@ -197,7 +198,10 @@ export async function planTarget(
     const decision = decide(existing, desired, { namespace, name, creationPolicy });
     const restart = info.spec.restart;
     const dependents =
-      decision.action === 'update' && restart !== undefined && restart !== false
+      decision.action === 'update' &&
+      decision.metadataOnly !== true &&
+      restart !== undefined &&
+      restart !== false
         ? (
             await ctx.attempt(
               () => `cluster "${cluster.name}" dependents`,
