@@ -6,6 +6,7 @@ import { register as registerPlan } from './commands/plan.js';
 import { register as registerPoll } from './commands/poll.js';
 import { register as registerRbac } from './commands/rbac.js';
 import { register as registerRestart } from './commands/restart.js';
+import { register as registerStatus } from './commands/status.js';
 import { register as registerSync } from './commands/sync.js';
 import { register as registerValidate } from './commands/validate.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerPlan(program, io);
   registerSync(program, io);
   registerRestart(program, io);
+  registerStatus(program, io);
   registerPoll(program, io);
   registerRbac(program, io);
   registerImportEso(program, io);

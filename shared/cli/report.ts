@@ -51,7 +51,14 @@ export interface Totals {
 }
 
 export function totalsOf(reports: readonly ChangeReport[]): Totals {
-  const counts: Record<Outcome, number> = { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
+  const counts: Record<Outcome, number> = {
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 0,
+    deleted: 0,
+  };
   let restarts = 0;
   let failedRestarts = 0;
   let targets = 0;
@@ -80,7 +87,7 @@ export function totalsLine(totals: Totals, durationMs: number): string {
   const { counts } = totals;
   return (
     `${totals.targets} target(s): ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ` +
-    `${counts.skipped} skipped, ${counts.failed} failed; ${totals.restarts} restart(s)` +
+    `${counts.skipped} skipped, ${counts.failed} failed${counts.deleted > 0 ? `, ${counts.deleted} deleted` : ''}; ${totals.restarts} restart(s)` +
     `${totals.failedRestarts > 0 ? `, ${totals.failedRestarts} restart(s) failed` : ''} in ${formatMs(durationMs)}`
   );
 }

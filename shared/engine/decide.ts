@@ -45,7 +45,13 @@ export interface Desired {
 }
 
 export type Decision =
-  | { action: 'create' | 'update'; secret: KubeSecret; changedKeys: string[] }
+  | {
+      action: 'create' | 'update';
+      secret: KubeSecret;
+      changedKeys: string[];
+      /** Only our version annotations change (a new store version with the same content): no restart. */
+      metadataOnly?: boolean;
+    }
   | { action: 'unchanged'; changedKeys: [] }
   /** The Secret holds the content already, but restarts for it are still pending: finish them. */
   | { action: 'restart'; changedKeys: [] }
@@ -191,9 +197,19 @@ export function decide(
     labelsPresent(existing.annotations, desired.annotations)
   ) {
     // A worker that wrote this content may have died before its restarts were all done.
-    return restartsPending(existing.annotations)
-      ? { action: 'restart', changedKeys: [] }
-      : { action: 'unchanged', changedKeys: [] };
+    if (restartsPending(existing.annotations)) return { action: 'restart', changedKeys: [] };
+    // Same content: still record a new store version, so status and reconciles see it arrived.
+    if (existing.annotations[Annotation.Version] === desired.version || isOlder(desired, existing))
+      return { action: 'unchanged', changedKeys: [] };
+    return {
+      action: 'update',
+      changedKeys: [],
+      metadataOnly: true,
+      secret: {
+        ...existing,
+        annotations: { ...existing.annotations, ...freshSecretOf(desired, policy).annotations },
+      },
+    };
   }
   if (isOlder(desired, existing))
     return { action: 'skip', reason: SkipReason.OlderVersion, changedKeys: keys };

@@ -13,3 +13,12 @@ export { referencedSecrets, referencesSecret } from './discovery.js';
 export { toWaves } from './waves.js';
 export { backoffMs, isTransient, withRetry, withTimeout, type RetryPolicy } from './retry.js';
 export { toWorkItem } from './work-item.js';
+export {
+  fleetStatus,
+  targetStatusOf,
+  TargetState,
+  TARGET_STATES,
+  type BindingStatus,
+  type StatusOptions,
+  type TargetStatus,
+} from './status.js';

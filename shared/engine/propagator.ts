@@ -29,6 +29,7 @@ import {
 } from './report.js';
 import { restartOutcome } from './restart.js';
 import { forEachTarget, runTarget } from './schedule.js';
+import { fleetStatus, type BindingStatus, type StatusOptions } from './status.js';
 import { plannedSkip, planTarget } from './target.js';
 import { Outcome, type ChangeReport, type PlannedTarget, type Propagator, type WorkItem } from './types.js';
 
@@ -40,6 +41,8 @@ export interface EnginePropagator extends Propagator {
   bindingsFor(change: SecretChange): string[];
   /** The clusters a binding targets, in registry order. */
   clustersOf(binding: string): readonly ClusterSpec[];
+  /** Which version each target holds, read from our annotations: one listing per cluster and namespace. */
+  status(options?: StatusOptions): Promise<BindingStatus[]>;
   /** Releases every cluster gateway the engine built (keep-alive connections). */
   close(): void;
 }
@@ -61,6 +64,7 @@ export function createPropagator(options: PropagatorOptions): EnginePropagator {
     },
     plan: (opts = {}) => plan(ctx, index.select(opts.bindings)),
     restart: (binding) => restart(ctx, index.require(binding)),
+    status: (opts = {}) => fleetStatus(ctx, index.select(opts.bindings), opts),
   };
 }
 

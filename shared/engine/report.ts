@@ -116,7 +116,7 @@ export function reportHead(info: BindingInfo, inv: Invocation, secretRef: string
 }
 
 export function emptyCounts(): Record<Outcome, number> {
-  return { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
+  return { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, deleted: 0 };
 }
 
 /** The report of `head` over `targets`, with its totals counted. */

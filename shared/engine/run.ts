@@ -7,7 +7,14 @@ import type { EngineContext, Invocation } from './context.js';
 import type { Desired } from './decide.js';
 import { desiredOf } from './desired.js';
 import { enqueueBinding, enqueueByCluster, fansOut, type Enqueued } from './fan-out.js';
-import { buildReport, finishReport, reportError, reportHead, type ReportHead } from './report.js';
+import {
+  buildReport,
+  finishReport,
+  reportError,
+  reportHead,
+  skippedTarget,
+  type ReportHead,
+} from './report.js';
 import {
   applyWaves,
   forEachTarget,
@@ -23,6 +30,9 @@ import { toWaves } from './waves.js';
 type Prepared =
   | { done: ChangeReport }
   | { head: ReportHead; started: number; desired: Desired; waves: ClusterSpec[][]; fanOut: boolean };
+
+/** Skip reason of a target kept because the source is gone under `deletionPolicy: Retain`. */
+export const SOURCE_DELETED_RETAINED = 'source-deleted-retained';
 
 /** Expiry warnings and rotation requests write nothing: the runtime's rotation handles them. */
 function isWarningOnly(kind: ChangeKind): boolean {
@@ -58,10 +68,18 @@ async function prepareBinding(
   try {
     desired = await desiredOf(ctx, info, inv);
   } catch (error) {
-    if (inv.kind === ChangeKind.Deleted && error instanceof SecretNotFoundError)
+    // A reconcile repairs a missed delete event: the source being gone means the same thing.
+    if (
+      (inv.kind === ChangeKind.Deleted || inv.kind === ChangeKind.Reconcile) &&
+      error instanceof SecretNotFoundError
+    ) {
+      const targets = await sourceDeleted(ctx, inv, info, clusters, secretRef);
+      // Retain keeps the Secrets and says so on each; a reconcile still reports the missing source.
+      const retained = info.spec.target.deletionPolicy !== 'Delete' && inv.kind === ChangeKind.Reconcile;
       return {
-        done: finishReport(ctx, head, await sourceDeleted(ctx, inv, info, clusters, secretRef), started),
+        done: finishReport(ctx, retained ? { ...head, error: reportError(error) } : head, targets, started),
       };
+    }
     if (error instanceof ValidationGateError)
       ctx.metrics?.count(MetricName.GateFailures, 1, { binding: info.spec.name });
     ctx.metrics?.count(MetricName.BindingErrors, 1, { errorCode: errorCodeOf(error) });
@@ -89,7 +107,8 @@ async function sourceDeleted(
     binding: info.spec.name,
     secretRef,
   });
-  return [];
+  // Nothing is read or written: each target says it was kept, and why.
+  return clusters.map((cluster) => skippedTarget(info.spec, cluster.name, SOURCE_DELETED_RETAINED));
 }
 
 /** One binding, wave by wave (or handed to workers). */

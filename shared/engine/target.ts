@@ -142,6 +142,8 @@ export async function applyTarget(
   );
   const outcome = decidedOutcome(decision, desired);
   if (decision.action !== 'update' && decision.action !== 'restart') return outcome;
+  if (decision.action === 'update' && decision.metadataOnly === true)
+    return { ...outcome, reason: 'version-annotation-only' };
   const { restarts, failure } = await finishRestarts(ctx, gateway, info.spec, desired.hash, recovering);
   if (failure === undefined && restarts.length === 0) return outcome;
   return { ...outcome, ...failure, restarts };
@@ -149,7 +151,7 @@ export async function applyTarget(
 
 /**
  * The source secret is gone and the binding says `deletionPolicy: Delete`: deletes the target
- * if it is ours (outcome updated, reason deleted), leaves anyone else's alone.
+ * if it is ours (outcome deleted), leaves anyone else's alone.
  */
 export async function deleteTarget(
   ctx: EngineContext,
@@ -176,7 +178,7 @@ export async function deleteTarget(
     (signal) => gateway.deleteSecret(namespace, name, { signal }),
     attempts,
   );
-  return { outcome: Outcome.Updated, reason: 'deleted' };
+  return { outcome: Outcome.Deleted, reason: 'deleted' };
 }
 
 /** A planned target that will not be touched, and why. */
@@ -215,7 +217,10 @@ export async function planTarget(
     const action = decision.action === 'restart' ? 'update' : decision.action;
     const restart = info.spec.restart;
     const dependents =
-      action === 'update' && restart !== undefined && restart !== false
+      action === 'update' &&
+      !(decision.action === 'update' && decision.metadataOnly === true) &&
+      restart !== undefined &&
+      restart !== false
         ? (
             await ctx.attempt(
               () => `cluster "${cluster.name}" dependents`,

@@ -9,6 +9,8 @@ export const Outcome = {
   Unchanged: 'unchanged',
   Skipped: 'skipped',
   Failed: 'failed',
+  /** The target Secret was deleted (the source is gone and `deletionPolicy: Delete`). */
+  Deleted: 'deleted',
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 

@@ -58,6 +58,7 @@ export function summarizeReports(reports: readonly ChangeReport[]): RunSummary {
     unchanged: 0,
     skipped: 0,
     failed: 0,
+    deleted: 0,
     restarts: 0,
     enqueued: 0,
     bindingErrors: 0,

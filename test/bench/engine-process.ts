@@ -26,7 +26,8 @@ import { percentile } from './stats.js';
 applyFunctionV8Flags();
 
 /** What the engine is asked to do in one run. */
-export type EngineWork = { kind: 'change'; secret: string; version: number } | { kind: 'reconcile' };
+export type EngineWork =
+  { kind: 'change'; secret: string; version: number } | { kind: 'reconcile' } | { kind: 'status' };
 
 /** What one run measured, summarised in the engine process (30,000 reports stay there). */
 export interface EngineRun {
@@ -111,6 +112,7 @@ async function run(work: EngineWork, profile: string | undefined): Promise<Engin
   const mainCpu = process.threadCpuUsage();
   const gc = watchGc();
   const start = performance.now();
+  if (work.kind === 'status') return statusRun(rt, profile);
   const reports: ChangeReport[] = await profiled(profile, () =>
     work.kind === 'change' ? rt.handle(changeEvent(work.secret, work.version)) : rt.scheduled('reconcile'),
   );
@@ -137,6 +139,38 @@ async function run(work: EngineWork, profile: string | undefined): Promise<Engin
     failures: reports.flatMap((r) => [
       ...(r.error ? [r.error.code] : []),
       ...r.targets.filter((t) => t.outcome === 'failed').map((t) => t.errorCode ?? '?'),
+    ]),
+  };
+}
+
+/** `status` over the fleet: reads only; a target not current counts as a failure (the bench expects all current). */
+async function statusRun(rt: Runtime, profile: string | undefined): Promise<EngineRun> {
+  const cpu = process.cpuUsage();
+  const mainCpu = process.threadCpuUsage();
+  const gc = watchGc();
+  const start = performance.now();
+  const bindings = await profiled(profile, () => rt.propagator.status());
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  const main = process.threadCpuUsage(mainCpu);
+  const memory = process.memoryUsage();
+  return {
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    mainCpuMs: (main.user + main.system) / 1000,
+    gc: gc.stop(),
+    heapMb: memory.heapUsed / 2 ** 20,
+    externalMb: memory.external / 2 ** 20,
+    targets: bindings.reduce((n, b) => n + b.targets.length, 0),
+    written: 0,
+    restarts: 0,
+    storeReads: counter.reads,
+    connections: counter.connections,
+    p50Ms: 0,
+    p99Ms: 0,
+    failures: bindings.flatMap((b) => [
+      ...(b.error ? [b.error.code] : []),
+      ...b.targets.filter((t) => t.state !== 'current').map((t) => t.errorCode ?? t.state),
     ]),
   };
 }

@@ -518,6 +518,15 @@ async function benchFleet(
       );
       // The next reconcile finds nothing to do.
       results.push(await runOne({ ...rc, name: `reconcile-unchanged-${count}x${opts.secrets}`, work }));
+      // `status` over the same fleet: one listing per cluster and namespace, nothing written (no floor: it is a read).
+      results.push(
+        await runOne({
+          ...rc,
+          floor: undefined,
+          name: `status-${count}x${opts.secrets}`,
+          work: () => ({ kind: 'status' }),
+        }),
+      );
     }
   } finally {
     for (const e of engines) await e.stop();
@@ -537,7 +546,9 @@ function table(results: readonly RunResult[]): string {
       .filter(([, n]) => n > 0)
       .map(([v, n]) => `${v} ${round(n / Math.max(r.targets, 1), 3)}`)
       .join(', ');
-    return `| ${r.name} | ${r.targets} | ${r.totalMs} | ${r.cpuMsPerTarget} | ${r.p50Ms} / ${r.p99Ms} | ${r.requestsPerTarget} (${verbs}) | ${r.storeReads} | ${r.peakRssMb} | ${r.floorMs} | ${r.floorCpuMsPerTarget} | ${r.wallRatio} | ${r.cpuRatio} | ${Number.isNaN(r.cpuRatioParsing) ? '—' : r.cpuRatioParsing} |`;
+    // Runs without a floor (status) show a dash where the floor's figures would be.
+    const f = (n: number) => (Number.isNaN(n) ? '—' : String(n));
+    return `| ${r.name} | ${r.targets} | ${r.totalMs} | ${r.cpuMsPerTarget} | ${r.p50Ms} / ${r.p99Ms} | ${r.requestsPerTarget} (${verbs}) | ${r.storeReads} | ${r.peakRssMb} | ${f(r.floorMs)} | ${f(r.floorCpuMsPerTarget)} | ${f(r.wallRatio)} | ${f(r.cpuRatio)} | ${f(r.cpuRatioParsing)} |`;
   });
   return [header, rule, ...rows].join('\n');
 }

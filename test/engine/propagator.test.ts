@@ -381,6 +381,66 @@ describe('propagate', () => {
   });
 });
 
+describe('reconciles repair what events missed', () => {
+  it('deletes our Secrets on reconcile when the source is gone under Delete, reported as deleted', async () => {
+    // given an applied binding whose delete event was missed
+    const h = harness(aRegistry({ bindings: [aBinding({ target: { deletionPolicy: 'Delete' } })] }));
+    h.source.put('prod/database', { username: 'u', password: CANARY });
+    await h.propagator.propagate(aChange());
+    h.source.remove('prod/database');
+    // when
+    const [report] = await h.propagator.reconcile();
+    // then
+    expect(report?.error).toBeUndefined();
+    expect(report?.targets.map((t) => t.outcome)).toEqual(['deleted', 'deleted']);
+    expect(report?.counts).toMatchObject({ deleted: 2, updated: 0, failed: 0 });
+    expect(h.secretIn('c1')).toBeUndefined();
+    expect(h.secretIn('c2')).toBeUndefined();
+  });
+
+  it('keeps the Secrets on reconcile under Retain and says so on each target and on the binding', async () => {
+    // given
+    const h = harness(aRegistry());
+    h.source.put('prod/database', { username: 'u', password: CANARY });
+    await h.propagator.propagate(aChange());
+    h.source.remove('prod/database');
+    h.cluster('c1').calls.length = 0;
+    // when
+    const [report] = await h.propagator.reconcile();
+    // then
+    expect(report?.error?.code).toBe('SecretNotFound');
+    expect(report?.targets.map((t) => `${t.outcome}:${t.reason ?? ''}`)).toEqual([
+      'skipped:source-deleted-retained',
+      'skipped:source-deleted-retained',
+    ]);
+    expect(h.secretIn('c1')).toBeDefined();
+    expect(h.cluster('c1').calls).toEqual([]);
+  });
+
+  it('records a new store version with the same content on the Secret, without restarting anything', async () => {
+    // given an applied version 1 and a dependent
+    const h = harness(aRegistry({ bindings: [aBinding({ restart: { auto: true } })] }));
+    h.source.put('prod/database', { username: 'u', password: CANARY });
+    h.cluster('c1').seedWorkload('Deployment', 'payments', 'api', podUsing('db-credentials'));
+    await h.propagator.propagate(aChange());
+    const before = h.secretIn('c1')?.annotations[Annotation.Version];
+    // when version 2 holds the same content
+    h.source.put('prod/database', { username: 'u', password: CANARY });
+    const [report] = await h.propagator.propagate(aChange());
+    const [again] = await h.propagator.propagate(aChange());
+    // then
+    expect(before).toBe('v1');
+    expect(h.secretIn('c1')?.annotations[Annotation.Version]).toBe('v2');
+    expect(report?.targets.map((t) => `${t.outcome}:${t.reason ?? ''}`)).toEqual([
+      'updated:version-annotation-only',
+      'updated:version-annotation-only',
+    ]);
+    expect(report?.restarts).toBe(0);
+    expect(h.cluster('c1').calls).not.toContain('patchTemplateAnnotations');
+    expect(again?.counts).toMatchObject({ unchanged: 2, updated: 0 });
+  });
+});
+
 describe('rollout waves and fan-out', () => {
   it('halts later waves after a failed wave', async () => {
     // given

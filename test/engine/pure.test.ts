@@ -144,7 +144,36 @@ describe('deciding what to do with one target', () => {
     ['ours, older content', anExisting(), aDesired(), 'Owner', 'update', undefined],
     [
       'ours, same hash and data',
-      anExisting({ data: { password: 'bmV3' } }, { [Annotation.ContentHash]: 'h2' }),
+      anExisting(
+        { data: { password: 'bmV3' } },
+        { [Annotation.ContentHash]: 'h2', [Annotation.Version]: 'v2' },
+      ),
+      aDesired(),
+      'Owner',
+      'unchanged',
+      undefined,
+    ],
+    [
+      'ours, same hash and data, a newer store version (the annotation follows)',
+      anExisting(
+        { data: { password: 'bmV3' } },
+        { [Annotation.ContentHash]: 'h2', [Annotation.Version]: 'v1' },
+      ),
+      aDesired(),
+      'Owner',
+      'update',
+      undefined,
+    ],
+    [
+      'ours, same hash and data, an older store version (never regresses the annotation)',
+      anExisting(
+        { data: { password: 'bmV3' } },
+        {
+          [Annotation.ContentHash]: 'h2',
+          [Annotation.Version]: 'v3',
+          [Annotation.VersionCreated]: '2026-01-03T00:00:00.000Z',
+        },
+      ),
       aDesired(),
       'Owner',
       'unchanged',

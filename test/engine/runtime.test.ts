@@ -123,7 +123,7 @@ describe('summaries', () => {
     source: 's',
     secretRef: 'r',
     targets: [],
-    counts: { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 },
+    counts: { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, deleted: 0 },
     restarts: 0,
     enqueued: 0,
     durationMs: 0,
@@ -144,7 +144,7 @@ describe('summaries', () => {
   it.each([
     [
       'all fine',
-      [report({ counts: { created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0 } })],
+      [report({ counts: { created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0, deleted: 0 } })],
       true,
       false,
     ],

@@ -24,7 +24,7 @@ function aReport(overrides: Partial<ChangeReport> = {}): ChangeReport {
     source: 'gcp-main',
     secretRef: 'projects/1/secrets/db',
     targets: [],
-    counts: { created: 0, updated: 1, unchanged: 0, skipped: 0, failed: 0 },
+    counts: { created: 0, updated: 1, unchanged: 0, skipped: 0, failed: 0, deleted: 0 },
     restarts: 0,
     enqueued: 0,
     durationMs: 1,
@@ -67,7 +67,7 @@ function aRuntime(behaviour: {
         return Promise.resolve([
           aReport({
             targets: [aFailedTarget(true)],
-            counts: { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 1 },
+            counts: { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 1, deleted: 0 },
           }),
         ]);
       },
