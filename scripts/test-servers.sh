@@ -4,7 +4,8 @@
 #
 #   scripts/test-servers.sh kube-apiserver      build k8s.io/kubernetes/cmd/kube-apiserver
 #   scripts/test-servers.sh etcd                Debian's etcd-server if installed, else built
-#   scripts/test-servers.sh all                 both, one "name=path" line each
+#   scripts/test-servers.sh fake-gcs-server     go install github.com/fsouza/fake-gcs-server (the GCS emulator)
+#   scripts/test-servers.sh all                 etcd and kube-apiserver, one "name=path" line each
 #   scripts/test-servers.sh pin-kubernetes VER  rewrite the wrapper go.mod for k8s.io/kubernetes VER
 #
 # A warm cache never rebuilds. A missing Go toolchain or an unreachable module proxy is an
@@ -117,13 +118,38 @@ pin_kubernetes() {
   (cd "$module_dir" && GOFLAGS=-mod=mod go mod tidy) || die "go mod tidy failed"
 }
 
+# The Google Cloud Storage emulator the registry store tests run against; its version is
+# pinned here (it has no place in the wrapper go.mod, which is Kubernetes' own graph).
+FAKE_GCS_SERVER_VERSION=v1.56.1
+
+fake_gcs_server() {
+  local bin="${cache_root}/fake-gcs-server-${FAKE_GCS_SERVER_VERSION}/fake-gcs-server"
+  if [ ! -x "$bin" ]; then
+    require_go
+    local dir tmp
+    dir="$(dirname "$bin")"
+    tmp="${dir}.partial.$$"
+    log "building fake-gcs-server ${FAKE_GCS_SERVER_VERSION} into ${bin}"
+    local started=$SECONDS
+    GOBIN="$tmp" GOFLAGS="-trimpath" CGO_ENABLED=0 \
+      go install "github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}" ||
+      { rm -rf "$tmp"; die "go install fake-gcs-server failed (is the Go module proxy reachable?)"; }
+    mkdir -p "$dir"
+    mv "${tmp}/fake-gcs-server" "$bin"
+    rm -rf "$tmp"
+    log "built fake-gcs-server in $((SECONDS - started))s"
+  fi
+  echo "$bin"
+}
+
 case "${1:-}" in
   kube-apiserver) kube_apiserver ;;
+  fake-gcs-server) fake_gcs_server ;;
   etcd) etcd_server ;;
   all)
     echo "etcd=$(etcd_server)"
     echo "kube-apiserver=$(kube_apiserver)"
     ;;
   pin-kubernetes) pin_kubernetes "${2:?usage: $0 pin-kubernetes vX.Y.Z}" ;;
-  *) die "usage: $0 kube-apiserver|etcd|all|pin-kubernetes VERSION" ;;
+  *) die "usage: $0 kube-apiserver|etcd|fake-gcs-server|all|pin-kubernetes VERSION" ;;
 esac
