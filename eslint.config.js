@@ -45,7 +45,7 @@ export default tseslint.config(
   },
   {
     files: ['shared/**/*.ts'],
-    ignores: ['shared/sources/**', 'shared/kube/auth/**'],
+    ignores: ['shared/sources/**', 'shared/kube/auth/**', 'shared/registry-store/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -53,7 +53,8 @@ export default tseslint.config(
           patterns: [
             {
               group: cloudSdks,
-              message: 'Cloud SDKs belong in shared/sources/<provider> or shared/kube/auth/<cloud>.',
+              message:
+                'Cloud SDKs belong in shared/sources/<provider>, shared/kube/auth/<cloud> or shared/registry-store.',
             },
           ],
         },

@@ -5,6 +5,7 @@
 #   scripts/test-servers.sh kube-apiserver      build k8s.io/kubernetes/cmd/kube-apiserver
 #   scripts/test-servers.sh etcd                Debian's etcd-server if installed, else built
 #                                               (SECRET_PROPAGATOR_BUILD_ETCD=1 builds it anyway)
+#   scripts/test-servers.sh fake-gcs-server     go install github.com/fsouza/fake-gcs-server (the GCS emulator)
 #   scripts/test-servers.sh all                 both, one "name=path" line each
 #   scripts/test-servers.sh pin-kubernetes VER  rewrite the wrapper go.mod for k8s.io/kubernetes VER
 #   scripts/test-servers.sh vault               build github.com/hashicorp/vault (run in dev mode)
@@ -183,9 +184,34 @@ pin_vault() {
   (cd "$vault_module_dir" && GOFLAGS=-mod=mod go mod tidy) || die "go mod tidy failed"
 }
 
+# The Google Cloud Storage emulator the registry store tests run against; its version is
+# pinned here (it has no place in the wrapper go.mod, which is Kubernetes' own graph).
+FAKE_GCS_SERVER_VERSION=v1.56.1
+
+fake_gcs_server() {
+  local bin="${cache_root}/fake-gcs-server-${FAKE_GCS_SERVER_VERSION}/fake-gcs-server"
+  if [ ! -x "$bin" ]; then
+    require_go
+    local dir tmp
+    dir="$(dirname "$bin")"
+    tmp="${dir}.partial.$$"
+    log "building fake-gcs-server ${FAKE_GCS_SERVER_VERSION} into ${bin}"
+    local started=$SECONDS
+    GOBIN="$tmp" GOFLAGS="-trimpath" CGO_ENABLED=0 \
+      go install "github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}" ||
+      { rm -rf "$tmp"; die "go install fake-gcs-server failed (is the Go module proxy reachable?)"; }
+    mkdir -p "$dir"
+    mv "${tmp}/fake-gcs-server" "$bin"
+    rm -rf "$tmp"
+    log "built fake-gcs-server in $((SECONDS - started))s"
+  fi
+  echo "$bin"
+}
+
 case "${1:-}" in
   kube-apiserver) kube_apiserver ;;
   etcd) etcd_server ;;
+  fake-gcs-server) fake_gcs_server ;;
   all)
     echo "etcd=$(etcd_server)"
     echo "kube-apiserver=$(kube_apiserver)"
@@ -193,5 +219,5 @@ case "${1:-}" in
   pin-kubernetes) pin_kubernetes "${2:?usage: $0 pin-kubernetes vX.Y.Z}" ;;
   vault) vault_server ;;
   pin-vault) pin_vault "${2:?usage: $0 pin-vault vX.Y.Z}" ;;
-  *) die "usage: $0 kube-apiserver|etcd|all|pin-kubernetes VERSION|vault|pin-vault VERSION" ;;
+  *) die "usage: $0 kube-apiserver|etcd|fake-gcs-server|all|pin-kubernetes VERSION|vault|pin-vault VERSION" ;;
 esac

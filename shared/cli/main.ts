@@ -4,6 +4,7 @@ import { ExitCode, describeFailure, processIo, type CliIo } from './context.js';
 import { register as registerImportEso } from './commands/import-eso.js';
 import { register as registerPlan } from './commands/plan.js';
 import { register as registerPoll } from './commands/poll.js';
+import { register as registerPublish } from './commands/publish.js';
 import { register as registerRbac } from './commands/rbac.js';
 import { register as registerRestart } from './commands/restart.js';
 import { register as registerStatus } from './commands/status.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerPoll(program, io);
   registerRbac(program, io);
   registerImportEso(program, io);
+  registerPublish(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   }

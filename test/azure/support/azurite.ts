@@ -31,6 +31,57 @@ async function waitForPort(port: number, child: ChildProcess): Promise<boolean> 
   return false;
 }
 
+/** A started Azurite service: its port and how to stop it. */
+interface AzuriteProcess {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one Azurite service (`azurite-queue`, `azurite-blob`) in memory on a free loopback
+ * port and waits until it listens; `cwd` keeps any debug files out of the repo.
+ */
+async function spawnAzurite(
+  service: 'queue' | 'blob',
+  extra: readonly string[],
+  cwd: string,
+): Promise<AzuriteProcess> {
+  const bin = join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', `azurite-${service}`);
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child: ChildProcess = spawn(
+      bin,
+      [
+        `--${service}Host`,
+        '127.0.0.1',
+        `--${service}Port`,
+        String(port),
+        '--inMemoryPersistence',
+        '--skipApiVersionCheck',
+        '--loose',
+        '--silent',
+        '--disableTelemetry',
+        ...extra,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd },
+    );
+    const listening = await waitForPort(port, child);
+    const stop = () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    if (listening) return { port, stop };
+    await stop();
+    // The port may have been taken between probing and binding; try another.
+    if (attempt >= 2) throw new Error(`azurite-${service} did not start`);
+  }
+}
+
 /**
  * Starts `azurite-queue` (npm azurite) in memory on a free loopback port and waits until it listens.
  * `oauth`: HTTPS (the shared local CA) and `--oauth basic`, so that clients may authenticate
@@ -46,49 +97,38 @@ export async function startAzuriteQueue(options: { oauth?: boolean } = {}): Prom
     secure.push('--oauth', 'basic', '--cert', join(location, 'cert.pem'), '--key', join(location, 'key.pem'));
   }
   const scheme = tls === undefined ? 'http' : 'https';
-  const bin = join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'azurite-queue');
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const child: ChildProcess = spawn(
-      bin,
-      [
-        '--queueHost',
-        '127.0.0.1',
-        '--queuePort',
-        String(port),
-        '--inMemoryPersistence',
-        '--skipApiVersionCheck',
-        '--loose',
-        '--silent',
-        '--disableTelemetry',
-        ...secure,
-      ],
-      // In memory: nothing is written; cwd keeps any debug files out of the repo.
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: location },
-    );
-    const listening = await waitForPort(port, child);
-    const stop = () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    if (listening) {
-      return {
-        connectionString: `DefaultEndpointsProtocol=${scheme};AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};QueueEndpoint=${scheme}://127.0.0.1:${port}/${ACCOUNT};`,
-        queueServiceUri: `${scheme}://127.0.0.1:${port}/${ACCOUNT}`,
-        ...(tls === undefined ? {} : { caPem: tls.caPem }),
-        stop: async () => {
-          await stop();
-          rmSync(location, { recursive: true, force: true });
-        },
-      };
-    }
-    await stop();
-    // The port may have been taken between probing and binding; try another.
-    if (attempt >= 2) throw new Error('azurite-queue did not start');
-  }
+  const { port, stop } = await spawnAzurite('queue', secure, location);
+  return {
+    connectionString: `DefaultEndpointsProtocol=${scheme};AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};QueueEndpoint=${scheme}://127.0.0.1:${port}/${ACCOUNT};`,
+    queueServiceUri: `${scheme}://127.0.0.1:${port}/${ACCOUNT}`,
+    ...(tls === undefined ? {} : { caPem: tls.caPem }),
+    stop: async () => {
+      await stop();
+      rmSync(location, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Azurite's Blob service on a free loopback port (plain HTTP, shared-key auth). */
+export interface LocalAzuriteBlob {
+  /** Connection string for the blob endpoint on 127.0.0.1. */
+  connectionString: string;
+  /** `http://127.0.0.1:<port>/devstoreaccount1`: the path-style account URL. */
+  accountUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `azurite-blob` in memory on a free loopback port. */
+export async function startAzuriteBlob(): Promise<LocalAzuriteBlob> {
+  const location = mkdtempSync(join(tmpdir(), 'azurite-blob-'));
+  const { port, stop } = await spawnAzurite('blob', [], location);
+  const accountUrl = `http://127.0.0.1:${port}/${ACCOUNT}`;
+  return {
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=${accountUrl};`,
+    accountUrl,
+    stop: async () => {
+      await stop();
+      rmSync(location, { recursive: true, force: true });
+    },
+  };
 }
