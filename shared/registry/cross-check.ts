@@ -112,6 +112,13 @@ function checkDataShape(binding: BindingSpec, at: string): string[] {
   const issues = binding.dynamic !== undefined || binding.pki !== undefined;
   if (binding.dynamic !== undefined && binding.pki !== undefined)
     problems.push(`${at}: dynamic and pki exclude each other`);
+  // import-eso writes these so a converted registry keeps what the ExternalSecret meant, but the
+  // engine does not issue, renew or revoke yet: refuse them rather than accept and do nothing.
+  for (const field of ['dynamic', 'pki'] as const)
+    if (binding[field] !== undefined)
+      problems.push(
+        `${at}.${field}: issuing Vault ${field === 'pki' ? 'certificates' : 'dynamic credentials'} is not supported yet; such a binding cannot be propagated`,
+      );
   if (issues && (binding.remoteRef !== undefined || hasDataFrom))
     problems.push(`${at}: a dynamic or pki binding issues its data; remoteRef and dataFrom do not apply`);
   if (issues) {
