@@ -278,6 +278,10 @@ describe('propagation over HTTPS to local clusters', () => {
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'one' });
     await s.runtime.handle(s.change());
     fleet.state.seedWorkload('eu-1', 'Deployment', s.ns, 'api', { podSpec: podUsing('db-credentials') });
+    // The local controller writes the new Deployment's status 10 ms after its creation, which
+    // moves its resourceVersion: let that happen first, or it may land between the restart's read
+    // and its conditional PATCH (a 409, then a second read and PATCH: correct, but not this count).
+    await new Promise((resolve) => setTimeout(resolve, 100));
     fleet.resetRequests();
     // when
     s.store.put(`app/db-${counter}`, { username: 'app', password: 'two' });
