@@ -1,3 +1,4 @@
+import { emptyCounts } from '../engine/report.js';
 import type { ChangeReport, Outcome, TargetResult } from '../engine/types.js';
 import { formatMs, renderTable } from './table.js';
 
@@ -51,14 +52,7 @@ export interface Totals {
 }
 
 export function totalsOf(reports: readonly ChangeReport[]): Totals {
-  const counts: Record<Outcome, number> = {
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    skipped: 0,
-    failed: 0,
-    deleted: 0,
-  };
+  const counts: Record<Outcome, number> = emptyCounts();
   let restarts = 0;
   let failedRestarts = 0;
   let targets = 0;

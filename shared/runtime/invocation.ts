@@ -1,6 +1,7 @@
 import { ChangeKind, type NormalizedEvent, type SecretChange } from '../core/change.js';
 import { errorCodeOf, InvalidEventError, isPropagatorError, isRetryable } from '../core/errors.js';
 import type { LogFields, Logger, Metrics } from '../core/ports.js';
+import { emptyCounts } from '../engine/report.js';
 import { Outcome, type ChangeReport, type TargetResult, type WorkItem } from '../engine/types.js';
 import { ignoredReasonCode } from '../events/aws.js';
 
@@ -53,12 +54,7 @@ export interface RunSummary {
 /** Totals over reports; `retryable` tells whether to fail the invocation. */
 export function summarizeReports(reports: readonly ChangeReport[]): RunSummary {
   const counts = {
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    skipped: 0,
-    failed: 0,
-    deleted: 0,
+    ...emptyCounts(),
     restarts: 0,
     enqueued: 0,
     bindingErrors: 0,
