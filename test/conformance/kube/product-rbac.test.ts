@@ -238,30 +238,29 @@ describe('the product with one verb taken out of the printed Role', () => {
     return documents;
   }
 
-  // KNOWN (test setup): the delete case above removed db-credentials, so this change creates it
-  // and restarts nothing; create it first so that the change updates it, then drop `.failing`.
-  test.failing(
-    'without `patch` on workloads: the restart fails and the report names `patch deployments`',
-    async () => {
-      // given
-      await kubectlApply(plane, dir, await roleWithout('deployments', 'patch'));
-      const limited = startProduct(
-        plane,
-        mkdtempSync(join(dir, 'limited-')),
-        productRegistry(plane, bindings),
-        LIMITED,
-      );
-      limited.store.put('app/db', { password: `${CANARY}-three` });
-      // when
-      const reports = await limited.runtime.handle(limited.change('app/db'));
-      limited.close();
-      // then the server refused the patches, and the product says which permission was missing
-      const summary = limited.runtime.summarize(reports);
-      expect(summary.ok).toBe(false);
-      const said = [JSON.stringify(reports), ...limited.logs].join('\n');
-      expect(said).toMatch(/\bpatch\b[^\n]*\bdeployments\b/);
-    },
-  );
+  test('without `patch` on workloads: the restart fails and the report names `patch deployments`', async () => {
+    // given
+    await kubectlApply(plane, dir, await roleWithout('deployments', 'patch'));
+    const limited = startProduct(
+      plane,
+      mkdtempSync(join(dir, 'limited-')),
+      productRegistry(plane, bindings),
+      LIMITED,
+    );
+    // The delete case above removed db-credentials: create it (no restart on creation), so
+    // that the change below is an update whose dependents must restart.
+    limited.store.put('app/db', { password: `${CANARY}-two` });
+    expect(limited.runtime.summarize(await limited.runtime.handle(limited.change('app/db'))).ok).toBe(true);
+    limited.store.put('app/db', { password: `${CANARY}-three` });
+    // when
+    const reports = await limited.runtime.handle(limited.change('app/db'));
+    limited.close();
+    // then the server refused the patches, and the product says which permission was missing
+    const summary = limited.runtime.summarize(reports);
+    expect(summary.ok).toBe(false);
+    const said = [JSON.stringify(reports), ...limited.logs].join('\n');
+    expect(said).toMatch(/\bpatch\b[^\n]*\bdeployments\b/);
+  });
 
   test('without `update` on Secrets: the write fails and the product names `update` on `secrets`', async () => {
     // given
