@@ -119,7 +119,8 @@ export interface ClusterGateway {
   createSecret(secret: KubeSecret, options?: RequestOptions): Promise<void>;
   /** Replaces the Secret; `secret.resourceVersion` is required and a stale one yields `ConflictError`. Nothing comes back, as for a create. */
   replaceSecret(secret: KubeSecret, options?: RequestOptions): Promise<void>;
-  deleteSecret(namespace: string, name: string, options?: RequestOptions): Promise<void>;
+  /** Deletes a Secret (gone already: fine); with `resourceVersion`, only that exact version. */
+  deleteSecret(namespace: string, name: string, options?: PreconditionOptions): Promise<void>;
   getWorkload(
     kind: WorkloadKind,
     namespace: string,

@@ -134,8 +134,7 @@ export async function applyTarget(
         first && fromListing !== undefined
           ? fromListing
           : decide(existing, desired, { namespace, name, creationPolicy });
-      if (decision.action === 'create') await gateway.createSecret(decision.secret, { signal });
-      else if (decision.action === 'update') await gateway.replaceSecret(decision.secret, { signal });
+      await write(gateway, existing, decision, signal);
       return decision;
     },
     attempts,
@@ -147,6 +146,33 @@ export async function applyTarget(
   const { restarts, failure } = await finishRestarts(ctx, gateway, info.spec, desired.hash, recovering);
   if (failure === undefined && restarts.length === 0) return outcome;
   return { ...outcome, ...failure, restarts };
+}
+
+/**
+ * Carries out a create or update decision. A Secret's `type` is immutable, so an update of a
+ * Secret we own (our managed-by label) whose type must change deletes exactly the version read (a precondition: a
+ * concurrent writer's version makes it a conflict, and the attempt reads again) and creates
+ * it anew, restart-pending marker included, so a crash after the create still restarts.
+ */
+async function write(
+  gateway: ClusterGateway,
+  existing: KubeSecret | undefined,
+  decision: Decision,
+  signal: AbortSignal,
+): Promise<void> {
+  if (decision.action === 'create') return gateway.createSecret(decision.secret, { signal });
+  if (decision.action !== 'update') return;
+  const secret = decision.secret;
+  const ours = existing?.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+  if (existing === undefined || existing.type === secret.type || !ours)
+    return gateway.replaceSecret(secret, { signal });
+  const rv = existing.resourceVersion;
+  await gateway.deleteSecret(secret.namespace, secret.name, {
+    signal,
+    ...(rv === undefined ? {} : { resourceVersion: rv }),
+  });
+  const { resourceVersion: _read, ...recreated } = secret;
+  await gateway.createSecret(recreated, { signal });
 }
 
 /**

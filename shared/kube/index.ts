@@ -310,8 +310,14 @@ export function createKubeGateway(options: KubeGatewayOptions): ClusterGateway &
 
     async deleteSecret(namespace, name, opts) {
       const what = `delete secret ${namespace}/${name}`;
+      const rv = opts?.resourceVersion;
+      // A precondition makes the delete refuse (409) a Secret written since it was read.
+      const body =
+        rv === undefined
+          ? undefined
+          : { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: rv } };
       const response = await send(
-        { method: 'DELETE', path: secretPath(namespace, name), readBody: false },
+        { method: 'DELETE', path: secretPath(namespace, name), readBody: false, body },
         what,
         opts?.signal,
       );
