@@ -20,7 +20,7 @@ import { normalizeEvent } from '../shared/events/index.js';
 import type { LocalEvent } from '../shared/events/local.js';
 import { parseRegistry } from '../shared/registry/index.js';
 import { generatePassword } from '../shared/core/password.js';
-import { createRuntime } from '../shared/runtime/index.js';
+import { createRuntime, type Runtime } from '../shared/runtime/index.js';
 import { localSourceFactory, watchLocalSource } from '../shared/sources/local/index.js';
 import { createJsonLogger } from '../shared/telemetry/index.js';
 import { targetsTable, totalsLine, totalsOf, hasFailures } from '../shared/cli/report.js';
@@ -131,6 +131,7 @@ async function main(): Promise<number> {
   const fleet = await startLocalFleet({ names: CLUSTERS.map((c) => c.name), rolloutDelayMs: 150 });
   const work = await mkdtemp(join(tmpdir(), 'secret-propagator-demo-'));
   let watcher: { close(): Promise<void> } | undefined;
+  let stopRuntime: Runtime | undefined;
   try {
     say(
       renderTable(
@@ -172,6 +173,7 @@ async function main(): Promise<number> {
     const logLines: string[] = [];
     const logger = createJsonLogger({ level: 'info', write: (line) => logLines.push(line) });
     const runtime = createRuntime({ loaded, sources: { local: localSourceFactory }, logger });
+    stopRuntime = runtime;
 
     step(2, `Initial sync of ${loaded.registry.bindings.length} bindings (registry ${registryPath})`);
     const initial = await runtime.scheduled('reconcile');
@@ -341,6 +343,8 @@ async function main(): Promise<number> {
     return converged && !hasFailures(totals) ? 0 : 1;
   } finally {
     await watcher?.close();
+    // Its kept-alive connections would otherwise hold the process for half a minute.
+    stopRuntime?.close?.();
     await fleet.stop();
     if (process.env['KEEP_DEMO'] !== '1') await rm(work, { recursive: true, force: true });
     else say(`kept ${work} (KEEP_DEMO=1)`);

@@ -63,7 +63,7 @@ describe('settings.targetTimeout', () => {
       const [report] = await propagator.reconcile();
       const closedAt = await Promise.race([
         hung.closed,
-        new Promise<number>((r) => setTimeout(() => r(-1), 5000)),
+        new Promise<number>((r) => setTimeout(() => r(-1), 5000).unref()),
       ]);
       // then
       expect(report?.targets).toEqual([
