@@ -213,8 +213,12 @@ case "${1:-}" in
   etcd) etcd_server ;;
   fake-gcs-server) fake_gcs_server ;;
   all)
-    echo "etcd=$(etcd_server)"
-    echo "kube-apiserver=$(kube_apiserver)"
+    # Each path is taken first, so that a failed build stops the script (a `die` inside
+    # `echo "...$(...)"` would be swallowed and the script would exit 0 with an empty path).
+    etcd_bin=$(etcd_server) || die "etcd is not available (see above)"
+    apiserver_bin=$(kube_apiserver) || die "kube-apiserver could not be built (see above)"
+    echo "etcd=$etcd_bin"
+    echo "kube-apiserver=$apiserver_bin"
     ;;
   pin-kubernetes) pin_kubernetes "${2:?usage: $0 pin-kubernetes vX.Y.Z}" ;;
   vault) vault_server ;;

@@ -31,7 +31,7 @@ function serverBinaries(): Record<string, string> {
 export default async function globalSetup(): Promise<void> {
   const binaries = serverBinaries();
   const { etcd, 'kube-apiserver': kubeApiserver } = binaries;
-  if (etcd === undefined || kubeApiserver === undefined)
+  if (!etcd || !kubeApiserver)
     throw new Error(`scripts/test-servers.sh all did not name both servers: ${JSON.stringify(binaries)}`);
   const started = Date.now();
   const plane = await startControlPlane({ etcd, kubeApiserver, userNames: [...CONTROL_PLANE_USERS] });
