@@ -41,8 +41,11 @@ export default async function globalSetup(): Promise<void> {
   process.env[STATE_ENV] = stateFile;
   (globalThis as { conformanceControlPlane?: ControlPlane }).conformanceControlPlane = plane;
   const v = plane.version;
+  // A build from the module proxy carries no release stamp (/version says v0.0.0-master), so
+  // the release is the k8s.io/kubernetes version the wrapper module pins, part of the cache path.
+  const pinned = /kube-apiserver-(v[0-9][^/]*)\//.exec(kubeApiserver)?.[1] ?? 'unknown version';
   console.log(
-    `\nconformance control plane: kube-apiserver ${v['gitVersion']} (${v['goVersion']}, ${v['platform']}) ` +
+    `\nconformance control plane: kube-apiserver ${pinned} (module k8s.io/kubernetes; /version gitVersion ${v['gitVersion']}, ${v['goVersion']}, ${v['platform']}) ` +
       `at ${plane.server}, etcd ${etcd}, ready in ${Date.now() - started} ms`,
   );
   console.log(`/version: ${JSON.stringify(v)}`);
