@@ -24,17 +24,21 @@ export interface PropagatorErrorOptions {
   cause?: unknown;
   /** HTTP status from the remote side, when there was one. */
   status?: number;
+  /** How long the remote side asked us to wait before trying again (`Retry-After`), in ms. */
+  retryAfterMs?: number;
 }
 
 export abstract class PropagatorError extends Error {
   abstract readonly code: ErrorCode;
   abstract readonly retryable: boolean;
   readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(message: string, options: PropagatorErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,4 +1,10 @@
-import { ClusterUnavailableError, ConflictError, ThrottledError, TimeoutError } from '../core/errors.js';
+import {
+  ClusterUnavailableError,
+  ConflictError,
+  PropagatorError,
+  ThrottledError,
+  TimeoutError,
+} from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 
 export interface RetryPolicy {
@@ -29,6 +35,21 @@ export function backoffMs(retry: number, policy: Pick<RetryPolicy, 'baseMs' | 'm
   return Math.floor(policy.random() * ceiling);
 }
 
+/**
+ * How long to wait before retry number `retry`: the jittered backoff, or longer when the
+ * server asked for more with `Retry-After` (a 429 or 503), though never beyond `maxMs`, so a
+ * server asking for minutes cannot hold a target past the retry budget.
+ */
+export function retryDelayMs(
+  error: unknown,
+  retry: number,
+  policy: Pick<RetryPolicy, 'baseMs' | 'maxMs' | 'random'>,
+): number {
+  const backoff = backoffMs(retry, policy);
+  const asked = error instanceof PropagatorError ? error.retryAfterMs : undefined;
+  return asked === undefined ? backoff : Math.max(backoff, Math.min(asked, policy.maxMs));
+}
+
 /** Runs `operation` until it succeeds, fails with a non-transient error, or retries run out. */
 export async function withRetry<T>(
   operation: (attempt: number) => Promise<T>,
@@ -41,7 +62,7 @@ export async function withRetry<T>(
       return await operation(attempts.count);
     } catch (error) {
       if (retry >= policy.retries || !isTransient(error)) throw error;
-      await policy.clock.sleep(backoffMs(retry, policy));
+      await policy.clock.sleep(retryDelayMs(error, retry, policy));
     }
   }
 }

@@ -14,6 +14,20 @@ import type { PropagatorError } from '../core/errors.js';
 export interface KubeResponse {
   status: number;
   body: string;
+  /** A 429's or 503's `Retry-After`, in ms, when the server sent one. */
+  retryAfterMs?: number;
+}
+
+/**
+ * `Retry-After` in ms: delta-seconds or an HTTP date (RFC 9110); undefined when absent or
+ * unreadable, and never negative.
+ */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d{1,9}$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 export interface KubeRequest {
@@ -91,7 +105,10 @@ export function toClusterError(
     // Not a Status object: the status code alone says enough.
   }
   const message = `${what}: HTTP ${response.status}${reason}`;
-  const options = { status: response.status };
+  const options =
+    response.retryAfterMs === undefined
+      ? { status: response.status }
+      : { status: response.status, retryAfterMs: response.retryAfterMs };
   if (response.status === 409) return new ConflictError(message, options);
   if (response.status === 429) return new ThrottledError(message, options);
   if (response.status >= 500) return new ClusterUnavailableError(message, options);
@@ -302,7 +319,11 @@ export function createKubeTransport(options: {
                   ? (chunks[0] as Buffer).toString('utf8')
                   : Buffer.concat(chunks).toString('utf8');
             chunks = [];
-            finish({ response: { status, body } });
+            const retryAfterMs =
+              status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined;
+            finish({
+              response: retryAfterMs === undefined ? { status, body } : { status, body, retryAfterMs },
+            });
           });
           res.on('error', (error) => finish({ error, reused: false }));
         },

@@ -4,7 +4,8 @@ import { decide, type Desired } from '../../shared/engine/decide.js';
 import { referencedSecrets, referencesSecret } from '../../shared/engine/discovery.js';
 import { contentHash } from '../../shared/engine/hash.js';
 import { parseDuration } from '../../shared/core/duration.js';
-import { backoffMs, withRetry } from '../../shared/engine/retry.js';
+import { backoffMs, retryDelayMs, withRetry } from '../../shared/engine/retry.js';
+import { parseRetryAfter } from '../../shared/kube/transport.js';
 import { toWaves } from '../../shared/engine/waves.js';
 import { ClusterRejectedError, ConflictError, ThrottledError } from '../../shared/core/errors.js';
 import { systemClock } from '../../shared/core/ports.js';
@@ -373,6 +374,42 @@ describe('retries and durations', () => {
     const policy = { baseMs: 100, maxMs: 1000, random: () => 0.999 };
     expect([0, 1, 2, 3, 4, 5].map((r) => backoffMs(r, policy))).toEqual([99, 199, 399, 799, 999, 999]);
     expect(backoffMs(3, { ...policy, random: () => 0 })).toBe(0);
+  });
+
+  it('waits as long as Retry-After asks when that is longer than the backoff, up to maxMs', () => {
+    const policy = { baseMs: 100, maxMs: 5000, random: () => 0.5 };
+    const asking = (ms: number) => new ThrottledError('slow down', { status: 429, retryAfterMs: ms });
+    expect(retryDelayMs(asking(2000), 0, policy)).toBe(2000);
+    expect(retryDelayMs(asking(10), 3, policy)).toBe(400); // the backoff is longer
+    expect(retryDelayMs(asking(600_000), 0, policy)).toBe(5000); // capped
+    expect(retryDelayMs(new ThrottledError('no header'), 0, policy)).toBe(50);
+  });
+
+  it('sleeps for the Retry-After the failed attempt carried', async () => {
+    const slept: number[] = [];
+    const clock = { ...systemClock, sleep: (ms: number) => (slept.push(ms), Promise.resolve()) };
+    const policy = { retries: 2, baseMs: 1, maxMs: 5000, random: () => 0, clock };
+    let calls = 0;
+    const value = await withRetry(
+      () =>
+        ++calls === 1
+          ? Promise.reject(new ThrottledError('t', { status: 429, retryAfterMs: 1500 }))
+          : Promise.resolve('ok'),
+      policy,
+    );
+    expect(value).toBe('ok');
+    expect(slept).toEqual([1500]);
+  });
+
+  it.each([
+    ['2', 2000],
+    [' 0 ', 0],
+    ['Sat, 05 Dec 2026 19:00:03 GMT', 3000],
+    ['Sat, 05 Dec 2026 18:59:00 GMT', 0],
+    ['soon', undefined],
+    [undefined, undefined],
+  ])('reads Retry-After %p as %p ms', (header, ms) => {
+    expect(parseRetryAfter(header, Date.parse('2026-12-05T19:00:00Z'))).toBe(ms);
   });
 
   const fast = { retries: 3, baseMs: 1, maxMs: 2, random: () => 0.5, clock: systemClock };

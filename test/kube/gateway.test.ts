@@ -168,6 +168,17 @@ describe('Kubernetes gateway against the local API server', () => {
     gateway.close();
   });
 
+  test("a 429 carries the server's Retry-After, for the engine's backoff", async () => {
+    // given dev/kube's 429, which asks for one second as kube-apiserver's throttling does
+    const gateway = gatewayFor();
+    fleet.setFault('gw-1', { status: 429, times: 2 });
+    // when
+    const result = gateway.getSecret('payments', 'db-credentials');
+    // then
+    await expect(result).rejects.toMatchObject({ status: 429, retryAfterMs: 1000 });
+    gateway.close();
+  });
+
   test('a bad token is a ClusterRejectedError after one retry with fresh credentials', async () => {
     // given
     const gateway = gatewayFor({ token: 'not-a-token' });
