@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { freePort } from '../../support/ports.js';
+import { stopProcess } from '../../support/processes.js';
 
 /** One AWS API call that passed through the counting proxy. */
 export interface MotoCall {
@@ -116,14 +117,7 @@ export async function startMoto(options: { region?: string } = {}): Promise<Moto
     stop: async () => {
       proxy.closeAllConnections();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
+      await stopProcess(child);
     },
   };
 }

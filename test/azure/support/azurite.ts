@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedTls } from '../../../dev/kube/tls.js';
 import { canConnect, freePort } from '../../support/ports.js';
+import { stopProcess } from '../../support/processes.js';
 
 /** Azurite's well-known development account (public, documented; not a secret). */
 const ACCOUNT = 'devstoreaccount1';
@@ -66,15 +67,7 @@ async function spawnAzurite(
       { stdio: ['ignore', 'pipe', 'pipe'], cwd },
     );
     const listening = await waitForPort(port, child);
-    const stop = () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
+    const stop = () => stopProcess(child);
     if (listening) return { port, stop };
     await stop();
     // The port may have been taken between probing and binding; try another.

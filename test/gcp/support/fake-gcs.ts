@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { canConnect, freePort } from '../../support/ports.js';
+import { stopProcess } from '../../support/processes.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
@@ -59,14 +60,6 @@ export async function startFakeGcs(): Promise<FakeGcs> {
   }
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopProcess(child),
   };
 }
