@@ -27,6 +27,11 @@ export const Annotation = {
  */
 export const RESTART_PENDING = 'restart-pending';
 
+/** Whether a Secret carries our managed-by label: we created it, so it is ours to replace or delete. */
+export function managedByUs(secret: { readonly labels: Readonly<Record<string, string>> }): boolean {
+  return secret.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
 /** Whether the Secret records restarts still owed to its dependents (either marker). */
 export function restartsPending(annotations: Readonly<Record<string, string>>): boolean {
   return (

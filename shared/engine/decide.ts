@@ -1,5 +1,11 @@
 import type { KubeSecret } from '../core/ports.js';
-import { Annotation, MANAGED_BY_LABEL, MANAGED_BY_VALUE, restartsPending } from './annotations.js';
+import {
+  Annotation,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  managedByUs,
+  restartsPending,
+} from './annotations.js';
 
 /** `creationPolicy` of a binding's target, as in ESO. */
 export type CreationPolicy = 'Owner' | 'Merge' | 'Orphan';
@@ -176,7 +182,7 @@ export function decide(
   }
 
   if (policy === 'Owner') {
-    if (existing.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
+    if (!managedByUs(existing)) {
       return { action: 'skip', reason: SkipReason.ForeignSecret, changedKeys: [] };
     }
     const owner = existing.annotations[Annotation.Binding];

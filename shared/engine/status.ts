@@ -9,13 +9,7 @@ import { ErrorCode, errorCodeOf } from '../core/errors.js';
 import type { KubeSecret } from '../core/ports.js';
 import { namespaceRefusal } from '../registry/cross-check.js';
 import type { ClusterSpec } from '../registry/schema.js';
-import {
-  Annotation,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  MANAGED_SELECTOR,
-  RESTART_PENDING,
-} from './annotations.js';
+import { Annotation, managedByUs, MANAGED_SELECTOR, RESTART_PENDING } from './annotations.js';
 import { primaryRef, type BindingInfo } from './bindings.js';
 import { newInvocation, type EngineContext } from './context.js';
 import { SkipReason, type Desired } from './decide.js';
@@ -109,7 +103,7 @@ export function targetStatusOf(
   const policy = spec.target.creationPolicy;
   const ours =
     found !== undefined &&
-    (policy !== 'Owner' || found.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) &&
+    (policy !== 'Owner' || managedByUs(found)) &&
     found.annotations[Annotation.Version] !== undefined;
   if (!ours || found === undefined) return { ...head, state: TargetState.Missing };
   const owner = found.annotations[Annotation.Binding];

@@ -4,8 +4,7 @@ import { namespaceRefusal } from '../registry/cross-check.js';
 import type { ClusterSpec } from '../registry/schema.js';
 import {
   Annotation,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
+  managedByUs,
   MANAGED_SELECTOR,
   RestartAnnotation,
   restartsPending,
@@ -163,8 +162,7 @@ async function write(
   if (decision.action === 'create') return gateway.createSecret(decision.secret, { signal });
   if (decision.action !== 'update') return;
   const secret = decision.secret;
-  const ours = existing?.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
-  if (existing === undefined || existing.type === secret.type || !ours)
+  if (existing === undefined || existing.type === secret.type || !managedByUs(existing))
     return gateway.replaceSecret(secret, { signal });
   const rv = existing.resourceVersion;
   await gateway.deleteSecret(secret.namespace, secret.name, {
@@ -195,7 +193,7 @@ export async function deleteTarget(
   if (existing === undefined) return { outcome: Outcome.Unchanged };
   if (
     creationPolicy !== 'Owner' ||
-    existing.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE ||
+    !managedByUs(existing) ||
     (existing.annotations[Annotation.Binding] ?? info.spec.name) !== info.spec.name
   )
     return { outcome: Outcome.Skipped, reason: SkipReason.ForeignSecret };
