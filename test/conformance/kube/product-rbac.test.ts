@@ -238,15 +238,15 @@ describe('the product with one verb taken out of the printed Role', () => {
     return documents;
   }
 
+  /** The product running under LIMITED once the printed Role lost `verb` on `resource`. */
+  async function productWithout(resource: string, verb: string): Promise<ReturnType<typeof startProduct>> {
+    await kubectlApply(plane, dir, await roleWithout(resource, verb));
+    return startProduct(plane, mkdtempSync(join(dir, 'limited-')), productRegistry(plane, bindings), LIMITED);
+  }
+
   test('without `patch` on workloads: the restart fails and the report names `patch deployments`', async () => {
     // given
-    await kubectlApply(plane, dir, await roleWithout('deployments', 'patch'));
-    const limited = startProduct(
-      plane,
-      mkdtempSync(join(dir, 'limited-')),
-      productRegistry(plane, bindings),
-      LIMITED,
-    );
+    const limited = await productWithout('deployments', 'patch');
     // The delete case above removed db-credentials: create it (no restart on creation), so
     // that the change below is an update whose dependents must restart.
     limited.store.put('app/db', { password: `${CANARY}-two` });
@@ -264,13 +264,7 @@ describe('the product with one verb taken out of the printed Role', () => {
 
   test('without `update` on Secrets: the write fails and the product names `update` on `secrets`', async () => {
     // given
-    await kubectlApply(plane, dir, await roleWithout('secrets', 'update'));
-    const limited = startProduct(
-      plane,
-      mkdtempSync(join(dir, 'limited-')),
-      productRegistry(plane, bindings),
-      LIMITED,
-    );
+    const limited = await productWithout('secrets', 'update');
     limited.store.put('app/api-key', { token: 'api-two' });
     // when
     const denied = await forbiddenDuring(async () => {
